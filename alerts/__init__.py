@@ -1,0 +1,1 @@
+"""Alerts: detect what duty staff must see, grade it, and deliver notifications."""

@@ -1,0 +1,1 @@
+"""Collectors: fetch public posts and feeds into RawPost records (knows HTTP and files, not SQL)."""

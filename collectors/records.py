@@ -1,0 +1,71 @@
+"""Record types produced by collectors: what a source is, what a fetch returned."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+FEED_KIND = "feed"      # RSS 2.0, Atom, RSS 1.0 (RDF) over HTTP(S)
+FILE_KIND = "file"      # CSV / JSON Lines exports from other monitoring platforms
+SOURCE_KINDS = (FEED_KIND, FILE_KIND)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One entry of config/sources.yaml."""
+
+    id: str
+    name: str
+    kind: str
+    url: str                                  # http(s) URL, or a file path for kind=file
+    tags: tuple[str, ...] = ()                # e.g. "official" for police accounts
+    jurisdiction: str | None = None           # jurisdiction id from config/jurisdictions.yaml
+    poll_minutes: int = 5
+    enabled: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)  # kind-specific (column mapping...)
+
+    @property
+    def official(self) -> bool:
+        return "official" in self.tags
+
+
+@dataclass(frozen=True)
+class SourceCursor:
+    """Where a source was left off; stored with the posts it covers, in one transaction."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    seen_ids: tuple[str, ...] = ()            # most recent external ids, newest first
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RawPost:
+    """One item as the source published it."""
+
+    source_id: str
+    external_id: str                          # unique within the source (guid, id, link or hash)
+    url: str | None
+    title: str
+    body: str                                 # HTML or plain text, as published
+    author: str | None
+    published_at: datetime | None             # aware, UTC; None when the source gives no date
+    fetched_at: datetime                      # aware, UTC
+
+
+FETCH_OK = "ok"
+FETCH_NOT_MODIFIED = "not_modified"
+FETCH_ERROR = "error"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of fetching one source once. A failed fetch keeps the old cursor."""
+
+    source_id: str
+    status: str                               # FETCH_OK | FETCH_NOT_MODIFIED | FETCH_ERROR
+    cursor: SourceCursor
+    posts: tuple[RawPost, ...] = ()
+    error: str | None = None                  # readable: what failed, where (URL), why
+    http_status: int | None = None
+    elapsed_s: float = 0.0

@@ -1,0 +1,1 @@
+"""Flows: Prefect flows and the CLI that wire the stages together (no business logic)."""

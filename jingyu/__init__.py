@@ -1,0 +1,1 @@
+"""Shared kernel of jingyu: settings, configuration loading and time conventions."""

@@ -1,0 +1,64 @@
+"""Locate and load jingyu's YAML configuration; every error names file, field and fix."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+
+
+class ConfigError(Exception):
+    """A configuration file is missing, unreadable or holds an invalid value."""
+
+    def __init__(self, file: str | Path, field: str, problem: str, fix: str = "") -> None:
+        self.file = str(file)
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        message = f"{self.file}: {field}: {problem}"
+        if fix:
+            message += f" (fix: {fix})"
+        super().__init__(message)
+
+
+def config_dir() -> Path:
+    """The directory holding sources.yaml, rules.yaml, ... (JINGYU_CONFIG_DIR or ./config)."""
+    env = os.environ.get("JINGYU_CONFIG_DIR")
+    if env:
+        return Path(env)
+    return Path.cwd() / "config"
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file, turning I/O and syntax problems into ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "file not found", "create it or set JINGYU_CONFIG_DIR")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "(file)", f"cannot read: {exc}", "save it as UTF-8 text")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}",
+                          "fix the YAML syntax at that position")
+
+
+def require(mapping: dict, key: str, kind: type | tuple[type, ...], file: str | Path,
+            where: str, fix: str = "") -> Any:
+    """Fetch mapping[key], checking presence and type; `where` prefixes the field path."""
+    field = f"{where}.{key}" if where else key
+    if key not in mapping or mapping[key] is None:
+        raise ConfigError(file, field, "is required", fix or f"add '{key}:'")
+    value = mapping[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(file, field, f"must be {names}, got {type(value).__name__} {value!r}",
+                          fix)
+    return value

@@ -1,0 +1,34 @@
+"""Time conventions: store UTC, show Asia/Shanghai; naive Chinese timestamps are Shanghai time."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_utc(value: datetime) -> datetime:
+    """Aware UTC datetime; a naive value is read as Asia/Shanghai local time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(timezone.utc)
+
+
+def as_utc_naive(value: datetime) -> datetime:
+    """UTC without tzinfo, the form stored in the warehouse (SQLite keeps no zone)."""
+    return to_utc(value).replace(tzinfo=None)
+
+
+def from_db(value: datetime | None) -> datetime | None:
+    """A warehouse timestamp (naive UTC) as an aware UTC datetime."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def shanghai(value: datetime) -> datetime:
+    return to_utc(value).astimezone(SHANGHAI)

@@ -1,0 +1,1 @@
+"""Transforms: clean, segment, score and classify posts (pure functions, no I/O)."""

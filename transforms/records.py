@@ -1,0 +1,25 @@
+"""Record type produced by the transforms: a post with its scores."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collectors.records import RawPost
+
+NEGATIVE = "negative"
+NEUTRAL = "neutral"
+POSITIVE = "positive"
+
+
+@dataclass(frozen=True)
+class ScoredPost:
+    raw: RawPost
+    text: str                          # clean plain text: title + body, normalised
+    content_hash: str                  # sha1 hex of the normalised text, for exact dedup
+    keywords: tuple[str, ...]          # TF-IDF top terms
+    police_related: bool               # 涉警
+    police_terms: tuple[str, ...]      # police vocabulary found in the text
+    sentiment: float                   # P(positive), 0..1
+    polarity: str                      # NEGATIVE | NEUTRAL | POSITIVE
+    topics: tuple[str, ...]            # topic ids whose rule fired, e.g. "police.assault"
+    rule_hits: tuple[str, ...]         # "topic_id: matched terms" explanations
+    high_risk: bool                    # some fired topic is marked high_risk in rules.yaml

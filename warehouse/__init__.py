@@ -1,0 +1,1 @@
+"""Warehouse: SQLAlchemy models, migrations, loads and queries (the only place with SQL)."""
