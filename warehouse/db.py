@@ -1,0 +1,104 @@
+"""Connect to the warehouse and keep its schema at the newest Alembic revision."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DEFAULT_URL = "sqlite:///data/jingyu.db"
+
+
+class WarehouseUnavailable(Exception):
+    """The database cannot be reached or the URL is wrong."""
+
+
+def database_url() -> str:
+    """JINGYU_DATABASE_URL, else a SQLite file under ./data/."""
+    return os.environ.get("JINGYU_DATABASE_URL") or DEFAULT_URL
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise WarehouseUnavailable(
+            f"database URL {url!r} is not valid: {exc} "
+            "(fix: e.g. sqlite:///data/jingyu.db or postgresql+psycopg://user@host/db)") from exc
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the CLI read while a cycle writes; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Apply every pending migration; returns the revision now in force."""
+    try:
+        with engine.begin() as conn:
+            config = _alembic_config(engine)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise WarehouseUnavailable(
+            f"cannot reach the warehouse at {_redact(str(engine.url))}: {exc.orig}") from exc
+    return head_revision()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate on first use, so `jingyu run` works on an empty database."""
+    try:
+        current = current_revision(engine)
+    except OperationalError as exc:
+        raise WarehouseUnavailable(
+            f"cannot reach the warehouse at {_redact(str(engine.url))}: {exc.orig}") from exc
+    if current != head_revision():
+        upgrade(engine)

@@ -1,0 +1,397 @@
+"""The warehouse's operations: idempotent loads, the run ledger, alerts and the outbox."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import sessionmaker
+
+from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
+from jingyu.timeutil import as_utc_naive, from_db
+from transforms.records import ScoredPost
+from warehouse.db import database_url, ensure_schema, make_engine
+from warehouse.models import AlertRow, OutboxRow, Post, Run, RunSource, Source
+from warehouse.records import OutboxMessage, PostRow
+
+SEEN_IDS_KEPT = 200
+# A run still "running" this long after it started was killed; the next cycle closes it.
+STALE_RUN_AFTER = timedelta(hours=1)
+
+
+class AlertLike(Protocol):
+    """What the warehouse needs of an alert (alerts.records.Alert satisfies it)."""
+
+    fingerprint: str
+    kind: str
+    level: int
+    title: str
+    reason: str
+    jurisdiction: str | None
+    detected_at: datetime
+
+    @property
+    def evidence(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    """What happened to an alert when it was recorded."""
+
+    alert_id: int
+    version: int
+    outcome: str                   # "new" | "escalated" | "unchanged"
+
+
+# (alert_id, version) -> [(channel name, payload)] for the notifications to queue
+Notifier = Callable[[int, int], Sequence[tuple[str, Mapping[str, Any]]]]
+
+
+def _json(value: Any) -> Any:
+    """JSON-safe copy: tuples to lists, datetimes to ISO strings, dataclasses to dicts."""
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _json(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value
+
+
+class Warehouse:
+    """One warehouse database. Every public method is its own transaction."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or database_url()
+        self.engine: Engine = make_engine(self.url)
+        if migrate:
+            ensure_schema(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    # ---- sources -------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Sequence[SourceConfig]) -> None:
+        """Make the sources table match the configuration, keeping cursors and health."""
+        configured = {s.id: s for s in sources}
+        with self._session.begin() as session:
+            existing = {row.id: row for row in session.scalars(select(Source))}
+            for source in sources:
+                row = existing.get(source.id) or Source(id=source.id, seen_ids=[],
+                                                        cursor_extra={},
+                                                        consecutive_failures=0)
+                row.name, row.kind, row.url = source.name, source.kind, source.url
+                row.tags = list(source.tags)
+                row.jurisdiction = source.jurisdiction
+                row.poll_minutes = source.poll_minutes
+                row.enabled = source.enabled
+                session.add(row)
+            for source_id, row in existing.items():
+                if source_id not in configured:
+                    row.enabled = False  # removed from config: keep its posts, stop polling
+
+    def cursors(self) -> dict[str, SourceCursor]:
+        with self._session() as session:
+            return {
+                row.id: SourceCursor(etag=row.etag, last_modified=row.last_modified,
+                                     seen_ids=tuple(row.seen_ids or ()),
+                                     extra=dict(row.cursor_extra or {}))
+                for row in session.scalars(select(Source))
+            }
+
+    def due_sources(self, sources: Sequence[SourceConfig], now: datetime) -> list[SourceConfig]:
+        """Enabled sources whose poll interval has passed since their last attempt."""
+        with self._session() as session:
+            last = dict(session.execute(select(Source.id, Source.last_attempt_at)).all())
+        due = []
+        for source in sources:
+            attempted = from_db(last.get(source.id))
+            if source.enabled and (attempted is None
+                                   or now - attempted >= timedelta(minutes=source.poll_minutes)):
+                due.append(source)
+        return due
+
+    # ---- the run ledger ------------------------------------------------------------------
+
+    def start_run(self, now: datetime, flow_run_id: str | None = None) -> int:
+        with self._session.begin() as session:
+            session.execute(
+                update(Run)
+                .where(Run.status == "running", Run.started_at < as_utc_naive(now - STALE_RUN_AFTER))
+                .values(status="aborted", ended_at=as_utc_naive(now)))
+            run = Run(started_at=as_utc_naive(now), flow_run_id=flow_run_id, status="running",
+                      errors=[])
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, now: datetime, *, alerts_new: int,
+                   notifications_sent: int, errors: Sequence[str]) -> dict[str, Any]:
+        """Close the run: status ok (all sources fine), partial (some failed) or failed."""
+        with self._session.begin() as session:
+            run = session.get_one(Run, run_id)
+            per_source = list(session.scalars(select(RunSource).where(RunSource.run_id == run_id)))
+            failed = [r for r in per_source if r.status == FETCH_ERROR]
+            run.sources_total = len(per_source)
+            run.sources_failed = len(failed)
+            run.sources_ok = len(per_source) - len(failed)
+            run.posts_new = sum(r.new for r in per_source)
+            run.alerts_new = alerts_new
+            run.notifications_sent = notifications_sent
+            run.errors = [f"{r.source_id}: {r.error}" for r in failed] + list(errors)
+            if errors or (per_source and not run.sources_ok):
+                run.status = "failed"
+            else:
+                run.status = "partial" if failed else "ok"
+            run.ended_at = as_utc_naive(now)
+            return self._run_dict(run)
+
+    @staticmethod
+    def _run_dict(run: Run) -> dict[str, Any]:
+        return {
+            "run_id": run.id, "status": run.status,
+            "started_at": from_db(run.started_at), "ended_at": from_db(run.ended_at),
+            "sources_total": run.sources_total, "sources_ok": run.sources_ok,
+            "sources_failed": run.sources_failed, "posts_new": run.posts_new,
+            "alerts_new": run.alerts_new, "notifications_sent": run.notifications_sent,
+            "errors": list(run.errors or []),
+        }
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._session() as session:
+            rows = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit))
+            return [self._run_dict(r) for r in rows]
+
+    # ---- loading -------------------------------------------------------------------------
+
+    def store_fetch(self, run_id: int, result: FetchResult, scored: Sequence[ScoredPost],
+                    now: datetime) -> int:
+        """Store one source's fetch: new posts, cursor and health in ONE transaction.
+
+        Posts already stored (same source and external id) are skipped, so re-running a
+        cycle, or rerunning one that was killed half-way, neither duplicates nor loses rows.
+        Returns the number of new posts.
+        """
+        stamp = as_utc_naive(now)
+        with self._session.begin() as session:
+            source = session.get_one(Source, result.source_id)
+            new_ids: list[int] = []
+            if scored:
+                rows = [self._post_values(p, run_id, source.jurisdiction) for p in scored]
+                statement = (self._insert(Post).values(rows)
+                             .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+                             .returning(Post.id))
+                new_ids = list(session.scalars(statement))
+            source.last_attempt_at = stamp
+            if result.status == FETCH_ERROR:
+                source.last_error = result.error
+                source.last_error_at = stamp
+                source.consecutive_failures = (source.consecutive_failures or 0) + 1
+            else:
+                cursor = result.cursor
+                source.etag, source.last_modified = cursor.etag, cursor.last_modified
+                source.seen_ids = list(cursor.seen_ids[:SEEN_IDS_KEPT])
+                source.cursor_extra = _json(dict(cursor.extra))
+                source.last_success_at = stamp
+                source.consecutive_failures = 0
+                if result.status == FETCH_OK and result.error:
+                    source.last_error, source.last_error_at = result.error, stamp
+            if new_ids:
+                source.last_new_post_at = stamp
+            # A retried task may store the same source twice in one run: keep one ledger row.
+            entry = session.scalar(select(RunSource).where(RunSource.run_id == run_id,
+                                                           RunSource.source_id == result.source_id))
+            if entry is None:
+                entry = RunSource(run_id=run_id, source_id=result.source_id, new=0)
+                session.add(entry)
+            entry.status, entry.http_status = result.status, result.http_status
+            entry.fetched, entry.error = len(result.posts), result.error
+            entry.new += len(new_ids)
+            entry.elapsed_s = result.elapsed_s
+            return len(new_ids)
+
+    @staticmethod
+    def _post_values(post: ScoredPost, run_id: int, jurisdiction: str | None) -> dict[str, Any]:
+        raw = post.raw
+        published = as_utc_naive(raw.published_at) if raw.published_at else None
+        fetched = as_utc_naive(raw.fetched_at)
+        return {
+            "source_id": raw.source_id, "external_id": raw.external_id[:500], "url": raw.url,
+            "title": raw.title, "text": post.text, "author": raw.author,
+            "published_at": published, "fetched_at": fetched, "seen_at": published or fetched,
+            "run_id": run_id, "content_hash": post.content_hash,
+            "keywords": list(post.keywords), "police_related": post.police_related,
+            "police_terms": list(post.police_terms), "sentiment": float(post.sentiment),
+            "polarity": post.polarity, "topics": list(post.topics),
+            "rule_hits": list(post.rule_hits), "high_risk": post.high_risk,
+            "jurisdiction": jurisdiction,
+        }
+
+    # ---- reading posts -------------------------------------------------------------------
+
+    def posts_since(self, since: datetime, until: datetime | None = None) -> list[PostRow]:
+        """Posts that appeared (seen_at) in [since, until], oldest first."""
+        with self._session() as session:
+            official = {sid for sid, tags in session.execute(select(Source.id, Source.tags))
+                        if "official" in (tags or [])}
+            query = select(Post).where(Post.seen_at >= as_utc_naive(since))
+            if until is not None:
+                query = query.where(Post.seen_at <= as_utc_naive(until))
+            rows = session.scalars(query.order_by(Post.seen_at, Post.id))
+            return [self._post_row(p, p.source_id in official) for p in rows]
+
+    @staticmethod
+    def _post_row(post: Post, official: bool) -> PostRow:
+        return PostRow(
+            id=post.id, source_id=post.source_id, url=post.url, title=post.title, text=post.text,
+            published_at=from_db(post.published_at), fetched_at=from_db(post.fetched_at),
+            content_hash=post.content_hash, police_related=post.police_related,
+            polarity=post.polarity, sentiment=post.sentiment, topics=tuple(post.topics or ()),
+            high_risk=post.high_risk, jurisdiction=post.jurisdiction, official=official)
+
+    def post_counts(self, since: datetime) -> dict[str, Any]:
+        """Totals for summaries: posts, police-related, and polarity breakdown since a time."""
+        with self._session() as session:
+            base = select(Post.polarity, Post.police_related, func.count()).where(
+                Post.fetched_at >= as_utc_naive(since)).group_by(Post.polarity, Post.police_related)
+            totals = {"posts": 0, "police_related": 0,
+                      "polarity": {"negative": 0, "neutral": 0, "positive": 0}}
+            for polarity, police, count in session.execute(base):
+                totals["posts"] += count
+                totals["police_related"] += count if police else 0
+                totals["polarity"][polarity] = totals["polarity"].get(polarity, 0) + count
+            return totals
+
+    # ---- alerts and the outbox -----------------------------------------------------------
+
+    def record_alert(self, alert: AlertLike, notify: Notifier, run_id: int | None = None
+                     ) -> StoredAlert:
+        """Insert an alert, or refresh the one with its fingerprint, in one transaction.
+
+        A new alert, or one whose level rose, queues its notifications in the outbox within
+        the same transaction, so an alert is never stored without them, nor sent twice.
+        """
+        stamp = as_utc_naive(alert.detected_at)
+        evidence = _json(list(alert.evidence))
+        with self._session.begin() as session:
+            row = session.scalar(select(AlertRow).where(AlertRow.fingerprint == alert.fingerprint)
+                                 .with_for_update())
+            if row is None:
+                row = AlertRow(fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level,
+                               title=alert.title, reason=alert.reason, evidence=evidence,
+                               jurisdiction=alert.jurisdiction, status="open", version=1,
+                               first_detected_at=stamp, last_detected_at=stamp, run_id=run_id)
+                session.add(row)
+                session.flush()
+                outcome = "new"
+            else:
+                row.last_detected_at = stamp
+                row.evidence = evidence
+                if alert.level < row.level:  # 1 is the most severe
+                    row.level, row.title, row.reason = alert.level, alert.title, alert.reason
+                    row.version += 1
+                    outcome = "escalated"
+                else:
+                    outcome = "unchanged"
+            if outcome != "unchanged":
+                for channel, payload in notify(row.id, row.version):
+                    session.add(OutboxRow(
+                        alert_id=row.id, channel=channel,
+                        idempotency_key=f"{row.fingerprint}#v{row.version}@{channel}",
+                        payload=_json(payload), status="pending", attempts=0,
+                        created_at=stamp, next_attempt_at=stamp))
+            return StoredAlert(alert_id=row.id, version=row.version, outcome=outcome)
+
+    def pending_notifications(self, now: datetime, limit: int = 500) -> list[OutboxMessage]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.status == "pending",
+                       OutboxRow.next_attempt_at <= as_utc_naive(now))
+                .order_by(OutboxRow.id).limit(limit))
+            return [OutboxMessage(id=r.id, alert_id=r.alert_id, channel=r.channel,
+                                  idempotency_key=r.idempotency_key, payload=dict(r.payload),
+                                  attempts=r.attempts) for r in rows]
+
+    def mark_delivered(self, message_id: int, now: datetime) -> None:
+        with self._session.begin() as session:
+            row = session.get_one(OutboxRow, message_id)
+            row.status, row.sent_at, row.last_error = "sent", as_utc_naive(now), None
+            row.attempts += 1
+
+    def mark_failed(self, message_id: int, error: str, retry_at: datetime) -> None:
+        """Keep the message pending for a later cycle: nothing is dropped."""
+        with self._session.begin() as session:
+            row = session.get_one(OutboxRow, message_id)
+            row.attempts += 1
+            row.last_error = error
+            row.next_attempt_at = as_utc_naive(retry_at)
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self._session() as session:
+            return dict(session.execute(
+                select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all())
+
+    def alerts(self, limit: int = 50, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Newest alerts first, with delivery state, for `jingyu alerts`."""
+        with self._session() as session:
+            query = select(AlertRow).order_by(AlertRow.last_detected_at.desc(), AlertRow.id.desc())
+            if since is not None:
+                query = query.where(AlertRow.last_detected_at >= as_utc_naive(since))
+            result = []
+            for row in session.scalars(query.limit(limit)):
+                delivery = dict(session.execute(
+                    select(OutboxRow.status, func.count()).where(OutboxRow.alert_id == row.id)
+                    .group_by(OutboxRow.status)).all())
+                result.append({
+                    "id": row.id, "fingerprint": row.fingerprint, "kind": row.kind,
+                    "level": row.level, "title": row.title, "reason": row.reason,
+                    "evidence": list(row.evidence or []), "jurisdiction": row.jurisdiction,
+                    "status": row.status, "version": row.version,
+                    "first_detected_at": from_db(row.first_detected_at),
+                    "last_detected_at": from_db(row.last_detected_at),
+                    "notifications": delivery,
+                })
+            return result
+
+    # ---- source health -------------------------------------------------------------------
+
+    def source_health(self, now: datetime) -> list[dict[str, Any]]:
+        """Per source: last success, last error, consecutive failures, posts in the last 24 h."""
+        day_ago = as_utc_naive(now - timedelta(hours=24))
+        with self._session() as session:
+            recent = dict(session.execute(
+                select(Post.source_id, func.count()).where(Post.fetched_at >= day_ago)
+                .group_by(Post.source_id)).all())
+            total = dict(session.execute(
+                select(Post.source_id, func.count()).group_by(Post.source_id)).all())
+            return [{
+                "id": s.id, "name": s.name, "kind": s.kind, "enabled": s.enabled,
+                "tags": list(s.tags or []), "jurisdiction": s.jurisdiction,
+                "last_attempt_at": from_db(s.last_attempt_at),
+                "last_success_at": from_db(s.last_success_at),
+                "last_new_post_at": from_db(s.last_new_post_at),
+                "last_error": s.last_error, "last_error_at": from_db(s.last_error_at),
+                "consecutive_failures": s.consecutive_failures,
+                "posts_24h": recent.get(s.id, 0), "posts_total": total.get(s.id, 0),
+            } for s in session.scalars(select(Source).order_by(Source.id))]
+
+    def table_counts(self, tables: Iterable[str] = ("posts", "alerts", "outbox", "runs")
+                     ) -> dict[str, int]:
+        models = {"posts": Post, "alerts": AlertRow, "outbox": OutboxRow, "runs": Run,
+                  "sources": Source, "run_sources": RunSource}
+        with self._session() as session:
+            return {t: session.scalar(select(func.count()).select_from(models[t])) or 0
+                    for t in tables}
+
