@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,22 @@ class ConfigError(Exception):
 
 
 def config_dir() -> Path:
-    """The directory holding sources.yaml, rules.yaml, ... (JINGYU_CONFIG_DIR or ./config)."""
+    """The directory holding sources.yaml, rules.yaml, ...: JINGYU_CONFIG_DIR, else ./config."""
     env = os.environ.get("JINGYU_CONFIG_DIR")
-    if env:
-        return Path(env)
-    return Path.cwd() / "config"
+    return Path(env) if env else Path.cwd() / "config"
+
+
+def config_file(name: str, directory: str | Path | None = None) -> Path:
+    """Path of a configuration file: in `directory` (or config_dir()), else the shipped default.
+
+    The shipped defaults (rules, alerts, jurisdictions) let an installed jingyu score and alert
+    out of the box; a deployment overrides any of them by putting its own file in its directory.
+    """
+    local = Path(directory) / name if directory else config_dir() / name
+    if local.exists() or directory:
+        return local
+    shipped = Path(str(resources.files("jingyu.defaults") / name))
+    return shipped if shipped.exists() else local
 
 
 def load_yaml(path: str | Path) -> Any:

@@ -1,0 +1,114 @@
+"""Delivery channels: one interface, one class per kind of receiver named in config/alerts.yaml."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from alerts.settings import AlertSettings, ChannelSettings
+from jingyu.timeutil import utcnow
+from warehouse.records import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A channel could not hand a message over; the message stays in the outbox for retry."""
+
+
+class Channel(ABC):
+    """Somewhere duty staff receive notifications; send() returns only once it is handed over."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @abstractmethod
+    def send(self, message: OutboxMessage) -> None:
+        """Deliver one message or raise DeliveryError saying why not."""
+
+
+class ConsoleChannel(Channel):
+    """Print to the worker's stdout and log, for whoever watches the flow run."""
+
+    def send(self, message: OutboxMessage) -> None:
+        text = message.payload.get("text") or json.dumps(dict(message.payload),
+                                                        ensure_ascii=False)
+        logger.info("alert %s via %s: %s", message.alert_id, self.name, text)
+        print(f"[{self.name}] {text}", flush=True)
+
+
+class JsonLinesChannel(Channel):
+    """Append one JSON object per message to a file: an audit trail other tools can tail."""
+
+    def __init__(self, name: str, path: str | Path) -> None:
+        super().__init__(name)
+        self.path = Path(path)
+
+    def send(self, message: OutboxMessage) -> None:
+        record = {
+            "message_id": message.id,
+            "alert_id": message.alert_id,
+            "channel": message.channel,
+            "idempotency_key": message.idempotency_key,
+            "attempts": message.attempts,
+            "written_at": utcnow().isoformat(),
+            "payload": dict(message.payload),
+        }
+        try:
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise DeliveryError(f"jsonl {self.path}: payload is not JSON: {exc}") from exc
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                # Reported as delivered only once it is on disk: a crash must not lose it.
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise DeliveryError(f"jsonl {self.path}: cannot append: {exc}") from exc
+
+
+class WebhookChannel(Channel):
+    """POST the payload as JSON; the receiver dedups redeliveries on the Idempotency-Key header."""
+
+    def __init__(self, name: str, url: str, timeout_seconds: float = 10.0) -> None:
+        super().__init__(name)
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+
+    def send(self, message: OutboxMessage) -> None:
+        try:
+            body = json.dumps(dict(message.payload), ensure_ascii=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise DeliveryError(f"webhook {self.url}: payload is not JSON: {exc}") from exc
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": message.idempotency_key,
+        }
+        try:
+            response = requests.post(self.url, data=body, headers=headers,
+                                     timeout=self.timeout_seconds)
+        except requests.RequestException as exc:
+            raise DeliveryError(f"webhook {self.url}: no response ({type(exc).__name__}: {exc})"
+                                ) from exc
+        if not 200 <= response.status_code < 300:
+            raise DeliveryError(f"webhook {self.url} answered HTTP {response.status_code}: "
+                                f"{response.text[:200]}")
+
+
+CHANNEL_FACTORIES: dict[str, Callable[[ChannelSettings], Channel]] = {
+    "console": lambda c: ConsoleChannel(c.name),
+    "jsonl": lambda c: JsonLinesChannel(c.name, c.path or ""),
+    "webhook": lambda c: WebhookChannel(c.name, c.url or "", c.timeout_seconds),
+}
+
+
+def build_channels(settings: AlertSettings) -> dict[str, Channel]:
+    """The enabled channels of alerts.yaml, by name."""
+    return {c.name: CHANNEL_FACTORIES[c.kind](c) for c in settings.channels if c.enabled}

@@ -1,0 +1,106 @@
+"""Render an Alert as the notification payload every channel sends (phone text and markdown)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from alerts.records import LEVELS, Alert, Evidence, level_label
+from jingyu.timeutil import shanghai
+
+NOTIFIED_EVIDENCE_LIMIT = 5        # a phone screen; the full list stays in payload["alert"]
+
+
+def render_notification(alert: Alert, alert_id: int) -> dict[str, Any]:
+    """The outbox payload: title, text, markdown, level and a JSON-safe copy of the alert."""
+    title = f"{level_badge(alert.level)}{alert.title}"
+    return {
+        "title": title,
+        "text": _text(alert, alert_id, title),
+        "markdown": _markdown(alert, alert_id, title),
+        "level": alert.level,
+        "alert": alert_document(alert, alert_id),
+    }
+
+
+def level_badge(level: int) -> str:
+    """The bracketed label duty staff read first, e.g. 【III级 黄色预警】."""
+    info = LEVELS[level]
+    return f"【{info['roman']}级 {info['colour_zh']}预警】"
+
+
+def local_minute(value: datetime) -> str:
+    """A timestamp as duty staff read it: Asia/Shanghai, to the minute."""
+    return shanghai(value).strftime("%Y-%m-%d %H:%M")
+
+
+def alert_document(alert: Alert, alert_id: int) -> dict[str, Any]:
+    """The alert as plain JSON types (ISO-8601 times), for receivers that process it further."""
+    return {
+        "id": alert_id,
+        "fingerprint": alert.fingerprint,
+        "kind": alert.kind,
+        "level": alert.level,
+        "level_label": level_label(alert.level),
+        "title": alert.title,
+        "reason": alert.reason,
+        "jurisdiction": alert.jurisdiction,
+        "detected_at": alert.detected_at.isoformat(),
+        "evidence": [
+            {
+                "post_id": e.post_id,
+                "url": e.url,
+                "title": e.title,
+                "source_id": e.source_id,
+                "published_at": e.published_at.isoformat() if e.published_at else None,
+            }
+            for e in alert.evidence
+        ],
+    }
+
+
+def _jurisdiction(alert: Alert) -> str:
+    return alert.jurisdiction or "未指定辖区"
+
+
+def _more(alert: Alert) -> str:
+    hidden = len(alert.evidence) - NOTIFIED_EVIDENCE_LIMIT
+    return f"另有 {hidden} 条，见系统" if hidden > 0 else ""
+
+
+def _text(alert: Alert, alert_id: int, title: str) -> str:
+    lines = [title, alert.reason,
+             f"辖区：{_jurisdiction(alert)}",
+             f"时间：{local_minute(alert.detected_at)}"]
+    if alert.evidence:
+        lines.append(f"相关信息（共 {len(alert.evidence)} 条）：")
+        for number, evidence in enumerate(alert.evidence[:NOTIFIED_EVIDENCE_LIMIT], start=1):
+            lines.append(f"{number}. {evidence.title}")
+            if evidence.url:
+                lines.append(f"   {evidence.url}")
+        if _more(alert):
+            lines.append(_more(alert))
+    lines.append(f"告警编号：{alert_id}")
+    return "\n".join(lines)
+
+
+def _markdown(alert: Alert, alert_id: int, title: str) -> str:
+    lines = [f"### {title}", "", alert.reason, "",
+             f"- **辖区**：{_jurisdiction(alert)}",
+             f"- **时间**：{local_minute(alert.detected_at)}",
+             f"- **告警编号**：{alert_id}"]
+    if alert.evidence:
+        lines += ["", f"**相关信息**（共 {len(alert.evidence)} 条）：", ""]
+        for number, evidence in enumerate(alert.evidence[:NOTIFIED_EVIDENCE_LIMIT], start=1):
+            lines.append(f"{number}. {_markdown_link(evidence)}")
+        if _more(alert):
+            lines += ["", _more(alert)]
+    return "\n".join(lines)
+
+
+def _markdown_link(evidence: Evidence) -> str:
+    # Brackets in a post title would end the link text early.
+    label = evidence.title.replace("[", "［").replace("]", "］")
+    where = f" — {evidence.source_id}"
+    if evidence.published_at:
+        where += f" · {local_minute(evidence.published_at)}"
+    return (f"[{label}]({evidence.url}){where}" if evidence.url else f"{label}{where}")

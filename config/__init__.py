@@ -1,0 +1,1 @@
+"""The shipped configuration: YAML files a deployment copies and edits (installed as jingyu.defaults)."""

@@ -1,0 +1,1 @@
+"""Bundled demo data for `jingyu demo`: sample feeds of a fictional city and their sources."""

@@ -1,0 +1,123 @@
+"""The monitor flow: one cycle of fetch -> score -> load -> detect -> deliver."""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+from prefect.utilities.annotations import quote
+
+import collectors
+from alerts.pipeline import deliver_pending, raise_alerts
+from collectors.http import PoliteClient
+from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
+from flows.settings import CycleSettings, load_cycle_settings
+from jingyu.timeutil import utcnow
+from transforms.scoring import Scorer
+from warehouse.store import Warehouse
+
+
+@lru_cache(maxsize=8)
+def _warehouse(url: str | None) -> Warehouse:
+    """One engine per database per process: tasks of a run share its connection pool."""
+    return Warehouse(url)
+
+
+@task(name="fetch-source", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2,
+      task_run_name="fetch-{source.id}")
+def fetch_source(source: SourceConfig, cursor: SourceCursor | None,
+                 client: PoliteClient) -> FetchResult:
+    result = collectors.fetch(source, cursor or SourceCursor(), client)
+    logger = get_run_logger()
+    if result.status == FETCH_ERROR:
+        logger.warning("source %s failed: %s", source.id, result.error)
+    else:
+        logger.info("source %s: %s, %d items", source.id, result.status, len(result.posts))
+    return result
+
+
+@task(name="score-and-store", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2,
+      task_run_name="store-{result.source_id}")
+def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | None,
+                    run_id: int) -> int:
+    scored = scorer.score_many(result.posts)
+    return _warehouse(database_url).store_fetch(run_id, result, scored, utcnow())
+
+
+@task(name="detect-alerts", cache_policy=NO_CACHE, retries=1)
+def detect_alerts(settings: CycleSettings, database_url: str | None, run_id: int,
+                  now: datetime) -> list[dict[str, Any]]:
+    stored = raise_alerts(_warehouse(database_url), settings.alerts, now, run_id)
+    return [{"alert_id": s.alert_id, "outcome": s.outcome} for s in stored]
+
+
+@task(name="deliver-notifications", cache_policy=NO_CACHE)
+def deliver_notifications(settings: CycleSettings, database_url: str | None,
+                          now: datetime) -> dict[str, int]:
+    report = deliver_pending(_warehouse(database_url), settings.alerts, now)
+    if report["failed"]:
+        get_run_logger().warning("%d notifications not delivered, kept for retry: %s",
+                                 report["failed"], "; ".join(report["errors"][:3]))
+    return report
+
+
+@flow(name="monitor", log_prints=True)
+def monitor(config_dir: str | None = None, database_url: str | None = None,
+            force: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """One monitoring cycle over every due source. The result is the run-ledger entry."""
+    logger = get_run_logger()
+    settings = load_cycle_settings(Path(config_dir) if config_dir else None)
+    warehouse = _warehouse(database_url)
+    started = now or utcnow()
+    warehouse.sync_sources(settings.sources)
+    run_id = warehouse.start_run(started, flow_run_id=_flow_run_id())
+    due = list(settings.sources) if force else warehouse.due_sources(settings.sources, started)
+    due = [s for s in due if s.enabled]
+    logger.info("run %d: %d of %d sources due", run_id, len(due), len(settings.sources))
+
+    cursors = warehouse.cursors()
+    scorer = Scorer(settings.rules)
+    errors: list[str] = []
+    with PoliteClient() as client:
+        stores = []
+        for source in due:
+            fetched = fetch_source.submit(source, cursors.get(source.id), quote(client))
+            stores.append((source, score_and_store.submit(fetched, quote(scorer), database_url, run_id)))
+        for source, stored in stores:
+            try:
+                stored.result()
+            except Exception as exc:  # the source's posts stay unstored; its cursor did not move
+                errors.append(f"{source.id}: could not store: {type(exc).__name__}: {exc}")
+
+    alerts: list[dict[str, Any]] = []
+    delivery = {"sent": 0, "failed": 0, "errors": []}
+    try:
+        alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow())
+    except Exception as exc:
+        errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
+    try:  # deliver even when detection failed: older notifications may still be pending
+        delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
+    except Exception as exc:
+        errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
+
+    summary = warehouse.finish_run(
+        run_id, utcnow() if now is None else now,
+        alerts_new=sum(1 for a in alerts if a["outcome"] != "unchanged"),
+        notifications_sent=delivery["sent"], errors=errors)
+    summary["alerts"] = alerts
+    summary["notifications_failed"] = delivery["failed"]
+    logger.info("run %d %s: %d/%d sources ok, %d new posts, %d new alerts, %d sent",
+                run_id, summary["status"], summary["sources_ok"], summary["sources_total"],
+                summary["posts_new"], summary["alerts_new"], summary["notifications_sent"])
+    return summary
+
+
+def _flow_run_id() -> str | None:
+    try:
+        return str(get_run_context().flow_run.id)
+    except Exception:  # called outside a flow run (should not happen)
+        return None
