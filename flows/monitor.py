@@ -13,7 +13,7 @@ from prefect.utilities.annotations import quote
 
 import collectors
 from alerts.pipeline import deliver_pending, raise_alerts
-from collectors.http import PoliteClient
+from collectors.http import HttpPolicy, PoliteClient
 from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
 from flows.settings import CycleSettings, load_cycle_settings
 from jingyu.timeutil import utcnow
@@ -67,8 +67,13 @@ def deliver_notifications(settings: CycleSettings, database_url: str | None,
 
 @flow(name="monitor", log_prints=True)
 def monitor(config_dir: str | None = None, database_url: str | None = None,
-            force: bool = False, now: datetime | None = None) -> dict[str, Any]:
-    """One monitoring cycle over every due source. The result is the run-ledger entry."""
+            force: bool = False, now: datetime | None = None,
+            per_host_delay_s: float = 1.0) -> dict[str, Any]:
+    """One monitoring cycle over every due source. The result is the run-ledger entry.
+
+    per_host_delay_s spaces requests to one host (politeness); the demo, whose feeds all
+    come from 127.0.0.1, lowers it.
+    """
     logger = get_run_logger()
     settings = load_cycle_settings(Path(config_dir) if config_dir else None)
     warehouse = _warehouse(database_url)
@@ -82,7 +87,7 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     cursors = warehouse.cursors()
     scorer = Scorer(settings.rules)
     errors: list[str] = []
-    with PoliteClient() as client:
+    with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
         stores = []
         for source in due:
             fetched = fetch_source.submit(source, cursors.get(source.id), quote(client))

@@ -47,7 +47,8 @@ def run_demo(workdir: str | Path = "data/demo") -> str:
               for path, (body, ctype) in render_demo_feeds(now).items()}
     with FeedReplayServer(routes) as server:
         config = prepare_config(workdir, server.url(""))
-        summary = monitor(config_dir=str(config), database_url=database_url, force=True)
+        summary = monitor(config_dir=str(config), database_url=database_url, force=True,
+                          per_host_delay_s=0.02)
     return summarise(summary, Warehouse(database_url), workdir)
 
 

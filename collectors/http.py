@@ -1,0 +1,164 @@
+"""Polite HTTP GET for collectors: UA, timeouts, size cap, per-host spacing, retries, 304s."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Mapping
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+DEFAULT_USER_AGENT = "jingyu/0.1 (+public-opinion monitoring; polite poller)"
+_CHUNK_BYTES = 64 * 1024
+# Failures worth another try: the next attempt may well succeed.
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """How politely and how patiently collectors talk to a site."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 20.0         # per socket read, not for the whole download
+    max_bytes: int = 5 * 1024 * 1024     # of the decoded body
+    per_host_delay_s: float = 1.0        # minimum spacing between requests to one host
+    retries: int = 2                     # extra attempts after the first one
+    backoff_s: float = 0.5               # wait before retry n is backoff_s * 2**(n-1)
+    pool_size: int = 16                  # connections kept per host; fetches run in threads
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What a GET returned, body fully read."""
+
+    status: int
+    headers: Mapping[str, str]           # names lower-cased
+    body: bytes
+    url: str                             # final URL, after redirects
+    attempts: int                        # 1 + the retries it took
+
+
+class DownloadError(Exception):
+    """No usable HTTP response: refused, timed out, too big, or not a fetchable URL."""
+
+    def __init__(self, url: str, reason: str, attempts: int = 1) -> None:
+        self.url = url
+        self.reason = reason
+        self.attempts = attempts
+        super().__init__(f"{reason} ({url})")
+
+
+class _ResponseTooLarge(Exception):
+    pass
+
+
+class PoliteClient:
+    """Thread-safe GET client shared by all collectors of one run; close it (or use `with`)."""
+
+    def __init__(self, policy: HttpPolicy | None = None) -> None:
+        self.policy = policy or HttpPolicy()
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = self.policy.user_agent
+        adapter = HTTPAdapter(pool_connections=self.policy.pool_size,
+                              pool_maxsize=self.policy.pool_size)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._host_lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+
+    def __enter__(self) -> PoliteClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def get(self, url: str, etag: str | None = None,
+            last_modified: str | None = None) -> HttpResponse:
+        """GET `url`, conditionally when a validator is given; raises DownloadError.
+
+        HTTP error statuses are returned, not raised: 5xx after the retries are spent,
+        4xx at once, since asking again will not change the answer.
+        """
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempts = 1 + max(self.policy.retries, 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1:
+                time.sleep(self.policy.backoff_s * 2 ** (attempt - 2))
+            self._wait_for_host(url)
+            try:
+                response = self._download(url, headers, attempt)
+            except _TRANSIENT as exc:
+                if attempt == attempts:
+                    raise DownloadError(url, _describe(exc, self.policy), attempt) from exc
+                continue
+            except _ResponseTooLarge:
+                raise DownloadError(
+                    url, f"response larger than {self.policy.max_bytes} bytes, download aborted",
+                    attempt) from None
+            except requests.RequestException as exc:
+                raise DownloadError(url, _describe(exc, self.policy), attempt) from exc
+            if response.status < 500 or attempt == attempts:
+                return response
+
+    def _wait_for_host(self, url: str) -> None:
+        """Sleep until this host's next free slot: booked under the lock, slept outside it."""
+        host = (urlsplit(url).hostname or "").lower()
+        with self._host_lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(host, now))
+            self._next_slot[host] = slot + self.policy.per_host_delay_s
+        if slot > now:
+            time.sleep(slot - now)
+
+    def _download(self, url: str, headers: dict[str, str], attempt: int) -> HttpResponse:
+        policy = self.policy
+        with self._session.get(url, headers=headers, stream=True,
+                               timeout=(policy.connect_timeout_s, policy.read_timeout_s)) as raw:
+            declared = raw.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > policy.max_bytes:
+                raise _ResponseTooLarge
+            # Read in chunks and stop at the cap: a huge or endless body never sits in memory.
+            body = bytearray()
+            for chunk in raw.iter_content(_CHUNK_BYTES):
+                body += chunk
+                if len(body) > policy.max_bytes:
+                    raise _ResponseTooLarge
+            return HttpResponse(
+                status=raw.status_code,
+                headers={name.lower(): value for name, value in raw.headers.items()},
+                body=bytes(body),
+                url=raw.url,
+                attempts=attempt,
+            )
+
+
+def _describe(exc: requests.RequestException, policy: HttpPolicy) -> str:
+    """A duty-staff readable reason for a transport failure."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"connect timed out after {policy.connect_timeout_s:g} s"
+    if isinstance(exc, requests.ReadTimeout) or "Read timed out" in str(exc):
+        return f"no data for {policy.read_timeout_s:g} s (read timeout)"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "Connection refused" in text or "Errno 111" in text:
+            return "connection refused"
+        if "Name or service not known" in text or "Failed to resolve" in text:
+            return "host name not found (DNS)"
+        return f"connection failed: {text}"
+    if isinstance(exc, requests.TooManyRedirects):
+        return "too many redirects"
+    return f"{type(exc).__name__}: {exc}"
