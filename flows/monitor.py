@@ -51,7 +51,8 @@ def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | Non
 @task(name="detect-alerts", cache_policy=NO_CACHE, retries=1)
 def detect_alerts(settings: CycleSettings, database_url: str | None, run_id: int,
                   now: datetime) -> list[dict[str, Any]]:
-    stored = raise_alerts(_warehouse(database_url), settings.alerts, now, run_id)
+    labels = {topic_id: topic.name for topic_id, topic in settings.rules.topics.items()}
+    stored = raise_alerts(_warehouse(database_url), settings.alerts, now, run_id, labels)
     return [{"alert_id": s.alert_id, "outcome": s.outcome} for s in stored]
 
 

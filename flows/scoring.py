@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.settings import load_rules
-from transforms.scoring import Scorer, score_frame
+from transforms.scoring import Scorer
 
 
 def score_csv(input_path: str | Path, output_path: str | Path,
@@ -21,6 +21,6 @@ def score_csv(input_path: str | Path, output_path: str | Path,
         raise ValueError(f"{path}: not a readable UTF-8 CSV file: {exc}") from exc
     if "text" not in frame.columns:
         raise ValueError(f"{path}: no 'text' column (columns: {', '.join(frame.columns)})")
-    scored = score_frame(frame, Scorer(load_rules(config_dir)))
+    scored = Scorer(load_rules(config_dir)).score_frame(frame)
     scored.to_csv(output_path, index=False, encoding="utf-8-sig")
     return len(scored)

@@ -1,0 +1,65 @@
+"""涉警 relevance: police vocabulary found in text, and 110 only as the emergency number."""
+from __future__ import annotations
+
+import pytest
+
+from transforms.police import POLICE_TERMS, find_police_terms
+from transforms.text import normalise
+
+
+def test_terms_are_reported_once_in_order_of_appearance() -> None:
+    text = "派出所民警接到报警后出警，民警将男子带回派出所。"
+    assert find_police_terms(text) == ("派出所", "民警", "报警", "出警")
+
+
+def test_the_longest_term_is_reported() -> None:
+    assert find_police_terms("市公安局发布警情通报") == ("公安局", "警情通报")
+
+
+@pytest.mark.parametrize("text", [
+    "遇到危险请拨打110报警",
+    "110接警后民警迅速赶到",
+    "他拨了110。",
+    "打110",
+    "110 指挥中心",
+])
+def test_110_as_the_emergency_number_is_a_police_term(text: str) -> None:
+    assert "110" in find_police_terms(text)
+
+
+@pytest.mark.parametrize("text", [
+    "本次航班1100起飞",
+    "大约2110人参加",
+    "联系电话13811012345",
+    "联系电话010-110-2345",
+    "值班室分机 0755-110",
+    "反诈专线96110",
+    "110千伏变电站检修",
+    "110kV线路停电",
+    "涉案金额110万元",
+    "房间号1.110",
+])
+def test_110_inside_other_numbers_and_quantities_is_not(text: str) -> None:
+    assert "110" not in find_police_terms(normalise(text))
+
+
+def test_full_width_110_counts_after_normalisation() -> None:
+    assert "110" in find_police_terms(normalise("请拨打１１０"))
+
+
+@pytest.mark.parametrize("text, absent", [
+    ("家中安装了烟雾报警器", "报警"),
+    ("国家税务总局某区税务分局", "分局"),
+    ("城管执法人员现场劝离摊贩", "执法"),
+])
+def test_terms_outside_police_context_are_not_counted(text: str, absent: str) -> None:
+    assert absent not in find_police_terms(text)
+
+
+def test_text_without_police_vocabulary_is_not_police_related() -> None:
+    assert find_police_terms("今天天气不错，和朋友去公园散步。") == ()
+
+
+def test_every_term_is_found_on_its_own() -> None:
+    missing = [term for term in POLICE_TERMS if term not in find_police_terms(f"关于{term}的消息")]
+    assert missing == []

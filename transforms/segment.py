@@ -1,0 +1,66 @@
+"""Word segmentation with jieba, taught the police vocabulary, and stopword filtering."""
+from __future__ import annotations
+
+import functools
+import logging
+import unicodedata
+from collections.abc import Iterable
+
+import jieba
+
+from transforms.police import POLICE_TERMS
+
+# Words that jieba splits but analysts read as one word.
+EXTRA_WORDS: tuple[str, ...] = (
+    "暴力执法", "暴力抗法", "妨害公务", "警情通报", "警方通报", "反诈中心", "电信诈骗",
+    "群体性事件", "上访", "信访局", "因公牺牲", "因公负伤", "见义勇为", "英模",
+)
+
+# Function words, fillers and news boilerplate that carry no topic. Keywords use this list;
+# sentiment keeps these words and filters with the list its model was trained with.
+STOPWORDS: frozenset[str] = frozenset("""
+的 了 在 是 我 有 和 就 都 而 及 与 着 或 一个 没有 我们 你们 他们 她们 它们 这个 那个 这些 那些
+这样 那样 这里 那里 自己 什么 怎么 怎样 为什么 因为 所以 但是 可是 然而 而且 并且 如果 虽然
+即使 还是 或者 以及 已经 正在 曾经 一直 一些 一样 一下 一起 一般 一种 以后 以前 之后 之前
+其中 其他 其它 另外 此外 对于 关于 由于 通过 根据 按照 为了 作为 进行 表示 认为 可以 可能
+应该 需要 能够 不是 就是 还有 只是 只有 这么 那么 如此 非常 十分 比较 特别 目前 现在 今天
+昨天 明天 今年 去年 日前 近日 记者 报道 获悉 了解 发布 消息 来源 网友 网传 视频 图片 全文
+转发 评论 点击 查看 微博 链接 原文 显示 地址 时间 相关 方面 情况 问题 工作 有关 部分 当地
+他 她 它 你 您 这 那 也 又 还 很 太 更 最 被 把 让 给 从 向 对 将 于 以 为 之 其 则 该 各
+个 些 等 啊 吧 呢 吗 嘛 哦 呀 哈 么 年 月 日 时 分 秒
+a an and are as at be by can for from has have if in is it not of on one or that the then
+this to we which with you
+""".split())
+
+
+@functools.cache
+def load_tokenizer() -> jieba.Tokenizer:
+    """jieba's default tokenizer, initialised quietly, with the police vocabulary added once.
+
+    The words go into jieba's process-wide dictionary, so plain jieba.lcut sees them too.
+    """
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.dt
+    tokenizer.initialize()
+    for word in (*POLICE_TERMS, *EXTRA_WORDS):
+        if not word.isascii():
+            tokenizer.add_word(word)
+    return tokenizer
+
+
+def _is_word(token: str) -> bool:
+    # Punctuation, symbols and spaces are not words; a token with one letter or digit is.
+    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+
+
+def segment(text: str, tokenizer: jieba.Tokenizer) -> list[str]:
+    """The words of a normalised text, in order: jieba tokens without punctuation or spaces.
+
+    Stopwords are kept: the sentiment model was trained on them.
+    """
+    return [token for token in tokenizer.lcut(text) if _is_word(token)]
+
+
+def content_words(words: Iterable[str], stopwords: frozenset[str] = STOPWORDS) -> list[str]:
+    """The words that may carry a topic: stopwords removed, ASCII letters lowercased."""
+    return [lowered for lowered in (word.lower() for word in words) if lowered not in stopwords]
