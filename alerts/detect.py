@@ -22,9 +22,15 @@ ALL_JURISDICTIONS = "all"
 def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
                topic_labels: Mapping[str, str] | None = None) -> list[Alert]:
     """All alerts of one cycle: sensitive items, the overall spike, each jurisdiction's spike."""
-    jurisdictions = sorted({p.jurisdiction for p in posts if p.jurisdiction})
-    spikes = [detect_negative_spike(posts, settings, now)] + [
-        detect_negative_spike(posts, settings, now, jurisdiction=j) for j in jurisdictions]
+    scopes = {p.jurisdiction for p in posts if _counts_for_spike(p, settings.spike, None)}
+    if len(scopes) == 1 and None not in scopes:
+        # Every counted post lies in one jurisdiction: its spike is the overall spike, and one
+        # alert routed to that jurisdiction beats two alerts about the same posts.
+        spikes = [detect_negative_spike(posts, settings, now, jurisdiction=scopes.pop())]
+    else:
+        spikes = [detect_negative_spike(posts, settings, now)] + [
+            detect_negative_spike(posts, settings, now, jurisdiction=j)
+            for j in sorted(s for s in scopes if s)]
     return (detect_sensitive_items(posts, settings, now, topic_labels)
             + [spike for spike in spikes if spike is not None])
 

@@ -103,7 +103,11 @@ def _run(args: argparse.Namespace) -> int:
     from flows.monitor import monitor
     from flows.settings import load_cycle_settings
 
-    load_cycle_settings(args.config)  # fail fast, with exit 2, before Prefect starts
+    from warehouse.store import Warehouse
+
+    # Fail fast, before Prefect starts: bad configuration exits 2, an unreachable database 3.
+    load_cycle_settings(args.config)
+    Warehouse(args.database).close()
     summary = monitor(config_dir=args.config, database_url=args.database, force=args.force)
     print(format_run(summary))
     return 0 if summary["status"] in ("ok", "partial") else 1

@@ -149,7 +149,8 @@ class Warehouse:
             run.posts_new = sum(r.new for r in per_source)
             run.alerts_new = alerts_new
             run.notifications_sent = notifications_sent
-            run.errors = [f"{r.source_id}: {r.error}" for r in failed] + list(errors)
+            run.errors = [r.error if (r.error or "").startswith(r.source_id)
+                          else f"{r.source_id}: {r.error}" for r in failed] + list(errors)
             if errors or (per_source and not run.sources_ok):
                 run.status = "failed"
             else:
