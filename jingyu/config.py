@@ -38,7 +38,7 @@ def config_file(name: str, directory: str | Path | None = None) -> Path:
     out of the box; a deployment overrides any of them by putting its own file in its directory.
     """
     local = Path(directory) / name if directory else config_dir() / name
-    if local.exists() or directory:
+    if local.exists():
         return local
     shipped = Path(str(resources.files("jingyu.defaults") / name))
     return shipped if shipped.exists() else local
