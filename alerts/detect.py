@@ -22,15 +22,17 @@ ALL_JURISDICTIONS = "all"
 def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
                topic_labels: Mapping[str, str] | None = None) -> list[Alert]:
     """All alerts of one cycle: sensitive items, the overall spike, each jurisdiction's spike."""
-    scopes = {p.jurisdiction for p in posts if _counts_for_spike(p, settings.spike, None)}
-    if len(scopes) == 1 and None not in scopes:
-        # Every counted post lies in one jurisdiction: its spike is the overall spike, and one
-        # alert routed to that jurisdiction beats two alerts about the same posts.
-        spikes = [detect_negative_spike(posts, settings, now, jurisdiction=scopes.pop())]
-    else:
-        spikes = [detect_negative_spike(posts, settings, now)] + [
-            detect_negative_spike(posts, settings, now, jurisdiction=j)
-            for j in sorted(s for s in scopes if s)]
+    overall = detect_negative_spike(posts, settings, now)
+    scopes = sorted({p.jurisdiction for p in posts if p.jurisdiction})
+    local = [spike for spike in (detect_negative_spike(posts, settings, now, jurisdiction=j)
+                                 for j in scopes) if spike is not None]
+    if overall is not None and any(
+            _latest_texts(posts, settings.spike, now, spike.jurisdiction)
+            == _latest_texts(posts, settings.spike, now, None) for spike in local):
+        # One jurisdiction holds the whole surge: its alert, routable to its people, says it
+        # all; a second alert about the same posts would only page the same staff twice.
+        overall = None
+    spikes = [overall, *local]
     return (detect_sensitive_items(posts, settings, now, topic_labels)
             + [spike for spike in spikes if spike is not None])
 
@@ -150,6 +152,14 @@ def detect_negative_spike(posts: Sequence[PostRow], settings: AlertSettings, now
         jurisdiction=jurisdiction,
         detected_at=now,
     )
+
+
+def _latest_texts(posts: Sequence[PostRow], rules: SpikeSettings, now: datetime,
+                  jurisdiction: str | None) -> set[str]:
+    """Distinct texts counted in the latest window (now - window, now]."""
+    now = to_utc(now)
+    return {p.content_hash for p in posts
+            if _counts_for_spike(p, rules, jurisdiction) and now - rules.window < p.seen_at <= now}
 
 
 def _counts_for_spike(post: PostRow, rules: SpikeSettings, jurisdiction: str | None) -> bool:

@@ -166,3 +166,24 @@ def test_disabled_spike_detector_raises_nothing(make_post, now):
     settings = AlertSettings(SensitiveItemSettings(), SpikeSettings(enabled=False), ())
     posts = baseline(make_post, now) + burst(make_post, now, 20)
     assert detect_negative_spike(posts, settings, now) is None
+
+
+def test_a_surge_in_one_jurisdiction_gives_one_alert_routed_there(make_post, now) -> None:
+    from datetime import timedelta
+
+    from alerts.detect import detect_all
+    from alerts.settings import parse_alert_settings
+
+    settings = parse_alert_settings({}, "alerts.yaml")
+    quiet_elsewhere = [make_post(jurisdiction="qingchuan.yunxi", high_risk=False,
+                                 seen_at=now - timedelta(hours=h)) for h in (3, 9, 15)]
+    burst = [make_post(jurisdiction="qingchuan.linjiang", high_risk=False,
+                       seen_at=now - timedelta(minutes=m)) for m in range(2, 40, 3)]
+    spikes = [a for a in detect_all(quiet_elsewhere + burst, settings, now) if a.kind == "spike"]
+    assert [a.jurisdiction for a in spikes] == ["qingchuan.linjiang"]
+
+    # The same burst spread over two jurisdictions: the overall spike is kept as well.
+    spread = burst + [make_post(jurisdiction="qingchuan.yunxi", high_risk=False,
+                                seen_at=now - timedelta(minutes=m)) for m in range(1, 40, 4)]
+    spikes = [a for a in detect_all(quiet_elsewhere + spread, settings, now) if a.kind == "spike"]
+    assert None in {a.jurisdiction for a in spikes}
