@@ -11,7 +11,17 @@ from collections.abc import Sequence
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from flows.present import format_alerts, format_run, format_sources, format_table, local  # noqa: E402
+from flows.present import (  # noqa: E402
+    STATUS_ZH,
+    format_alerts,
+    format_duty,
+    format_incident,
+    format_run,
+    format_sources,
+    format_table,
+    format_watchdog,
+    local,
+)
 from jingyu.config import ConfigError  # noqa: E402
 from jingyu.timeutil import utcnow  # noqa: E402
 
@@ -78,9 +88,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
     with_config(p)
 
-    p = command("alerts", _alerts, "list recent alerts")
+    p = command("detect", _detect,
+                "spike detection over a count series: timestamp,value -> anomaly_score,alert")
+    p.add_argument("input", help="CSV file with columns timestamp,value (regular buckets)")
+    p.add_argument("-o", "--output", required=True, help="CSV file to write")
+
+    _alerts_parser(command("alerts", _alerts,
+                           "incidents: list, show, ack, track (三同步), resolve, close, silence"),
+                   with_config, with_database)
+
+    p = command("watchdog", _watchdog,
+                "watch the watcher: alert duty staff when cycles stop or sources die")
+    with_config(p)
     with_database(p)
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--serve", action="store_true",
+                   help="run it every 10 minutes unattended (needs a Prefect server)")
 
     p = command("sources", _sources, "source health: last success, errors, posts in 24 h")
     with_database(p)
@@ -135,11 +157,195 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _alerts(args: argparse.Namespace) -> int:
+def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> None:  # noqa: C901
+    """`jingyu alerts` alone lists; the actions below change incidents, each audited."""
+    def shared(q: argparse.ArgumentParser) -> None:
+        # SUPPRESS: given before the action (`jingyu alerts --database X ack 12`), the value
+        # must survive the action's parser instead of being reset to its default.
+        q.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS,
+                       help="configuration directory (default: $JINGYU_CONFIG_DIR or ./config)")
+        q.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
+                       help="warehouse URL (default: $JINGYU_DATABASE_URL or sqlite:///data/jingyu.db)")
+
+    with_config(p)
+    with_database(p)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--open", action="store_true", help="only incidents not yet resolved")
+    actions = p.add_subparsers(metavar="ACTION")
+
+    def action(name: str, handler, help_text: str, by: bool = True,
+               incident: bool = True) -> argparse.ArgumentParser:
+        q = actions.add_parser(name, help=help_text, description=help_text)
+        q.set_defaults(handler=handler)
+        shared(q)
+        if incident:
+            q.add_argument("incident", type=int, help="the number in the notification (告警编号)")
+        if by:
+            q.add_argument("--by", required=True, help="who does it (recorded in the audit trail)")
+            q.add_argument("--note", default="", help="what was done or why")
+        return q
+
+    q = action("list", _alerts, "recent alerts and their incidents", by=False, incident=False)
+    q.add_argument("--limit", type=int, default=argparse.SUPPRESS)
+    q.add_argument("--open", action="store_true", default=argparse.SUPPRESS,
+                   help="only incidents not yet resolved")
+    action("show", _alerts_show, "one incident: tracks, timers, notifications, audit trail",
+           by=False)
+    action("ack", _alerts_ack, "acknowledge (签收): stops the reminders")
+    q = action("track", _alerts_track, "start, finish or annotate a line of 三同步")
+    q.add_argument("track", choices=["legal", "opinion", "control"],
+                   help="legal 依法处理 | opinion 舆论引导 | control 社会面管控")
+    q.add_argument("step", choices=["start", "done", "note"])
+    q.add_argument("--unit", help="the unit that owns the track, e.g. 宣传科")
+    q = action("statement", _alerts_statement,
+               "record an official statement the matcher missed (first: 首次发声, then 进展)")
+    q.add_argument("--url", help="link to the statement")
+    q.add_argument("--at", help="when it was published, e.g. '2026-11-26 14:05' (default: now)")
+    action("resolve", _alerts_resolve, "mark resolved (已处置) and notify those routed")
+    action("close", _alerts_close, "close a resolved incident (or an unresolved one with --note)")
+    q = action("silence", _alerts_silence,
+               "record but do not notify alerts whose fingerprint starts with --match",
+               incident=False)
+    q.add_argument("--match", required=True, help="fingerprint prefix, e.g. spike:police_negative")
+    q.add_argument("--until", required=True, help="e.g. 2h, 1d or '2026-12-01 08:00'")
+    q = action("duty", _alerts_duty, "who is on duty (值班) now or at --at", by=False,
+               incident=False)
+    q.add_argument("--at", help="a time, e.g. '2026-11-30 03:00' (Asia/Shanghai)")
+
+
+def _incident_desk(args: argparse.Namespace):
+    from alerts.incidents import Desk
+    from flows.settings import load_desk
+    from warehouse.incidents import IncidentStore
     from warehouse.store import Warehouse
 
-    print(format_alerts(Warehouse(args.database).alerts(limit=args.limit)))
+    desk: Desk = load_desk(args.config)
+    warehouse = Warehouse(args.database)
+    return desk, warehouse, IncidentStore(warehouse)
+
+
+def _incident_action(args: argparse.Namespace, change) -> int:
+    """Run one change; an unknown incident or a wrong status exits 1 with the reason."""
+    from warehouse.incidents import IncidentError
+
+    desk, warehouse, store = _incident_desk(args)
+    try:
+        incident = change(desk, warehouse, store, utcnow())
+    except IncidentError as exc:
+        print(f"jingyu: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        warehouse.close()
+    if incident is not None:
+        print(f"#{incident.id} {incident.title}: {STATUS_ZH.get(incident.status, incident.status)}")
     return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from flows.detect_cli import detect_csv
+
+    rows = detect_csv(args.input, args.output)
+    print(f"scored {rows} points -> {args.output}")
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    from warehouse.incidents import IncidentStore
+    from warehouse.store import Warehouse
+
+    warehouse = Warehouse(args.database)
+    alerts = warehouse.alerts(limit=args.limit)
+    incidents = IncidentStore(warehouse).by_ids([a["id"] for a in alerts])
+    if args.open:
+        alerts = [a for a in alerts if a["id"] in incidents
+                  and incidents[a["id"]].status not in ("resolved", "closed")]
+    from alerts.routing import load_routing
+
+    print(format_alerts(alerts, incidents=incidents, timers=load_routing(args.config).timers,
+                        now=utcnow()))
+    warehouse.close()
+    return 0
+
+
+def _alerts_show(args: argparse.Namespace) -> int:
+    def show(desk, _warehouse, store, now):
+        incident = store.get(args.incident)
+        print(format_incident(incident, store.alert(incident.alert_id),
+                              store.events(incident.id), store.outbox(incident.id),
+                              desk.routing.timers, now))
+
+    return _incident_action(args, show)
+
+
+def _alerts_ack(args: argparse.Namespace) -> int:
+    return _incident_action(args, lambda _d, _w, store, now:
+                            store.acknowledge(args.incident, args.by, now, args.note))
+
+
+def _alerts_track(args: argparse.Namespace) -> int:
+    return _incident_action(args, lambda _d, _w, store, now: store.track(
+        args.incident, args.track, args.step, args.by, now, unit=args.unit, note=args.note))
+
+
+def _alerts_statement(args: argparse.Namespace) -> int:
+    from alerts.routing import parse_until
+    from warehouse.incidents import IncidentError
+
+    def record(_d, _w, store, now):
+        at = parse_until(args.at, now) if args.at else now
+        incident = store.record_statement(args.incident, at, args.by, url=args.url,
+                                          note=args.note)
+        if incident is None:
+            raise IncidentError(f"incident {args.incident} already has its statement and progress")
+        return incident
+
+    return _incident_action(args, record)
+
+
+def _alerts_resolve(args: argparse.Namespace) -> int:
+    from alerts.incidents import resolve_incident
+
+    return _incident_action(args, lambda desk, warehouse, _s, now: resolve_incident(
+        warehouse, desk, args.incident, args.by, now, args.note))
+
+
+def _alerts_close(args: argparse.Namespace) -> int:
+    return _incident_action(args, lambda _d, _w, store, now:
+                            store.close(args.incident, args.by, now, args.note))
+
+
+def _alerts_silence(args: argparse.Namespace) -> int:
+    from alerts.routing import parse_until
+
+    def silence(_d, _w, store, now):
+        until = parse_until(args.until, now)
+        made = store.add_silence(args.match, until, args.by, now, args.note)
+        print(f"silenced alerts matching {made.match!r} until {local(made.until)} Asia/Shanghai")
+
+    return _incident_action(args, silence)
+
+
+def _alerts_duty(args: argparse.Namespace) -> int:
+    from alerts.roster import load_roster
+    from alerts.routing import parse_until
+
+    at = parse_until(args.at, utcnow()) if args.at else utcnow()
+    roster = load_roster(args.config)
+    print(format_duty(roster.on_duty(at), at))
+    return 0
+
+
+def _watchdog(args: argparse.Namespace) -> int:
+    if args.serve:
+        from flows.schedule import serve_watchdog
+
+        serve_watchdog(config_dir=args.config, database_url=args.database)
+        return 0
+    from flows.watchdog import run_watchdog
+
+    report = run_watchdog(config_dir=args.config, database_url=args.database)
+    print(format_watchdog(report))
+    return 0 if report["healthy"] else 1
 
 
 def _sources(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`jingyu detect`: run the spike detector over a `timestamp,value` CSV and write scores and alerts."""
+"""`jingyu detect`: run the spike detector over a `timestamp,value` CSV, write scores and alerts."""
 from __future__ import annotations
 
 import csv
@@ -64,7 +64,8 @@ def detect_csv(input_path: str | Path, output_path: str | Path,
                              f"{t_text!r} as an ISO 8601 time") from None
         if times and t <= times[-1]:
             raise ValueError(f"{path}, line {line_no}, column 'timestamp': {t_text!r} is not "
-                             f"after the previous row's time (rows must be oldest first, no repeats)")
+                             f"after the previous row's time (rows must be oldest first, "
+                             f"no repeats)")
         try:
             v = float(v_text)
         except ValueError:
@@ -81,7 +82,7 @@ def detect_csv(input_path: str | Path, output_path: str | Path,
     scores, alerts = SpikeDetector(params).score_series(np.array(times, dtype="datetime64[us]"),
                                                         values)
     with Path(output_path).open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
+        out = csv.writer(fh, lineterminator="\n")
         out.writerow(OUTPUT_COLUMNS)
         for t_text, v_text, s, a in zip(stamps, raw_values, scores.tolist(), alerts.tolist()):
             out.writerow((t_text, v_text, f"{s:.6f}", int(a)))
