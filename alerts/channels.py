@@ -5,7 +5,7 @@ import json
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import requests
@@ -21,6 +21,19 @@ class DeliveryError(Exception):
     """A channel could not hand a message over; the message stays in the outbox for retry."""
 
 
+class RateLimited(DeliveryError):
+    """Not sent because of a rate limit (the receiver's or our own budget for it): the message
+    stays pending, is not counted as delivered, and may be tried again after retry_after s."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# What send_batch reports for each message, in order: None = handed over, else why not.
+SendResult = DeliveryError | None
+
+
 class Channel(ABC):
     """Somewhere duty staff receive notifications; send() returns only once it is handed over."""
 
@@ -30,6 +43,28 @@ class Channel(ABC):
     @abstractmethod
     def send(self, message: OutboxMessage) -> None:
         """Deliver one message or raise DeliveryError saying why not."""
+
+    def send_batch(self, messages: Sequence[OutboxMessage]) -> list[SendResult]:
+        """Deliver the messages due for this channel in one cycle; one result per message, in
+        order: None if delivered, else the DeliveryError (RateLimited: try later).
+
+        This default sends them one by one; channels with a tight rate limit (chat robots)
+        override it to combine messages into a digest when their budget is short. Never
+        raises for one message: a bug while sending one must not lose the others' results.
+        """
+        results: list[SendResult] = []
+        for message in messages:
+            try:
+                self.send(message)
+            except DeliveryError as exc:
+                results.append(exc)
+            except Exception as exc:
+                # A bug in one channel must not stop the others from paging duty staff.
+                logger.exception("outbox message %s via %s crashed", message.id, self.name)
+                results.append(DeliveryError(f"{type(exc).__name__}: {exc}"))
+            else:
+                results.append(None)
+        return results
 
 
 class ConsoleChannel(Channel):
@@ -102,10 +137,25 @@ class WebhookChannel(Channel):
                                 f"{response.text[:200]}")
 
 
+def _robot_channel(settings: ChannelSettings) -> Channel:
+    # Imported when first built: alerts.robots builds on Channel and DeliveryError above.
+    from alerts.robots import robot_channel
+    return robot_channel(settings)
+
+
+def _email_channel(settings: ChannelSettings) -> Channel:
+    from alerts.email import email_channel
+    return email_channel(settings)
+
+
 CHANNEL_FACTORIES: dict[str, Callable[[ChannelSettings], Channel]] = {
     "console": lambda c: ConsoleChannel(c.name),
     "jsonl": lambda c: JsonLinesChannel(c.name, c.path or ""),
     "webhook": lambda c: WebhookChannel(c.name, c.url or "", c.timeout_seconds),
+    "dingtalk": _robot_channel,
+    "wecom": _robot_channel,
+    "feishu": _robot_channel,
+    "email": _email_channel,
 }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from alerts.channels import Channel, DeliveryError
+from alerts.channels import Channel, DeliveryError, RateLimited
 from warehouse.records import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -22,33 +22,50 @@ class DeliveryOutcome:
     message_id: int
     delivered: bool
     error: str | None = None
+    retry_after: float | None = None   # rate limited: seconds the channel asks us to wait
 
 
 def deliver(messages: Sequence[OutboxMessage],
             channels: Mapping[str, Channel]) -> list[DeliveryOutcome]:
-    """Try every message once, in order; failures are reported, never raised or dropped."""
-    outcomes = []
-    for message in messages:
-        channel = channels.get(message.channel)
-        if channel is None:
-            error = (f"channel {message.channel!r} is not configured or is disabled in "
-                     f"alerts.yaml; message kept for retry")
-            outcomes.append(DeliveryOutcome(message.id, delivered=False, error=error))
-            logger.warning("outbox message %s: %s", message.id, error)
+    """Try every message once; failures are reported, never raised or dropped.
+
+    The messages due for one channel are handed over together (Channel.send_batch), so a chat
+    robot short of rate budget can combine them into a digest. Outcomes come back in the order
+    of `messages`.
+    """
+    outcomes: list[DeliveryOutcome | None] = [None] * len(messages)
+    batches: dict[str, list[int]] = {}
+    for index, message in enumerate(messages):
+        if message.channel in channels:
+            batches.setdefault(message.channel, []).append(index)
             continue
+        error = (f"channel {message.channel!r} is not configured or is disabled in "
+                 f"alerts.yaml; message kept for retry")
+        outcomes[index] = DeliveryOutcome(message.id, delivered=False, error=error)
+        logger.warning("outbox message %s: %s", message.id, error)
+    for name, indexes in batches.items():
+        channel = channels[name]
+        batch = [messages[i] for i in indexes]
         try:
-            channel.send(message)
-        except DeliveryError as exc:
-            outcomes.append(DeliveryOutcome(message.id, delivered=False, error=str(exc)))
-            logger.warning("outbox message %s via %s failed: %s", message.id, channel.name, exc)
+            results = list(channel.send_batch(batch))
+            if len(results) != len(batch):
+                raise RuntimeError(f"send_batch returned {len(results)} results for "
+                                   f"{len(batch)} messages")
         except Exception as exc:
             # A bug in one channel must not stop the others from paging duty staff.
-            logger.exception("outbox message %s via %s crashed", message.id, channel.name)
-            outcomes.append(DeliveryOutcome(message.id, delivered=False,
-                                            error=f"{type(exc).__name__}: {exc}"))
-        else:
-            outcomes.append(DeliveryOutcome(message.id, delivered=True))
-    return outcomes
+            logger.exception("outbox messages %s via %s crashed", [m.id for m in batch],
+                             channel.name)
+            results = [DeliveryError(f"{type(exc).__name__}: {exc}")] * len(batch)
+        for index, message, result in zip(indexes, batch, results, strict=True):
+            if result is None:
+                outcomes[index] = DeliveryOutcome(message.id, delivered=True)
+                continue
+            retry_after = result.retry_after if isinstance(result, RateLimited) else None
+            outcomes[index] = DeliveryOutcome(message.id, delivered=False, error=str(result),
+                                              retry_after=retry_after)
+            logger.warning("outbox message %s via %s %s: %s", message.id, channel.name,
+                           "deferred" if isinstance(result, RateLimited) else "failed", result)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def next_attempt_delay(attempts: int) -> timedelta:

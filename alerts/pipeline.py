@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.channels import build_channels
@@ -40,7 +40,12 @@ def deliver_pending(warehouse: Warehouse, settings: AlertSettings, now: datetime
             warehouse.mark_delivered(outcome.message_id, now)
             sent += 1
         else:
-            retry_at = now + next_attempt_delay(attempts[outcome.message_id] + 1)
+            delay = next_attempt_delay(attempts[outcome.message_id] + 1)
+            if outcome.retry_after is not None:
+                # The platform said when it will take messages again (DingTalk blocks a robot
+                # for 10 minutes after errcode 130101): asking sooner only extends the block.
+                delay = max(delay, timedelta(seconds=outcome.retry_after))
+            retry_at = now + delay
             warehouse.mark_failed(outcome.message_id, outcome.error or "unknown error", retry_at)
             errors.append(outcome.error or "unknown error")
     return {"sent": sent, "failed": len(errors), "errors": errors}

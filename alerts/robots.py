@@ -1,0 +1,556 @@
+"""Chat-group robots duty staff read on their phones: DingTalk, WeCom (企业微信) and Feishu/Lark.
+
+Each robot is a webhook URL whose token is in the URL (so the URL is a secret), optionally
+signed with a second secret. The platforms limit how fast one robot may post (DingTalk and WeCom
+20 messages a minute, Feishu 100 a minute and 5 a second); a robot that exceeds the limit is
+throttled (DingTalk: for 10 minutes). So every robot channel here keeps a client-side budget
+and, when more messages are due in one cycle than the budget allows, combines them into digests
+("N 条预警"), most severe first. What cannot be sent now is reported as RateLimited: it stays
+pending in the outbox and goes out on a later cycle; it is never counted as delivered before.
+
+Protocol facts (checked against the platforms' public documentation):
+- DingTalk custom robot: POST {"msgtype": "markdown", "markdown": {title, text}} to
+  oapi.dingtalk.com/robot/send?access_token=…; with 加签, add query parameters timestamp (ms,
+  within 1 hour of DingTalk's clock) and sign = urlEncode(base64(HmacSHA256(key=secret,
+  msg=f"{timestamp}\\n{secret}"))). Answer {"errcode": 0} = sent; 130101 "send too fast, exceed
+  20 times per minute"; 310000 e.g. "sign not match" / keywords / IP whitelist.
+- WeCom group robot: POST {"msgtype": "markdown", "markdown": {"content"}} to
+  qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…; content at most 4096 bytes of UTF-8;
+  errcode 0 = sent; 45009 = "api freq out of limit" (20 messages a minute per robot).
+- Feishu custom bot: POST to open.feishu.cn/open-apis/bot/v2/hook/<token>; with 签名校验 the
+  JSON body carries timestamp (seconds) and sign = base64(HmacSHA256(key=f"{timestamp}\\n{secret}",
+  msg=b"")) — key and message are the reverse of DingTalk's. Answer code 0 (older answers:
+  StatusCode 0); 19021 = sign mismatch or stale timestamp; 11232 = frequency limit; HTTP 429
+  (or 400 with code 99991400) with an x-ogw-ratelimit-reset header = rate limited.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import requests
+
+from alerts.channel_secrets import (MissingSecret, install_log_redaction, redact_text,
+                                    redact_url, resolve_secret)
+from alerts.channels import Channel, DeliveryError, RateLimited, SendResult
+from alerts.records import LEVELS
+from alerts.settings import ChannelSettings
+from warehouse.records import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# urllib3 logs every request line, query string included, at DEBUG: hide tokens and signs.
+install_log_redaction()
+
+# The clocks the limiters and signatures use; tests replace them (no sleeping in tests).
+clock: Callable[[], float] = time.monotonic
+sleep: Callable[[float], None] = time.sleep
+wallclock: Callable[[], float] = time.time
+
+Windows = tuple[tuple[int, float], ...]            # (at most N messages, per P seconds), ...
+
+
+def _now() -> float:
+    return clock()
+
+
+class SlidingWindowLimiter:
+    """At most `limit` sends in any `period` seconds, for every (limit, period) window.
+
+    Counts what was actually posted (a post the platform refused still used its budget), and
+    can be blocked outright when the platform says we are throttled.
+    """
+
+    def __init__(self, windows: Windows, now: Callable[[], float] | None = None) -> None:
+        if not windows:
+            raise ValueError("a limiter needs at least one (limit, period) window")
+        self.windows = tuple(sorted(windows, key=lambda w: w[1]))
+        self._now = now or _now
+        self._sent: deque[float] = deque()
+        self._blocked_until = float("-inf")
+        self._lock = threading.Lock()
+
+    def _prune(self, now: float) -> None:
+        horizon = now - self.windows[-1][1]
+        while self._sent and self._sent[0] <= horizon:
+            self._sent.popleft()
+
+    def _in_window(self, now: float, period: float) -> list[float]:
+        return [t for t in self._sent if t > now - period]
+
+    def available(self, ignore_shorter_than: float = 0.0) -> int:
+        """How many more posts fit now, counting only windows longer than the given period
+        (short windows such as Feishu's 5 a second are waited out, not planned around)."""
+        with self._lock:
+            now = self._now()
+            if now < self._blocked_until:
+                return 0
+            self._prune(now)
+            return min((limit - len(self._in_window(now, period))
+                        for limit, period in self.windows if period > ignore_shorter_than),
+                       default=min(limit for limit, _ in self.windows))
+
+    def wait_time(self) -> float:
+        """Seconds until one more post is allowed (0.0: now)."""
+        with self._lock:
+            now = self._now()
+            self._prune(now)
+            wait = max(0.0, self._blocked_until - now)
+            for limit, period in self.windows:
+                recent = self._in_window(now, period)
+                if len(recent) >= limit:
+                    # The oldest post that must leave the window before one more fits.
+                    wait = max(wait, recent[len(recent) - limit] + period - now)
+            return wait
+
+    def record(self) -> None:
+        """Count one post against every window."""
+        with self._lock:
+            self._sent.append(self._now())
+
+    def block_for(self, seconds: float) -> None:
+        """The platform throttled us: send nothing for this long."""
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self._now() + seconds)
+
+    def describe(self) -> str:
+        return ", ".join(f"{limit}/{_period(period)}" for limit, period in self.windows)
+
+
+def _period(seconds: float) -> str:
+    return {1.0: "s", 60.0: "min", 3600.0: "h"}.get(seconds, f"{seconds:g}s")
+
+
+_shared_limiters: dict[tuple[str, str], SlidingWindowLimiter] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_limiter(kind: str, name: str, windows: Windows) -> SlidingWindowLimiter:
+    """The limiter of one configured robot, kept across cycles in this process: the pipeline
+    builds its channels afresh every cycle, the platform's budget does not reset with them."""
+    with _shared_lock:
+        limiter = _shared_limiters.get((kind, name))
+        if limiter is None or limiter.windows != tuple(sorted(windows, key=lambda w: w[1])):
+            limiter = _shared_limiters[(kind, name)] = SlidingWindowLimiter(windows)
+        return limiter
+
+
+def reset_shared_limiters() -> None:
+    """Forget every robot's budget (tests; a new process starts empty anyway)."""
+    with _shared_lock:
+        _shared_limiters.clear()
+
+
+# ---- signatures ------------------------------------------------------------------------------
+
+def dingtalk_sign(timestamp_ms: str, secret: str) -> str:
+    """DingTalk 加签: base64(HmacSHA256(key=secret, msg=timestamp + "\\n" + secret)).
+
+    Returned un-escaped; it is URL-encoded once when put in the query string.
+    """
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"),
+                      hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def feishu_sign(timestamp_s: str, secret: str) -> str:
+    """Feishu 签名校验: base64(HmacSHA256(key=timestamp + "\\n" + secret, msg=empty))."""
+    digest = hmac.new(f"{timestamp_s}\n{secret}".encode("utf-8"), b"", hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+# ---- text helpers ----------------------------------------------------------------------------
+
+TRUNCATED = "\n\n…（内容过长，已截断，详见系统）"
+
+
+def truncate_utf8(text: str, max_bytes: int, marker: str = TRUNCATED) -> str:
+    """`text` cut to at most max_bytes of UTF-8, never inside a character, marked if cut."""
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    room = max(0, max_bytes - len(marker.encode("utf-8")))
+    # errors="ignore" drops the partial character a byte cut may leave at the end.
+    return data[:room].decode("utf-8", errors="ignore") + (marker if room else "")
+
+
+def _one_line(text: str) -> str:
+    # A title must not break the digest's list or its markdown links.
+    return " ".join(str(text).split()).replace("[", "［").replace("]", "］")
+
+
+def _safe_link(url: Any) -> str | None:
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return None
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _level(message: OutboxMessage) -> int:
+    level = message.payload.get("level")
+    return level if isinstance(level, int) and level in LEVELS else 4
+
+
+def _short_badge(level: int) -> str:
+    info = LEVELS[level]
+    return f"{info['roman']}级 {info['colour_zh']}"
+
+
+@dataclass(frozen=True)
+class Post:
+    """One robot message: what it says and which outbox messages it carries."""
+
+    title: str
+    markdown: str
+    level: int                           # the most severe level it carries
+    indexes: tuple[int, ...]             # positions in the batch
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    secret: str | None
+
+
+class _Unreachable(DeliveryError):
+    """No answer at all (connection refused, timeout): trying the next post is pointless."""
+
+
+# ---- the channel -------------------------------------------------------------------------------
+
+class RobotChannel(Channel):
+    """A chat-group robot behind a webhook URL, with a client-side rate budget and digests."""
+
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    windows: ClassVar[Windows] = ((20, 60.0),)
+    max_markdown_bytes: ClassVar[int] = 4096
+    throttle_seconds: ClassVar[float] = 60.0   # wait after the platform says "too fast"
+    digest_size: ClassVar[int] = 10            # alerts per digest, unless the budget is short
+
+    def __init__(self, name: str, url: str | None = None, *, url_env: str | None = None,
+                 url_block: str | None = None, secret: str | None = None,
+                 secret_env: str | None = None, secret_block: str | None = None,
+                 timeout_seconds: float = 10.0, limiter: SlidingWindowLimiter | None = None,
+                 max_wait_seconds: float = 2.0) -> None:
+        super().__init__(name)
+        self._url, self._url_env, self._url_block = url, url_env, url_block
+        self._secret, self._secret_env, self._secret_block = secret, secret_env, secret_block
+        self.timeout_seconds = timeout_seconds
+        self.limiter = limiter or SlidingWindowLimiter(self.windows)
+        # Waits this short (Feishu's 5 a second) are slept through within the cycle.
+        self.max_wait_seconds = max_wait_seconds
+        self._known_secrets: list[str] = []
+
+    # -- where to post ---------------------------------------------------------------------
+
+    def _where(self) -> str:
+        if self._url:
+            return redact_url(self._url)
+        if self._url_env:
+            return f"URL from ${self._url_env}"
+        return f"URL from Prefect block {self._url_block!r}"
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.kind} {self.name} ({self._where()})"
+
+    def _target(self) -> _Target:
+        url = resolve_secret("webhook URL", env=self._url_env, block=self._url_block,
+                             literal=self._url)
+        if not url:
+            raise MissingSecret("no webhook URL configured")
+        secret = resolve_secret("signing secret", env=self._secret_env,
+                                block=self._secret_block, literal=self._secret)
+        self._known_secrets = [s for s in (url, secret) if s]
+        return _Target(url=url, secret=secret)
+
+    def _redact(self, text: str) -> str:
+        return redact_text(text, self._known_secrets)
+
+    # -- Channel interface ----------------------------------------------------------------
+
+    def send(self, message: OutboxMessage) -> None:
+        [result] = self.send_batch([message])
+        if result is not None:
+            raise result
+
+    def send_batch(self, messages: Sequence[OutboxMessage]) -> list[SendResult]:
+        """Post each message on its own while the budget allows; otherwise digests, most
+        severe first, as many as the budget allows; the rest RateLimited (kept for later)."""
+        if not messages:
+            return []
+        try:
+            target = self._target()
+        except MissingSecret as exc:
+            error = DeliveryError(f"{self.prefix}: {exc}")
+            return [error] * len(messages)
+        budget = self.limiter.available(ignore_shorter_than=self.max_wait_seconds)
+        if budget <= 0:
+            wait = self.limiter.wait_time()
+            return [RateLimited(f"{self.prefix}: held back by jingyu's own rate limit "
+                                f"({self.limiter.describe()}); next post possible in "
+                                f"{wait:.0f} s", retry_after=wait)] * len(messages)
+        if len(messages) <= budget:
+            posts = [self._single(message, index) for index, message in enumerate(messages)]
+        else:
+            # Spread the messages over the posts the budget allows (as far as the size limit
+            # lets a digest grow), so that as little as possible waits for a later cycle.
+            per_post = max(self.digest_size, math.ceil(len(messages) / budget))
+            posts = self._digests(messages, per_post)
+            logger.info("%s %s: %d messages due, budget %d: combined into %d digest(s)",
+                        self.kind, self.name, len(messages), budget, len(posts))
+        results: list[SendResult] = [None] * len(messages)
+        stop: DeliveryError | None = None
+        for post in posts:
+            result = stop or self._post_within_budget(target, post)
+            if isinstance(result, _Unreachable) and stop is None:
+                stop = DeliveryError(f"{self.prefix}: not tried, the robot did not answer the "
+                                     f"previous post: {result}")
+            for index in post.indexes:
+                results[index] = result
+            if result is None:
+                logger.info("%s %s: posted %s (%d alert(s))", self.kind, self.name,
+                            "digest" if len(post.indexes) > 1 else "message",
+                            len(post.indexes))
+        return results
+
+    def _post_within_budget(self, target: _Target, post: Post) -> SendResult:
+        wait = self.limiter.wait_time()
+        if 0 < wait <= self.max_wait_seconds:
+            sleep(wait)
+            wait = self.limiter.wait_time()
+        if wait > 0:
+            return RateLimited(f"{self.prefix}: held back by jingyu's own rate limit "
+                               f"({self.limiter.describe()}); next post possible in "
+                               f"{wait:.0f} s", retry_after=wait)
+        self.limiter.record()
+        try:
+            self._post(target, post)
+        except RateLimited as exc:
+            self.limiter.block_for(exc.retry_after or self.throttle_seconds)
+            return exc
+        except DeliveryError as exc:
+            return exc
+        return None
+
+    # -- what to post -----------------------------------------------------------------------
+
+    def _single(self, message: OutboxMessage, index: int) -> Post:
+        payload = message.payload
+        title = _one_line(payload.get("title") or "预警")
+        markdown = payload.get("markdown") or payload.get("text") or title
+        return Post(title=title, markdown=truncate_utf8(str(markdown), self.max_markdown_bytes),
+                    level=_level(message), indexes=(index,))
+
+    def _digests(self, messages: Sequence[OutboxMessage], per_post: int) -> list[Post]:
+        """Messages packed into digests of at most per_post alerts and max_markdown_bytes,
+        most severe (then oldest) first, so what waits for a later cycle is the least severe."""
+        order = sorted(range(len(messages)), key=lambda i: (_level(messages[i]), i))
+        posts: list[Post] = []
+        group: list[tuple[int, str]] = []
+
+        def flush() -> None:
+            if group:
+                posts.append(self._digest(messages, group))
+                group.clear()
+
+        for index in order:
+            line = self._digest_line(messages[index])
+            candidate = group + [(index, line)]
+            if group and (len(candidate) > per_post
+                          or len(self._digest(messages, candidate, truncate=False)
+                                 .markdown.encode("utf-8")) > self.max_markdown_bytes):
+                flush()
+            group.append((index, line))
+        flush()
+        return posts
+
+    @staticmethod
+    def _digest_line(message: OutboxMessage) -> str:
+        payload = message.payload
+        title = _one_line(payload.get("title") or "预警")
+        alert = payload.get("alert") if isinstance(payload.get("alert"), Mapping) else {}
+        evidence = alert.get("evidence") or []
+        link = _safe_link(evidence[0].get("url")) if evidence and isinstance(
+            evidence[0], Mapping) else None
+        line = title + (f" — [原文]({link})" if link else "")
+        return line + f" · 告警编号 {message.alert_id}"
+
+    def _digest(self, messages: Sequence[OutboxMessage], group: list[tuple[int, str]],
+                truncate: bool = True) -> Post:
+        level = min(_level(messages[index]) for index, _ in group)
+        title = f"{len(group)} 条预警（最高 {_short_badge(level)}）"
+        lines = [f"### 【警舆】{title}", ""]
+        lines += [f"{number}. {line}" for number, (_, line) in enumerate(group, start=1)]
+        lines += ["", "> 同一时段预警较多，已合并发送；详情见系统。"]
+        markdown = "\n".join(lines)
+        if truncate:
+            # Packing keeps a digest within the limit unless one line alone exceeds it.
+            markdown = truncate_utf8(markdown, self.max_markdown_bytes)
+        return Post(title=title, markdown=markdown, level=level,
+                    indexes=tuple(index for index, _ in group))
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def _post(self, target: _Target, post: Post) -> None:
+        raise NotImplementedError
+
+    def _request(self, url: str, body: dict[str, Any],
+                 params: Mapping[str, str] | None = None) -> tuple[requests.Response, Any]:
+        """POST JSON; the answer and its parsed JSON (None if not JSON). Errors are redacted."""
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            response = requests.post(url, params=params, data=data,
+                                     headers={"Content-Type": "application/json; charset=utf-8"},
+                                     timeout=self.timeout_seconds)
+        except requests.RequestException as exc:
+            raise _Unreachable(f"{self.prefix}: no response ({type(exc).__name__}: "
+                               f"{self._redact(str(exc))})") from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code == 429:
+            raise RateLimited(f"{self.prefix}: HTTP 429 too many requests",
+                              retry_after=retry_after_header(response) or self.throttle_seconds)
+        if answer is None or not isinstance(answer, dict):
+            raise DeliveryError(f"{self.prefix}: answered HTTP {response.status_code} without "
+                                f"a JSON object: {self._redact(response.text[:200])}")
+        return response, answer
+
+    def _refused(self, code: Any, message: Any) -> DeliveryError:
+        return DeliveryError(f"{self.prefix}: refused the message, errcode {code}: "
+                             f"{self._redact(str(message))}")
+
+
+class DingTalkChannel(RobotChannel):
+    """钉钉 custom robot (自定义机器人), markdown message, optional 加签."""
+
+    kind = "dingtalk"
+    label = "钉钉"
+    windows = ((20, 60.0),)
+    throttle_seconds = 600.0            # DingTalk throttles a robot 10 minutes after 130101
+    RATE_LIMITED = 130101
+
+    def _post(self, target: _Target, post: Post) -> None:
+        params = None
+        if target.secret:
+            timestamp = str(int(wallclock() * 1000))
+            params = {"timestamp": timestamp, "sign": dingtalk_sign(timestamp, target.secret)}
+            self._known_secrets.append(params["sign"])
+        body = {"msgtype": "markdown", "markdown": {"title": post.title, "text": post.markdown}}
+        _, answer = self._request(target.url, body, params)
+        code = answer.get("errcode")
+        if code == 0:
+            return
+        if code == self.RATE_LIMITED:
+            raise RateLimited(f"{self.prefix}: DingTalk says too fast (errcode {code}: "
+                              f"{self._redact(str(answer.get('errmsg')))})",
+                              retry_after=self.throttle_seconds)
+        raise self._refused(code, answer.get("errmsg"))
+
+
+class WeComChannel(RobotChannel):
+    """企业微信 group robot (群机器人), markdown message; the key in the URL is the credential."""
+
+    kind = "wecom"
+    label = "企业微信"
+    windows = ((20, 60.0),)
+    max_markdown_bytes = 4096           # markdown.content: at most 4096 bytes of UTF-8
+    throttle_seconds = 60.0
+    RATE_LIMITED = 45009
+
+    def _post(self, target: _Target, post: Post) -> None:
+        content = truncate_utf8(post.markdown, self.max_markdown_bytes)
+        _, answer = self._request(target.url, {"msgtype": "markdown",
+                                               "markdown": {"content": content}})
+        code = answer.get("errcode")
+        if code == 0:
+            return
+        if code == self.RATE_LIMITED:
+            raise RateLimited(f"{self.prefix}: WeCom says too fast (errcode {code})",
+                              retry_after=self.throttle_seconds)
+        raise self._refused(code, answer.get("errmsg"))
+
+
+FEISHU_TEMPLATES = {1: "red", 2: "orange", 3: "yellow", 4: "blue"}
+
+
+class FeishuChannel(RobotChannel):
+    """飞书/Lark custom bot. Sends an interactive card: its header takes the warning colour
+    (red/orange/yellow/blue, the 分级预警 colours duty staff know) and its markdown element
+    renders our bold text and links, which "text" cannot and "post" only via hand-built rich
+    text nodes."""
+
+    kind = "feishu"
+    label = "飞书"
+    windows = ((100, 60.0), (5, 1.0))
+    max_markdown_bytes = 16000          # the whole request body must stay under 20 KB
+    throttle_seconds = 60.0
+    RATE_LIMITED = (11232, 99991400)
+
+    def _post(self, target: _Target, post: Post) -> None:
+        body: dict[str, Any] = {}
+        if target.secret:
+            timestamp = str(int(wallclock()))
+            body = {"timestamp": timestamp, "sign": feishu_sign(timestamp, target.secret)}
+        markdown = post.markdown
+        first, _, rest = markdown.partition("\n")
+        if first.startswith("#"):            # the card header already shows the title
+            markdown = rest.lstrip("\n")
+        body.update({"msg_type": "interactive", "card": {
+            "config": {"wide_screen_mode": True},
+            "header": {"title": {"tag": "plain_text", "content": post.title},
+                       "template": FEISHU_TEMPLATES.get(post.level, "blue")},
+            "elements": [{"tag": "markdown", "content": markdown or post.title}],
+        }})
+        response, answer = self._request(target.url, body)
+        code = answer.get("code", answer.get("StatusCode"))
+        if code == 0:
+            return
+        if code in self.RATE_LIMITED:
+            raise RateLimited(f"{self.prefix}: Feishu frequency limit (code {code})",
+                              retry_after=retry_after_header(response) or self.throttle_seconds)
+        raise self._refused(code, answer.get("msg", answer.get("StatusMessage")))
+
+
+def retry_after_header(response: requests.Response) -> float | None:
+    """Seconds to wait from Retry-After (seconds or HTTP date) or Feishu's
+    x-ogw-ratelimit-reset; None if neither is usable."""
+    for name in ("Retry-After", "x-ogw-ratelimit-reset"):
+        value = response.headers.get(name)
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - wallclock())
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+ROBOT_CLASSES: dict[str, type[RobotChannel]] = {
+    cls.kind: cls for cls in (DingTalkChannel, WeComChannel, FeishuChannel)}
+
+
+def robot_channel(settings: ChannelSettings) -> RobotChannel:
+    """The robot channel of one alerts.yaml entry (kind dingtalk, wecom or feishu)."""
+    cls = ROBOT_CLASSES[settings.kind]
+    return cls(settings.name, settings.url, url_env=settings.url_env,
+               url_block=settings.url_block, secret_env=settings.secret_env,
+               secret_block=settings.secret_block, timeout_seconds=settings.timeout_seconds,
+               limiter=shared_limiter(settings.kind, settings.name, cls.windows))

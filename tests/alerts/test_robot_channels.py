@@ -1,0 +1,707 @@
+"""DingTalk, WeCom and Feishu robot channels against real local HTTP servers that behave like
+the platforms: they check tokens and recompute signatures exactly as the platforms document,
+answer their error codes, and count what they received. Rate limits use an injected clock."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from alerts import robots
+from alerts.channel_secrets import check_channel_secrets, redact_text, redact_url
+from alerts.channels import DeliveryError, RateLimited, build_channels
+from alerts.delivery import deliver
+from alerts.pipeline import deliver_pending
+from alerts.records import Alert, Evidence
+from alerts.render import render_notification
+from alerts.robots import (DingTalkChannel, FeishuChannel, SlidingWindowLimiter, WeComChannel,
+                           truncate_utf8)
+from alerts.settings import parse_alert_settings
+from jingyu.config import ConfigError
+from warehouse.records import OutboxMessage
+from warehouse.store import Warehouse
+
+DING_TOKEN = "dt0ken5ecretvalue0123456789abcdef"
+DING_SECRET = "SEC0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff"
+WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+FEISHU_HOOK = "a1b2c3d4-hook-token-5e6f"
+FEISHU_SECRET = "feishuSigningSecret42"
+SECRETS = (DING_TOKEN, DING_SECRET, WECOM_KEY, FEISHU_HOOK, FEISHU_SECRET)
+
+
+# ---- a fake of the three platforms ------------------------------------------------------------
+
+@dataclass
+class Received:
+    platform: str
+    query: dict[str, list[str]]
+    body: dict[str, Any]
+
+
+@dataclass
+class RobotServer:
+    """What the platforms would do. Tests set `force` to make the next answers an error."""
+
+    base: str = ""
+    ding_secret: str | None = DING_SECRET
+    feishu_secret: str | None = FEISHU_SECRET
+    force: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    accepted: list[Received] = field(default_factory=list)
+    requests: int = 0
+    now: Any = time.monotonic                      # the fake clock when a test injects one
+    accepted_at: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def dingtalk_url(self) -> str:
+        return f"{self.base}/robot/send?access_token={DING_TOKEN}"
+
+    @property
+    def wecom_url(self) -> str:
+        return f"{self.base}/cgi-bin/webhook/send?key={WECOM_KEY}"
+
+    @property
+    def feishu_url(self) -> str:
+        return f"{self.base}/open-apis/bot/v2/hook/{FEISHU_HOOK}"
+
+    def answer(self, path: str, query: dict[str, list[str]], body: dict[str, Any]
+               ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self.lock:
+            self.requests += 1
+            if self.force:
+                return self.force.pop(0)
+        if path == "/robot/send":
+            return self._dingtalk(query, body)
+        if path == "/cgi-bin/webhook/send":
+            return self._wecom(query, body)
+        if path.startswith("/open-apis/bot/v2/hook/"):
+            return self._feishu(path.rsplit("/", 1)[1], body)
+        return 404, {"error": "not found"}, {}
+
+    def _dingtalk(self, query, body):
+        if query.get("access_token") != [DING_TOKEN]:
+            return 200, {"errcode": 300001, "errmsg": "token is not exist"}, {}
+        if self.ding_secret:
+            timestamp = query.get("timestamp", [""])[0]
+            sign = query.get("sign", [""])[0]          # parse_qs undid the URL encoding
+            expected = base64.b64encode(hmac.new(
+                self.ding_secret.encode(), f"{timestamp}\n{self.ding_secret}".encode(),
+                hashlib.sha256).digest()).decode()
+            fresh = timestamp.isdigit() and abs(time.time() * 1000 - int(timestamp)) < 3600_000
+            if not (fresh and hmac.compare_digest(sign, expected)):
+                return 200, {"errcode": 310000, "errmsg": "sign not match, more: [...]"}, {}
+        if body.get("msgtype") != "markdown" or not body["markdown"].get("text"):
+            return 200, {"errcode": 40035, "errmsg": "缺少参数 markdown"}, {}
+        recent = [t for t in self.accepted_at if t > self.now() - 60]
+        if len(recent) >= 20:                        # DingTalk's own limit
+            return 200, {"errcode": 130101,
+                         "errmsg": "send too fast, exceed 20 times per minute"}, {}
+        self.accepted.append(Received("dingtalk", query, body))
+        self.accepted_at.append(self.now())
+        return 200, {"errcode": 0, "errmsg": "ok"}, {}
+
+    def _wecom(self, query, body):
+        if query.get("key") != [WECOM_KEY]:
+            return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}, {}
+        content = body.get("markdown", {}).get("content", "")
+        if len(content.encode("utf-8")) > 4096:
+            return 200, {"errcode": 40058,
+                         "errmsg": "markdown.content exceed max length 4096"}, {}
+        self.accepted.append(Received("wecom", query, body))
+        return 200, {"errcode": 0, "errmsg": "ok"}, {}
+
+    def _feishu(self, hook, body):
+        if hook != FEISHU_HOOK:
+            return 404, {"code": 19001, "msg": "param invalid: incoming webhook access token "
+                                               "invalid"}, {}
+        if self.feishu_secret:
+            timestamp = str(body.get("timestamp", ""))
+            expected = base64.b64encode(hmac.new(
+                f"{timestamp}\n{self.feishu_secret}".encode(), b"",
+                hashlib.sha256).digest()).decode()
+            fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 3600
+            if not (fresh and hmac.compare_digest(str(body.get("sign", "")), expected)):
+                return 200, {"code": 19021, "data": {}, "msg": "sign match fail or timestamp "
+                             "is not within one hour from current time"}, {}
+        if body.get("msg_type") != "interactive" or "card" not in body:
+            return 400, {"code": 9499, "msg": "Bad Request", "data": {}}, {}
+        self.accepted.append(Received("feishu", {}, body))
+        return 200, {"code": 0, "msg": "success", "data": {}}, {}
+
+
+@pytest.fixture
+def robot_server(fake_clock) -> Iterator[RobotServer]:
+    server_state = RobotServer(now=fake_clock)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            parts = urlsplit(self.path)
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                body = {}
+            status, answer, headers = server_state.answer(parts.path, parse_qs(parts.query),
+                                                          body)
+            reply = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class FakeClock:
+    """Monotonic time that moves only when told to (or when the code 'sleeps')."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch) -> FakeClock:
+    clock = FakeClock()
+    monkeypatch.setattr(robots, "clock", clock)
+    monkeypatch.setattr(robots, "sleep", clock.sleep)
+    robots.reset_shared_limiters()
+    yield clock
+    robots.reset_shared_limiters()
+
+
+def message(message_id: int = 1, level: int = 3, title: str | None = None,
+            channel: str = "robot") -> OutboxMessage:
+    title = title or f"网友称民警执法时动手打人 #{message_id}"
+    badge = {1: "【I级 红色预警】", 2: "【II级 橙色预警】", 3: "【III级 黄色预警】",
+             4: "【IV级 蓝色预警】"}[level]
+    return OutboxMessage(
+        id=message_id, alert_id=100 + message_id, channel=channel,
+        idempotency_key=f"item:{message_id}#v1@{channel}",
+        payload={"title": badge + title, "text": f"{badge}{title}\n辖区：青川",
+                 "markdown": f"### {badge}{title}\n\n- **辖区**：青川\n\n1. [{title}]"
+                             f"(https://weibo.com/post/{message_id})",
+                 "level": level,
+                 "alert": {"id": 100 + message_id, "evidence": [
+                     {"url": f"https://weibo.com/post/{message_id}", "title": title}]}},
+        attempts=0)
+
+
+def dingtalk(server: RobotServer, **kwargs) -> DingTalkChannel:
+    kwargs.setdefault("secret", DING_SECRET)
+    return DingTalkChannel("duty-ding", server.dingtalk_url, **kwargs)
+
+
+def no_secret_in(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text
+
+
+# ---- DingTalk -----------------------------------------------------------------------------------
+
+def test_dingtalk_posts_signed_markdown_that_the_platform_accepts(robot_server, fake_clock):
+    dingtalk(robot_server).send(message(1))
+
+    [got] = robot_server.accepted
+    assert got.body["msgtype"] == "markdown"
+    assert got.body["markdown"]["title"] == "【III级 黄色预警】网友称民警执法时动手打人 #1"
+    assert got.body["markdown"]["text"].startswith("### 【III级 黄色预警】")
+    assert set(got.query) == {"access_token", "timestamp", "sign"}
+
+
+def test_dingtalk_signature_matches_the_documented_example():
+    # The value other implementations publish for timestamp 1700000000000 and secret "secret".
+    assert robots.dingtalk_sign("1700000000000", "secret") == \
+        "OuzzJR5+xZ4/EYwqtNt6sMYZQMTa/HEGvc9miJe7XzY="
+
+
+def test_dingtalk_wrong_secret_is_refused_with_errcode_and_no_secret_in_the_error(
+        robot_server, fake_clock):
+    with pytest.raises(DeliveryError) as caught:
+        dingtalk(robot_server, secret="SECwrong-secret-value").send(message(1))
+
+    error = str(caught.value)
+    assert not isinstance(caught.value, RateLimited)
+    assert "errcode 310000" in error and "sign not match" in error
+    assert "access_token=***" in error
+    no_secret_in(error)
+    assert "SECwrong-secret-value" not in error
+    assert robot_server.accepted == []
+
+
+def test_dingtalk_130101_is_rate_limited_and_blocks_the_robot(robot_server, fake_clock):
+    robot_server.force.append((200, {"errcode": 130101, "errmsg": "send too fast, exceed 20 "
+                                     "times per minute"}, {}))
+    channel = dingtalk(robot_server)
+
+    with pytest.raises(RateLimited) as caught:
+        channel.send(message(1))
+    assert caught.value.retry_after == 600          # DingTalk throttles for 10 minutes
+
+    # While throttled, jingyu does not even try: the robot would only stay blocked longer.
+    with pytest.raises(RateLimited):
+        channel.send(message(2))
+    assert robot_server.requests == 1
+    fake_clock.now += 601
+    channel.send(message(2))
+    assert len(robot_server.accepted) == 1
+
+
+def test_client_side_limiter_stops_the_21st_dingtalk_message_in_a_minute(robot_server,
+                                                                         fake_clock):
+    channel = dingtalk(robot_server)
+    for number in range(1, 21):
+        channel.send(message(number))
+        fake_clock.now += 1
+
+    with pytest.raises(RateLimited) as caught:
+        channel.send(message(21))
+
+    assert robot_server.requests == 20               # the 21st never reached DingTalk
+    assert "20/min" in str(caught.value)
+    assert caught.value.retry_after == pytest.approx(40)   # the first send leaves the window
+    fake_clock.now += 40
+    channel.send(message(21))
+    assert robot_server.requests == len(robot_server.accepted) == 21
+
+
+def test_unsigned_dingtalk_robot_sends_without_timestamp_or_sign(robot_server, fake_clock):
+    robot_server.ding_secret = None
+    DingTalkChannel("plain", robot_server.dingtalk_url).send(message(1))
+    assert set(robot_server.accepted[0].query) == {"access_token"}
+
+
+# ---- WeCom --------------------------------------------------------------------------------------
+
+def test_wecom_posts_markdown_with_the_key(robot_server, fake_clock):
+    WeComChannel("duty-wecom", robot_server.wecom_url).send(message(1, level=2))
+    [got] = robot_server.accepted
+    assert got.body == {"msgtype": "markdown",
+                        "markdown": {"content": message(1, level=2).payload["markdown"]}}
+
+
+def test_wecom_wrong_key_is_a_delivery_error_without_the_key(robot_server, fake_clock):
+    url = robot_server.wecom_url.replace(WECOM_KEY, "0000-wrong-key-0000")
+    with pytest.raises(DeliveryError) as caught:
+        WeComChannel("duty-wecom", url).send(message(1))
+    assert "errcode 93000" in str(caught.value)
+    assert "0000-wrong-key-0000" not in str(caught.value)
+    assert "key=***" in str(caught.value)
+
+
+def test_wecom_truncates_long_markdown_to_4096_utf8_bytes(robot_server, fake_clock):
+    long = message(1)
+    long = OutboxMessage(**{**long.__dict__, "payload": {**long.payload,
+                                                         "markdown": "涉警舆情" * 2000}})
+    WeComChannel("duty-wecom", robot_server.wecom_url).send(long)
+    content = robot_server.accepted[0].body["markdown"]["content"]
+    assert len(content.encode("utf-8")) <= 4096
+    assert content.endswith("详见系统）")
+    content.encode("utf-8").decode("utf-8")          # no broken character
+
+
+def test_wecom_45009_is_rate_limited(robot_server, fake_clock):
+    robot_server.force.append((200, {"errcode": 45009, "errmsg": "api freq out of limit"}, {}))
+    with pytest.raises(RateLimited) as caught:
+        WeComChannel("duty-wecom", robot_server.wecom_url).send(message(1))
+    assert caught.value.retry_after == 60
+
+
+@pytest.mark.parametrize("text, limit", [("abc", 10), ("警" * 10, 16), ("警舆" * 5, 5),
+                                         ("a警" * 100, 64)])
+def test_truncate_utf8_never_splits_a_character(text, limit):
+    cut = truncate_utf8(text, limit, marker="…")
+    assert len(cut.encode("utf-8")) <= limit
+    assert text.startswith(cut.rstrip("…"))
+
+
+# ---- Feishu -------------------------------------------------------------------------------------
+
+def feishu(server: RobotServer, **kwargs) -> FeishuChannel:
+    kwargs.setdefault("secret", FEISHU_SECRET)
+    return FeishuChannel("duty-feishu", server.feishu_url, **kwargs)
+
+
+def test_feishu_posts_a_signed_card_coloured_by_level(robot_server, fake_clock):
+    feishu(robot_server).send(message(1, level=1))
+
+    [got] = robot_server.accepted
+    card = got.body["card"]
+    assert got.body["msg_type"] == "interactive"
+    assert card["header"]["template"] == "red"
+    assert card["header"]["title"]["content"] == "【I级 红色预警】网友称民警执法时动手打人 #1"
+    assert "https://weibo.com/post/1" in card["elements"][0]["content"]
+    assert not card["elements"][0]["content"].startswith("###")   # title is in the header
+
+
+def test_feishu_wrong_secret_is_refused_with_19021(robot_server, fake_clock):
+    with pytest.raises(DeliveryError) as caught:
+        feishu(robot_server, secret="not-the-secret").send(message(1))
+    assert "19021" in str(caught.value)
+    assert not isinstance(caught.value, RateLimited)
+    no_secret_in(str(caught.value))
+    assert "/hook/***" in str(caught.value)
+
+
+@pytest.mark.parametrize("status, answer, headers, retry_after", [
+    (429, {"code": 99991400, "msg": "request trigger frequency limit"},
+     {"Retry-After": "7"}, 7),
+    (429, {"code": 99991400, "msg": "request trigger frequency limit"},
+     {"x-ogw-ratelimit-reset": "52"}, 52),
+    (400, {"code": 99991400, "msg": "request trigger frequency limit"},
+     {"x-ogw-ratelimit-reset": "3"}, 3),
+    (200, {"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]"},
+     {}, 60),
+])
+def test_feishu_frequency_limits_are_rate_limited_honouring_the_header(
+        robot_server, fake_clock, status, answer, headers, retry_after):
+    robot_server.force.append((status, answer, headers))
+    with pytest.raises(RateLimited) as caught:
+        feishu(robot_server).send(message(1))
+    assert caught.value.retry_after == retry_after
+
+
+def test_feishu_older_status_code_answer_counts_as_sent(robot_server, fake_clock):
+    robot_server.force.append((200, {"Extra": None, "StatusCode": 0,
+                                     "StatusMessage": "success"}, {}))
+    feishu(robot_server).send(message(1))          # no exception
+
+
+def test_feishu_five_per_second_is_waited_out_not_deferred(robot_server, fake_clock):
+    channel = feishu(robot_server)
+    results = channel.send_batch([message(n) for n in range(1, 13)])
+
+    assert results == [None] * 12                  # within 100/min: one post per alert
+    assert len(robot_server.accepted) == 12
+    assert fake_clock.slept and sum(fake_clock.slept) == pytest.approx(2.0)
+
+
+# ---- limiter, digests and delivery ------------------------------------------------------------
+
+def test_sliding_window_limiter_counts_every_window():
+    now = [0.0]
+    limiter = SlidingWindowLimiter(((100, 60.0), (5, 1.0)), now=lambda: now[0])
+    for _ in range(5):
+        limiter.record()
+    assert limiter.available() == 0
+    assert limiter.available(ignore_shorter_than=2.0) == 95
+    assert limiter.wait_time() == pytest.approx(1.0)
+    now[0] = 1.0
+    assert limiter.available() == 5
+    limiter.block_for(30)
+    assert limiter.available(ignore_shorter_than=2.0) == 0
+    assert limiter.wait_time() == pytest.approx(30)
+
+
+def test_thirty_due_messages_go_out_as_a_few_digests_most_severe_first(robot_server,
+                                                                        fake_clock):
+    messages = [message(n, level=(1 if n in (17, 29) else 2 if n % 5 == 0 else 4),
+                        channel="duty-ding") for n in range(1, 31)]
+    outcomes = deliver(messages, {"duty-ding": dingtalk(robot_server)})
+
+    assert [o.message_id for o in outcomes] == list(range(1, 31))
+    assert all(o.delivered for o in outcomes)
+    posts = robot_server.accepted
+    assert len(posts) == 3                          # 30 alerts, 10 per digest
+    first = posts[0].body["markdown"]
+    assert first["title"] == "10 条预警（最高 I级 红色）"
+    assert first["text"].index("#17") < first["text"].index("#29") < first["text"].index("#5")
+    every = "\n".join(p.body["markdown"]["text"] for p in posts)
+    for n in range(1, 31):
+        assert f"动手打人 #{n} — [原文](https://weibo.com/post/{n}) · 告警编号 {100 + n}" in every
+    assert all(len(p.body["markdown"]["text"].encode()) <= 4096 for p in posts)
+
+
+def test_digests_grow_to_fit_the_remaining_budget(robot_server, fake_clock):
+    channel = dingtalk(robot_server)
+    for _ in range(18):                            # 18 of this minute's 20 already used
+        channel.limiter.record()
+
+    outcomes = deliver([message(n, channel="duty-ding") for n in range(1, 31)],
+                       {"duty-ding": channel})
+
+    assert all(o.delivered for o in outcomes)
+    assert [p.body["markdown"]["title"] for p in robot_server.accepted] == [
+        "15 条预警（最高 III级 黄色）", "15 条预警（最高 III级 黄色）"]
+
+
+def test_what_does_not_fit_the_budget_stays_pending_least_severe_last(robot_server,
+                                                                     fake_clock):
+    channel = dingtalk(robot_server)
+    for _ in range(19):                            # one post left this minute
+        channel.limiter.record()
+    messages = [message(n, level=(2 if n % 3 == 0 else 4), channel="duty-ding")
+                for n in range(1, 61)]
+
+    outcomes = deliver(messages, {"duty-ding": channel})
+
+    [post] = robot_server.accepted
+    assert len(post.body["markdown"]["text"].encode("utf-8")) <= 4096
+    delivered = {o.message_id for o in outcomes if o.delivered}
+    assert 10 < len(delivered) < 60
+    assert {n for n in range(1, 61) if n % 3 == 0} <= delivered    # all 20 II级 went out
+    for n in delivered:                            # delivered means shown, never cut off
+        assert f"动手打人 #{n} — [原文]" in post.body["markdown"]["text"]
+    for outcome in outcomes:
+        if not outcome.delivered:
+            assert isinstance(outcome.retry_after, float) and outcome.retry_after > 0
+            assert "own rate limit" in outcome.error
+    # Nothing is lost: the next minute takes the rest.
+    fake_clock.now += 60
+    rest = deliver([m for m in messages if m.id not in delivered], {"duty-ding": channel})
+    assert all(o.delivered for o in rest)
+
+
+def test_rate_limited_message_stays_pending_and_goes_out_on_a_later_cycle(
+        robot_server, fake_clock, warehouse_url, now, monkeypatch):
+    monkeypatch.setenv("JINGYU_TEST_DINGTALK_SECRET", DING_SECRET)
+    settings = parse_alert_settings(yaml.safe_load(f"""
+channels:
+  - {{name: duty-ding, kind: dingtalk, url: "{robot_server.dingtalk_url}",
+     secret_env: JINGYU_TEST_DINGTALK_SECRET}}
+"""), "alerts.yaml")
+    warehouse = Warehouse(warehouse_url)
+    try:
+        for n in range(1, 4):
+            alert = Alert(fingerprint=f"item:{n}", kind="sensitive_item", level=3,
+                          title=f"网友称民警执法时动手打人 #{n}", reason="命中 袭警",
+                          evidence=(Evidence(n, f"https://weibo.com/post/{n}", "标题", "weibo",
+                                             now),),
+                          jurisdiction="qingchuan", detected_at=now)
+            warehouse.record_alert(alert, lambda alert_id, _v, alert=alert: [
+                ("duty-ding", render_notification(alert, alert_id))])
+        robot_server.force.append((200, {"errcode": 130101, "errmsg": "send too fast, "
+                                         "exceed 20 times per minute"}, {}))
+
+        first = deliver_pending(warehouse, settings, now)
+
+        assert first["sent"] == 0 and first["failed"] == 3
+        assert warehouse.outbox_counts() == {"pending": 3}
+        assert robot_server.accepted == []
+        # The retry time honours DingTalk's 10-minute block instead of the 1-minute backoff.
+        assert warehouse.pending_notifications(now + timedelta(minutes=9)) == []
+        assert len(warehouse.pending_notifications(now + timedelta(minutes=10))) == 3
+        # Half a minute later the retry is due, but DingTalk's 10-minute penalty is not over:
+        # jingyu holds back by itself and still counts nothing as delivered.
+        fake_clock.now += 30
+        second = deliver_pending(warehouse, settings, now + timedelta(seconds=30))
+        assert second["sent"] == 0
+        assert warehouse.outbox_counts() == {"pending": 3}
+        assert robot_server.requests == 1
+
+        fake_clock.now += 600
+        third = deliver_pending(warehouse, settings, now + timedelta(minutes=11))
+
+        assert third == {"sent": 3, "failed": 0, "errors": []}
+        assert warehouse.outbox_counts() == {"sent": 3}
+        assert len(robot_server.accepted) == 3
+    finally:
+        warehouse.close()
+
+
+def test_unreachable_robot_fails_fast_and_leaks_no_token(fake_clock, caplog):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/robot/send?access_token={DING_TOKEN}"
+    channel = DingTalkChannel("duty-ding", url, secret=DING_SECRET, timeout_seconds=2)
+
+    with caplog.at_level(logging.DEBUG):
+        outcomes = deliver([message(n, channel="duty-ding") for n in range(1, 4)],
+                           {"duty-ding": channel})
+
+    assert not any(o.delivered for o in outcomes)
+    assert "no response" in outcomes[0].error
+    assert "not tried" in outcomes[1].error        # no 3 × timeout stall
+    for outcome in outcomes:
+        no_secret_in(outcome.error)
+    no_secret_in(caplog.text)
+    assert "access_token=***" in caplog.text
+
+
+def test_secrets_never_reach_the_logs_even_at_debug(robot_server, fake_clock, caplog):
+    with caplog.at_level(logging.DEBUG):
+        dingtalk(robot_server).send(message(1))
+        feishu(robot_server).send(message(2))
+        WeComChannel("duty-wecom", robot_server.wecom_url).send(message(3))
+        robot_server.force.append((200, {"errcode": 310000, "errmsg": "sign not match"}, {}))
+        deliver([message(4, channel="d")], {"d": dingtalk(robot_server)})
+
+    # urllib3 logs each request line with its query string: the filter has redacted it.
+    assert any("POST /robot/send?access_token=***" in r.getMessage() for r in caplog.records)
+    no_secret_in(caplog.text)
+    sent_sign = [r for r in caplog.records if "sign=" in r.getMessage()]
+    assert all("sign=***" in r.getMessage() for r in sent_sign)
+
+
+# ---- secrets and settings -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, expected", [
+    (f"https://oapi.dingtalk.com/robot/send?access_token={DING_TOKEN}&timestamp=1&sign=a%2Bb",
+     "https://oapi.dingtalk.com/robot/send?access_token=***&timestamp=1&sign=***"),
+    (f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}",
+     "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***"),
+    (f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_HOOK}",
+     "https://open.feishu.cn/open-apis/bot/v2/hook/***"),
+    ("http://user:pw@127.0.0.1:8900/jingyu/alerts?x=1",
+     "http://***@127.0.0.1:8900/jingyu/alerts?x=1"),
+    ("http://127.0.0.1:8900/jingyu/alerts", "http://127.0.0.1:8900/jingyu/alerts"),
+])
+def test_redact_url_hides_tokens_keys_and_signs(url, expected):
+    assert redact_url(url) == expected
+
+
+def test_redact_text_hides_urls_inside_messages_and_known_secrets():
+    text = (f"HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: "
+            f"/robot/send?access_token={DING_TOKEN}&timestamp=17&sign=Ouzz%2B (secret "
+            f"{DING_SECRET})")
+    cleaned = redact_text(text, [DING_SECRET])
+    no_secret_in(cleaned)
+    assert "timestamp=17" in cleaned
+
+
+def test_missing_secret_env_is_reported_at_send_time_and_by_the_startup_check(
+        robot_server, fake_clock, monkeypatch):
+    monkeypatch.delenv("JINGYU_DINGTALK_SECRET", raising=False)
+    monkeypatch.delenv("JINGYU_WECOM_URL", raising=False)
+    settings = parse_alert_settings(yaml.safe_load(f"""
+channels:
+  - {{name: duty-ding, kind: dingtalk, url: "{robot_server.dingtalk_url}",
+     secret_env: JINGYU_DINGTALK_SECRET}}
+  - {{name: duty-wecom, kind: wecom, url_env: JINGYU_WECOM_URL}}
+  - {{name: spare, kind: wecom, url_env: JINGYU_NOT_USED, enabled: false}}
+"""), "alerts.yaml")                                # parsing does not need the environment
+
+    problems = check_channel_secrets(settings)
+    assert len(problems) == 2
+    assert "'duty-ding'" in problems[0] and "JINGYU_DINGTALK_SECRET is not set" in problems[0]
+    assert "JINGYU_WECOM_URL is not set" in problems[1]
+
+    channels = build_channels(settings)
+    with pytest.raises(DeliveryError, match="secret env JINGYU_DINGTALK_SECRET is not set"):
+        channels["duty-ding"].send(message(1))
+    assert robot_server.requests == 0
+
+    monkeypatch.setenv("JINGYU_DINGTALK_SECRET", DING_SECRET)
+    monkeypatch.setenv("JINGYU_WECOM_URL", robot_server.wecom_url)
+    assert check_channel_secrets(settings) == []
+    channels = build_channels(settings)
+    channels["duty-ding"].send(message(1))
+    channels["duty-wecom"].send(message(2))
+    assert [r.platform for r in robot_server.accepted] == ["dingtalk", "wecom"]
+
+
+def test_secret_from_a_prefect_secret_block(robot_server, fake_clock, monkeypatch):
+    from alerts import channel_secrets
+
+    blocks = {"jingyu-feishu-secret": FEISHU_SECRET}
+    monkeypatch.setattr(channel_secrets, "load_secret_block", lambda name: blocks[name])
+    settings = parse_alert_settings(yaml.safe_load(f"""
+channels:
+  - {{name: duty-feishu, kind: feishu, url: "{robot_server.feishu_url}",
+     secret_block: jingyu-feishu-secret}}
+"""), "alerts.yaml")
+
+    build_channels(settings)["duty-feishu"].send(message(1))
+
+    assert len(robot_server.accepted) == 1
+    blocks.clear()
+    problems = check_channel_secrets(settings)
+    assert "Prefect Secret block 'jingyu-feishu-secret' cannot be loaded" in problems[0]
+
+
+def test_robot_settings_parse_with_their_defaults():
+    settings = parse_alert_settings(yaml.safe_load("""
+channels:
+  - {name: d, kind: dingtalk, url_env: JINGYU_DINGTALK_URL, secret_env: JINGYU_DINGTALK_SECRET,
+     min_level: 2}
+  - {name: w, kind: wecom, url: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"}
+  - {name: f, kind: feishu, url_block: jingyu-feishu-url, timeout_seconds: 5}
+  - {name: m, kind: email, host: smtp.example.gov.cn, sender: jingyu@example.gov.cn,
+     to: [duty@example.gov.cn], username: jingyu, password_env: JINGYU_SMTP_PASSWORD}
+"""), "alerts.yaml")
+    d, w, f, m = settings.channels
+    assert (d.url, d.url_env, d.secret_env, d.min_level) == (
+        None, "JINGYU_DINGTALK_URL", "JINGYU_DINGTALK_SECRET", 2)
+    assert w.url.startswith("https://qyapi")
+    assert (f.url_block, f.timeout_seconds) == ("jingyu-feishu-url", 5.0)
+    assert (m.host, m.port, m.security, m.to) == ("smtp.example.gov.cn", 587, "starttls",
+                                                  ("duty@example.gov.cn",))
+
+
+@pytest.mark.parametrize("entry, field", [
+    ("{name: a, kind: dingtalk}", "channels[0].url_env"),
+    ("{name: a, kind: dingtalk, url: 'https://x', url_env: X}", "channels[0].url_env"),
+    ("{name: a, kind: dingtalk, url: 'ftp://x'}", "channels[0].url"),
+    ("{name: a, kind: wecom, url_env: X, secret_env: Y}", "channels[0].secret_env"),
+    ("{name: a, kind: feishu, url_env: X, secret_env: 'SEC123-abc!'}", "channels[0].secret_env"),
+    ("{name: a, kind: feishu, url_env: X, secret_env: A, secret_block: b}",
+     "channels[0].secret_env"),
+    ("{name: a, kind: console, url_env: X}", "channels[0].url_env"),
+    ("{name: a, kind: webhook, url: 'http://h', secret_env: X}", "channels[0].secret_env"),
+    ("{name: a, kind: dingtalk, url_env: X, host: smtp.x}", "channels[0].host"),
+    ("{name: a, kind: email, sender: a@b, to: [c@d]}", "channels[0].host"),
+    ("{name: a, kind: email, host: h, to: [c@d]}", "channels[0].sender"),
+    ("{name: a, kind: email, host: h, sender: a@b}", "channels[0].to"),
+    ("{name: a, kind: email, host: h, sender: a@b, to: [nobody]}", "channels[0].to"),
+    ("{name: a, kind: email, host: h, sender: a@b, to: [c@d], security: tls}",
+     "channels[0].security"),
+    ("{name: a, kind: email, host: h, sender: a@b, to: [c@d], username: u}",
+     "channels[0].password_env"),
+    ("{name: a, kind: email, host: h, sender: a@b, to: [c@d], password_env: P}",
+     "channels[0].username"),
+    ("{name: a, kind: email, host: h, sender: a@b, to: [c@d], port: 70000}", "channels[0].port"),
+])
+def test_invalid_robot_and_email_settings_name_the_field(entry, field):
+    with pytest.raises(ConfigError) as caught:
+        parse_alert_settings(yaml.safe_load(f"channels: [{entry}]"), "alerts.yaml")
+    assert caught.value.field == field
+    assert caught.value.fix
+
+
+def test_the_commented_examples_in_config_alerts_yaml_are_valid_when_switched_on():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "config" / "alerts.yaml").read_text(encoding="utf-8")
+    uncommented = text.replace("  # - ", "  - ").replace("  #   ", "    ")
+    settings = parse_alert_settings(yaml.safe_load(uncommented), "alerts.yaml")
+    kinds = {c.kind for c in settings.channels}
+    assert {"dingtalk", "wecom", "feishu", "email"} <= kinds
+    assert all(not c.enabled for c in settings.channels if c.kind in kinds - {"console", "jsonl"})
