@@ -25,6 +25,9 @@ class PostRow:
     high_risk: bool
     jurisdiction: str | None
     official: bool                     # the source is tagged "official" (a police account)
+    keywords: tuple[str, ...] = ()     # TF-IDF top terms
+    police_terms: tuple[str, ...] = ()
+    story_id: int | None = None       # its story: reposts and copies share one
 
     @property
     def seen_at(self) -> datetime:
@@ -42,3 +45,88 @@ class OutboxMessage:
     idempotency_key: str               # stable per (alert version, channel): receivers dedup on it
     payload: Mapping[str, Any]         # {"title", "text", "markdown", "level", "alert": {...}}
     attempts: int
+
+
+@dataclass(frozen=True)
+class TrackState:
+    """One line of work of an incident's 三同步 (legal | opinion | control)."""
+
+    track: str
+    unit: str | None
+    started_at: datetime | None        # aware UTC
+    started_by: str | None
+    done_at: datetime | None
+    done_by: str | None
+    notes: tuple[Mapping[str, Any], ...]   # {"at", "by", "note"}
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    """An incident (one per story or spike) as the timers, routing and CLI see it."""
+
+    id: int
+    alert_id: int
+    fingerprint: str
+    kind: str
+    level: int
+    title: str
+    jurisdiction: str | None
+    topics: tuple[str, ...]
+    terms: tuple[str, ...]             # keywords and police terms of the evidence
+    content_hashes: tuple[str, ...]
+    sensitive: bool
+    status: str                        # new | acknowledged | handling | resolved | closed
+    opened_at: datetime                # first detection, aware UTC
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    official_post_id: int | None
+    official_statement_at: datetime | None
+    progress_at: datetime | None
+    escalated: tuple[str, ...]         # timers already escalated to the leader on duty
+    last_notified_at: datetime | None
+    repeats: int
+    tracks: tuple[TrackState, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """One line of an incident's audit trail: who did what, when."""
+
+    id: int
+    incident_id: int
+    at: datetime
+    actor: str
+    action: str
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Alerts whose fingerprint starts with `match` are recorded but not notified until `until`."""
+
+    match: str
+    until: datetime                    # aware UTC
+    reason: str = ""
+    created_by: str | None = None
+    id: int | None = None              # None: from routing.yaml, not the database
+
+
+@dataclass(frozen=True)
+class SourceYield:
+    """An enabled source's health and its yield: new posts in the last window, and on how many
+    of the 7 days before it the same window of the day had new posts (for the watchdog)."""
+
+    id: str
+    name: str
+    jurisdiction: str | None
+    consecutive_failures: int
+    last_error: str | None
+    last_success_at: datetime | None
+    last_new_post_at: datetime | None
+    new_in_window: int
+    usual_days: int

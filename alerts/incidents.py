@@ -1,0 +1,320 @@
+"""Incidents: alerts open or update them, official statements are matched, timers escalate.
+
+The pure parts (routing facts, story terms, the statement matcher) come first; the rest runs
+against the warehouse through warehouse.incidents, which holds all the SQL.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from alerts.detect import detect_all
+from alerts.notices import ESCALATION, REMINDER, RESOLVED, ack_hint, render_incident_notice
+from alerts.records import Alert
+from alerts.render import local_minute, render_notification
+from alerts.roster import EMPTY_ROSTER, DutyRoster, jurisdiction_chain
+from alerts.routing import (
+    Route,
+    Routing,
+    Subject,
+    escalation_route,
+    route,
+    silenced_by,
+    watchdog_route,
+)
+from alerts.settings import AlertSettings
+from alerts.timers import (
+    OPEN_STATUSES,
+    SYNC,
+    TRACKS,
+    new_breaches,
+    repeat_due,
+    sync_gaps,
+)
+from alerts.watchdog import WATCHDOG, LedgerFacts, check_ledger, check_sources
+from warehouse.incidents import IncidentOpening, IncidentStore
+from warehouse.records import IncidentState, PostRow, Silence
+from warehouse.store import Warehouse
+
+STORY_TERMS_KEPT = 30
+MIN_SHARED_TERMS = 2
+# Official posts are searched this far back at most, however old the open incident.
+STATEMENT_LOOKBACK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What incident handling needs besides the warehouse: routing, roster, channels."""
+
+    settings: AlertSettings
+    routing: Routing = field(default_factory=Routing)
+    roster: DutyRoster = EMPTY_ROSTER
+
+    def route_for(self, subject: Subject, kind: str, at: datetime) -> Route:
+        if kind == WATCHDOG:
+            return watchdog_route(subject.jurisdiction, self.routing, self.roster, at,
+                                  self.settings.channels_for)
+        return route(subject, self.routing, self.roster, at, self.settings.channels_for)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One alert of the cycle and its incident."""
+
+    alert_id: int
+    title: str
+    reason: str
+    alert_outcome: str                 # new | escalated | unchanged (the alert row)
+    incident_outcome: str              # opened | raised | unchanged
+    silenced: bool
+
+
+# ---- pure parts ---------------------------------------------------------------------------
+
+def subject_of(alert: Alert, posts: Mapping[int, PostRow]) -> Subject:
+    """Routing facts of an alert: its level and jurisdiction, its evidence posts' topics."""
+    evidence = [posts[e.post_id] for e in alert.evidence if e.post_id in posts]
+    return Subject(level=alert.level,
+                   topics=tuple(dict.fromkeys(t for p in evidence for t in p.topics)),
+                   high_risk=any(p.high_risk for p in evidence),
+                   jurisdiction=alert.jurisdiction)
+
+
+def story_terms(alert: Alert, posts: Mapping[int, PostRow]) -> tuple[str, ...]:
+    """The keywords and police terms the evidence shares most, for matching statements."""
+    counts = Counter(term for e in alert.evidence if e.post_id in posts
+                     for term in {*posts[e.post_id].keywords, *posts[e.post_id].police_terms})
+    return tuple(term for term, _ in counts.most_common(STORY_TERMS_KEPT))
+
+
+def track_owners(roster: DutyRoster, jurisdiction: str | None) -> dict[str, str]:
+    """Each track's default owner: the nearest unit (派出所 -> 分局 -> 市局) with its role."""
+    chain = jurisdiction_chain(jurisdiction, roster.top_jurisdictions())
+    owners = {}
+    for track, (_, roles) in TRACKS.items():
+        for place in chain:
+            unit = next((u for u in roster.units.values()
+                         if u.jurisdiction == place and set(u.roles) & set(roles)), None)
+            if unit is not None:
+                owners[track] = unit.name
+                break
+    return owners
+
+
+def related_places(a: str | None, b: str | None) -> bool:
+    """Same jurisdiction, or one lies within the other (an unknown place matches any)."""
+    if not a or not b:
+        return True
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def speaks_to(post: PostRow, incident: IncidentState) -> bool:
+    """Is this an official statement in the incident's story?
+
+    A stand-in until stories (issue 3) link posts: an official, police-related post in a
+    related jurisdiction sharing >= 2 of the story's terms, or repeating one of its texts.
+    """
+    if not post.official or not post.police_related:
+        return False
+    if post.content_hash in incident.content_hashes:
+        return True
+    if not related_places(post.jurisdiction, incident.jurisdiction):
+        return False
+    shared = {*post.keywords, *post.police_terms} & set(incident.terms)
+    return len(shared) >= MIN_SHARED_TERMS
+
+
+# ---- against the warehouse ----------------------------------------------------------------
+
+def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int | None = None,
+                    topic_labels: Mapping[str, str] | None = None) -> list[Recorded]:
+    """Detect, record each alert with its routed notifications, open or update incidents,
+    and match official statements to open incidents."""
+    settings = desk.settings
+    posts = warehouse.posts_since(now - settings.spike.lookback, until=now)
+    by_id = {p.id: p for p in posts}
+    store = IncidentStore(warehouse)
+    silences = (*desk.routing.silences, *store.silences(now))
+    recorded = [record_with_incident(warehouse, store, desk, alert, by_id, silences, now, run_id)
+                for alert in detect_all(posts, settings, now, topic_labels)]
+    match_statements(store, now)
+    return recorded
+
+
+def record_with_incident(warehouse: Warehouse, store: IncidentStore, desk: Desk, alert: Alert,
+                         posts: Mapping[int, PostRow], silences: Sequence[Silence],
+                         now: datetime, run_id: int | None = None) -> Recorded:
+    """Record one alert (notifications routed, unless silenced) and open/update its incident."""
+    subject = subject_of(alert, posts)
+    routed = desk.route_for(subject, alert.kind, now)
+    silence = silenced_by(alert.fingerprint, silences, now)
+
+    def notify(alert_id: int, _version: int) -> list[tuple[str, dict[str, Any]]]:
+        if silence is not None:
+            return []
+        payload = render_notification(alert, alert_id)
+        payload["text"] += "\n" + ack_hint(alert_id)
+        payload["markdown"] += f"\n- **{ack_hint(alert_id)}**"
+        payload["recipients"] = [r.document() for r in routed.recipients]
+        payload["sensitive"] = routed.sensitive
+        return [(channel, payload) for channel in routed.channels]
+
+    stored = warehouse.record_alert(alert, notify, run_id=run_id)
+    notified = stored.outcome != "unchanged"
+    detail = {"rules": list(routed.rules), "channels": list(routed.channels),
+              "recipients": [r.name for r in routed.recipients]}
+    if silence is not None and notified:
+        detail["silenced_by"] = silence.match
+    incident, outcome = store.upsert(stored.alert_id, IncidentOpening(
+        fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level, title=alert.title,
+        jurisdiction=alert.jurisdiction, topics=subject.topics,
+        terms=story_terms(alert, posts),
+        content_hashes=tuple(dict.fromkeys(posts[e.post_id].content_hash
+                                           for e in alert.evidence if e.post_id in posts)),
+        sensitive=routed.sensitive, detected_at=alert.detected_at,
+        track_units=track_owners(desk.roster, alert.jurisdiction) if alert.kind != WATCHDOG
+        else {},
+        notified=notified and silence is None, detail=detail))
+    if silence is not None and notified and outcome == "unchanged":
+        store.note_event(incident.id, now, "system", "notification_silenced",
+                         {"silenced_by": silence.match, "until": silence.until})
+    return Recorded(alert_id=stored.alert_id, title=alert.title, reason=alert.reason,
+                    alert_outcome=stored.outcome,
+                    incident_outcome=outcome, silenced=silence is not None)
+
+
+def match_statements(store: IncidentStore, now: datetime) -> int:
+    """Record official statements in the stories of open incidents; returns how many."""
+    waiting = [i for i in store.incidents(limit=500, statuses=OPEN_STATUSES)
+               if i.kind != WATCHDOG and (i.official_statement_at is None or i.progress_at is None)]
+    if not waiting:
+        return 0
+    posts = store.official_posts_since(max(min(i.opened_at for i in waiting),
+                                           now - STATEMENT_LOOKBACK))
+    hashes = {p.id: p.content_hash for p in posts}
+    found = 0
+    for incident in waiting:
+        for post in posts:
+            if post.seen_at < incident.opened_at or not speaks_to(post, incident):
+                continue
+            if (incident.official_statement_at is not None
+                    and (post.seen_at <= incident.official_statement_at
+                         or hashes.get(incident.official_post_id or -1) == post.content_hash)):
+                continue   # the statement itself, or a repost of it, is no progress
+            updated = store.record_statement(incident.id, post.seen_at, "system",
+                                             post_id=post.id, url=post.url)
+            if updated is None:
+                continue
+            found += 1
+            incident = updated
+            if incident.progress_at is not None:
+                break
+    return found
+
+
+def tend_incidents(warehouse: Warehouse, desk: Desk, now: datetime) -> dict[str, int]:
+    """Escalate breached timers and out-of-sync tracks to the 带班领导, remind about
+    unacknowledged incidents. Safe to run from the monitor and the watchdog alike."""
+    store = IncidentStore(warehouse)
+    silences = (*desk.routing.silences, *store.silences(now))
+    timers = desk.routing.timers
+    report = {"escalated": 0, "reminded": 0, "out_of_sync": 0}
+    for incident in store.incidents(limit=500, statuses=OPEN_STATUSES):
+        silence = silenced_by(incident.fingerprint, silences, now)
+        leaders = escalation_route(incident.jurisdiction, desk.routing, desk.roster, now,
+                                   desk.settings.channels_for)
+        for breach in new_breaches(incident, timers, now):
+            lines = [f"{breach.label}超时：应于 {local_minute(breach.due_at)} 前完成，"
+                     f"已超出 {_minutes(breach.overdue)} 分钟"]
+            report["escalated"] += store.escalate(
+                incident.id, breach.timer, now, _notices(incident, ESCALATION, lines, leaders,
+                                                         silence),
+                _detail(leaders, silence, overdue_minutes=_minutes(breach.overdue)))
+        gaps = sync_gaps(incident.tracks, now, timedelta(minutes=timers.sync_minutes))
+        if gaps:
+            report["out_of_sync"] += 1
+        if gaps and SYNC not in incident.escalated:
+            names = {t: name for t, (name, _) in TRACKS.items()}
+            lines = [f"三同步未同步：{names[gaps[0].leader]}已启动 {_minutes(gaps[0].behind)} 分钟，"
+                     + "、".join(names[g.lagging] for g in gaps) + " 尚未启动"]
+            report["escalated"] += store.escalate(
+                incident.id, SYNC, now, _notices(incident, ESCALATION, lines, leaders, silence),
+                _detail(leaders, silence, lagging=[g.lagging for g in gaps]))
+        if silence is None and repeat_due(incident, timers, now):
+            routed = desk.route_for(_subject(incident), incident.kind, now)
+            lines = [f"本事件尚未签收，第 {incident.repeats + 1} 次提醒"]
+            report["reminded"] += store.renotify(
+                incident.id, now, timedelta(minutes=timers.repeat_minutes),
+                _notices(incident, REMINDER, lines, routed, None), _detail(routed, None))
+    return report
+
+
+def resolve_incident(warehouse: Warehouse, desk: Desk, incident_id: int, by: str,
+                     now: datetime, note: str = "") -> IncidentState:
+    """Mark an incident resolved and tell those it was routed to (unless silenced)."""
+    store = IncidentStore(warehouse)
+    incident = store.get(incident_id)
+    silences = (*desk.routing.silences, *store.silences(now))
+    silence = silenced_by(incident.fingerprint, silences, now)
+    notices: list[tuple[str, dict[str, Any]]] = []
+    if desk.routing.timers.notify_resolved:
+        routed = desk.route_for(_subject(incident), incident.kind, now)
+        lines = [f"{by} 于 {local_minute(now)} 标记为已处置" + (f"：{note}" if note else "")]
+        # Rendered as it will be once resolved: the notice must not read "状态：new".
+        resolved = replace(incident, status="resolved", resolved_at=now, resolved_by=by)
+        notices = _notices(resolved, RESOLVED, lines, routed, silence)
+    return store.resolve(incident_id, by, now, note, notices)
+
+
+def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = True
+          ) -> list[Recorded]:
+    """Watching the watcher: alert (as incidents) on sources that fail, are blocked or went
+    quiet, and with `cycles` on a monitor that has not completed a cycle for too long."""
+    settings = desk.routing.watchdog
+    store = IncidentStore(warehouse)
+    found: list[Alert] = []
+    if cycles:
+        last_success, first_run = store.ledger()
+        found += check_ledger(LedgerFacts(last_success, first_run), settings, now)
+    found += check_sources(store.source_yields(now, timedelta(hours=settings.silent_hours)),
+                           settings, now)
+    silences = (*desk.routing.silences, *store.silences(now))
+    recorded = [record_with_incident(warehouse, store, desk, alert, {}, silences, now)
+                for alert in found]
+    # What was checked and is no longer found has recovered: resolve it, which tells duty
+    # staff that the monitor or the source works again.
+    checked = (f"{WATCHDOG}:source:", f"{WATCHDOG}:cycles:") if cycles else (
+        f"{WATCHDOG}:source:",)
+    current = {alert.fingerprint for alert in found}
+    for incident in store.incidents(limit=500, statuses=OPEN_STATUSES):
+        if (incident.kind == WATCHDOG and incident.fingerprint.startswith(checked)
+                and incident.fingerprint not in current):
+            resolve_incident(warehouse, desk, incident.id, WATCHDOG, now, "已恢复")
+    return recorded
+
+
+def _subject(incident: IncidentState) -> Subject:
+    return Subject(level=incident.level, topics=incident.topics, high_risk=incident.sensitive,
+                   jurisdiction=incident.jurisdiction)
+
+
+def _notices(incident: IncidentState, notice: str, lines: list[str], routed: Route,
+             silence: Silence | None) -> list[tuple[str, dict[str, Any]]]:
+    if silence is not None:
+        return []
+    payload = render_incident_notice(incident, notice, lines, routed)
+    return [(channel, payload) for channel in routed.channels]
+
+
+def _detail(routed: Route, silence: Silence | None, **extra: Any) -> dict[str, Any]:
+    detail = {"recipients": [r.name for r in routed.recipients], **extra}
+    if silence is not None:
+        detail["silenced_by"] = silence.match
+    return detail
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)

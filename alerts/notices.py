@@ -1,0 +1,47 @@
+"""Render incident notices (reminder, escalation, resolved) as outbox payloads."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from alerts.records import level_label
+from alerts.render import level_badge, local_minute
+from alerts.routing import Route
+from alerts.timers import STATUS_NAMES
+from warehouse.records import IncidentState
+
+REMINDER, ESCALATION, RESOLVED = "reminder", "escalation", "resolved"
+_HEADINGS = {REMINDER: "【未签收提醒】", ESCALATION: "【超时升级·请带班领导督办】",
+             RESOLVED: "【已处置】"}
+
+
+def ack_hint(incident_id: int) -> str:
+    return f"签收：jingyu alerts ack {incident_id} --by 姓名"
+
+
+def render_incident_notice(incident: IncidentState, notice: str, lines: Sequence[str],
+                           route: Route) -> dict[str, Any]:
+    """Payload of the same shape as render_notification's, plus who it is meant for."""
+    title = f"{_HEADINGS[notice]}{level_badge(incident.level)}{incident.title}"
+    body = [*lines,
+            f"辖区：{incident.jurisdiction or '未指定辖区'}",
+            f"首次发现：{local_minute(incident.opened_at)}",
+            f"状态：{STATUS_NAMES.get(incident.status, incident.status)}"]
+    if route.recipients:
+        body.append("通知：" + "、".join(f"{r.name}（{r.unit}）" for r in route.recipients))
+    if notice != RESOLVED and incident.status == "new":
+        body.append(ack_hint(incident.id))
+    body.append(f"告警编号：{incident.id}")
+    return {
+        "title": title,
+        "text": "\n".join([title, *body]),
+        "markdown": "\n".join([f"### {title}", "", *(f"- {line}" for line in body)]),
+        "level": incident.level,
+        "notice": notice,
+        "incident": {"id": incident.id, "fingerprint": incident.fingerprint,
+                     "level": incident.level, "level_label": level_label(incident.level),
+                     "title": incident.title, "status": incident.status,
+                     "jurisdiction": incident.jurisdiction,
+                     "opened_at": incident.opened_at.isoformat()},
+        "recipients": [r.document() for r in route.recipients],
+    }

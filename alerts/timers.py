@@ -1,0 +1,117 @@
+"""Incident timers and the 三同步 check: pure functions of an incident's state and the time."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from warehouse.records import IncidentState, TrackState
+
+# The three lines of work of 三同步 and the roles (alerts.roster.ROLES) that own each.
+TRACKS = {
+    "legal": ("依法处理", ("case", "legal", "inspection")),
+    "opinion": ("舆论引导", ("publicity",)),
+    "control": ("社会面管控", ("command", "public_order", "cyber")),
+}
+OPEN_STATUSES = ("new", "acknowledged", "handling")
+STATUS_NAMES = {"new": "待签收", "acknowledged": "已签收", "handling": "处置中",
+                "resolved": "已处置", "closed": "已关闭"}
+
+ACK, STATEMENT, PROGRESS, CLOSURE = "ack", "statement", "progress", "closure"
+SYNC = "sync"
+TIMER_NAMES = {
+    SYNC: "三同步",
+    ACK: "签收",
+    STATEMENT: "首次官方发声",
+    PROGRESS: "进展通报",
+    CLOSURE: "处置办结",
+}
+
+
+@dataclass(frozen=True)
+class TimerSettings:
+    """Deadlines counted from the first detection of the story."""
+
+    ack_minutes: int = 15
+    statement_hours: int = 4
+    progress_hours: int = 24
+    closure_hours: int = 72
+    sync_minutes: int = 60             # a track may lag one already started by this much
+    repeat_minutes: int = 30           # re-notify an unacknowledged incident this often (0: never)
+    notify_resolved: bool = True
+
+    def deadline(self, timer: str) -> timedelta:
+        return {ACK: timedelta(minutes=self.ack_minutes),
+                STATEMENT: timedelta(hours=self.statement_hours),
+                PROGRESS: timedelta(hours=self.progress_hours),
+                CLOSURE: timedelta(hours=self.closure_hours)}[timer]
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A timer that ran out: the incident is `overdue` past its deadline `due_at`."""
+
+    timer: str
+    due_at: datetime
+    overdue: timedelta
+
+    @property
+    def label(self) -> str:
+        return TIMER_NAMES[self.timer]
+
+
+@dataclass(frozen=True)
+class SyncGap:
+    """三同步 failing: `lagging` has not started `behind` after `leader` started."""
+
+    leader: str
+    lagging: str
+    behind: timedelta
+
+
+def breaches(incident: IncidentState, settings: TimerSettings, now: datetime) -> list[Breach]:
+    """Every timer of an open incident that has run out and is not yet satisfied.
+
+    Acknowledgement and closure apply to every incident; the public timers (first official
+    statement, progress) to sensitive ones, where a statement is expected at all.
+    """
+    if incident.status not in OPEN_STATUSES:
+        return []
+    pending = {ACK: incident.acknowledged_at is None,
+               STATEMENT: incident.sensitive and incident.official_statement_at is None,
+               PROGRESS: incident.sensitive and incident.progress_at is None,
+               CLOSURE: True}
+    result = []
+    for timer, unmet in pending.items():
+        due = incident.opened_at + settings.deadline(timer)
+        if unmet and now >= due:
+            result.append(Breach(timer=timer, due_at=due, overdue=now - due))
+    return result
+
+
+def new_breaches(incident: IncidentState, settings: TimerSettings, now: datetime
+                 ) -> list[Breach]:
+    """Breaches not escalated yet: each timer escalates once."""
+    return [b for b in breaches(incident, settings, now) if b.timer not in incident.escalated]
+
+
+def sync_gaps(tracks: Sequence[TrackState], now: datetime, allowed: timedelta) -> list[SyncGap]:
+    """Tracks still not started `allowed` after the first one started (三同步 on paper only)."""
+    started = [t for t in tracks if t.started_at is not None]
+    if not started:
+        return []
+    first = min(started, key=lambda t: t.started_at)  # type: ignore[arg-type, return-value]
+    assert first.started_at is not None
+    behind = now - first.started_at
+    if behind < allowed:
+        return []
+    return [SyncGap(leader=first.track, lagging=t.track, behind=behind)
+            for t in tracks if t.started_at is None]
+
+
+def repeat_due(incident: IncidentState, settings: TimerSettings, now: datetime) -> bool:
+    """An unacknowledged incident is notified again every repeat_minutes until someone acks."""
+    if settings.repeat_minutes <= 0 or incident.status != "new":
+        return False
+    last = incident.last_notified_at or incident.opened_at
+    return now - last >= timedelta(minutes=settings.repeat_minutes)

@@ -1,0 +1,121 @@
+"""Watching the watcher: from the run ledger and source health, decide what duty staff hear."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from alerts.channels import build_channels
+from alerts.delivery import DeliveryOutcome, deliver
+from alerts.records import Alert
+from alerts.render import local_minute, render_notification
+from alerts.settings import AlertSettings
+from jingyu.timeutil import to_utc
+from warehouse.records import OutboxMessage, SourceYield
+
+WATCHDOG = "watchdog"
+# Weibo answers 418 or 432 when it takes us for a robot; a captcha page says 验证码.
+_ANTI_BOT = re.compile(r"\bHTTP\s*(418|432)\b|captcha|验证码", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WatchdogSettings:
+    enabled: bool = True
+    cycle_minutes: int = 20            # no successful monitoring cycle for this long: alert
+    silent_hours: int = 3              # a usually busy source yielded nothing for this long ...
+    usual_days: int = 5                # ... though it yielded in this window on >= 5 of 7 days
+    failures: int = 3                  # consecutive failed fetches
+    level: int = 2                     # the warning level of watchdog alerts (II级 橙色)
+
+
+@dataclass(frozen=True)
+class LedgerFacts:
+    """What the run ledger says: the last successful cycle and the first cycle ever."""
+
+    last_success_at: datetime | None   # end of the newest run with status ok or partial
+    first_run_at: datetime | None
+
+
+def check_ledger(ledger: LedgerFacts, settings: WatchdogSettings, now: datetime) -> list[Alert]:
+    """Alert when no monitoring cycle has succeeded for cycle_minutes."""
+    if not settings.enabled or ledger.first_run_at is None:
+        return []   # never ran: nothing is being watched yet, and no outage to report
+    allowed = timedelta(minutes=settings.cycle_minutes)
+    since = ledger.last_success_at or ledger.first_run_at
+    if now - since < allowed:
+        return []
+    last = local_minute(ledger.last_success_at) if ledger.last_success_at else "从未成功"
+    minutes = int((now - since).total_seconds() // 60)
+    return [Alert(
+        # One alert per outage: the next successful cycle changes the fingerprint.
+        fingerprint=f"{WATCHDOG}:cycles:{since.isoformat()}",
+        kind=WATCHDOG, level=settings.level,
+        title="监测中断：巡查周期未成功运行",
+        reason=(f"已 {minutes} 分钟没有成功完成的监测周期（上次成功：{last}），"
+                f"24小时巡查可能已中断，请检查 Prefect 服务、工作进程和数据库"),
+        evidence=(), jurisdiction=None, detected_at=to_utc(now))]
+
+
+def check_sources(sources: Sequence[SourceYield], settings: WatchdogSettings,
+                  now: datetime) -> list[Alert]:
+    """Alert on sources that keep failing, are blocked as robots, or went quiet unusually."""
+    if not settings.enabled:
+        return []
+    alerts = []
+    for source in sources:
+        anti_bot = bool(source.last_error and _ANTI_BOT.search(source.last_error)
+                        and source.consecutive_failures > 0)
+        if source.consecutive_failures >= settings.failures or anti_bot:
+            since = source.last_success_at.isoformat() if source.last_success_at else "never"
+            what = "被反爬拦截" if anti_bot else f"连续 {source.consecutive_failures} 次采集失败"
+            alerts.append(_source_alert(
+                source, f"failing:{since}", f"信息源失效：{source.name}",
+                f"信息源 {source.id} {what}；最近错误：{(source.last_error or '')[:160]}；"
+                f"上次成功：{_when(source.last_success_at)}。请检查 Cookie、代理或路由",
+                settings, now))
+        elif (source.new_in_window == 0 and source.usual_days >= settings.usual_days
+              and source.consecutive_failures == 0):
+            since = source.last_new_post_at.isoformat() if source.last_new_post_at else "never"
+            alerts.append(_source_alert(
+                source, f"silent:{since}", f"信息源异常沉默：{source.name}",
+                f"信息源 {source.id} 近 {settings.silent_hours} 小时没有新信息，而过去 7 天中有 "
+                f"{source.usual_days} 天这个时段都有；最后一条新信息：{_when(source.last_new_post_at)}。"
+                f"采集虽未报错，可能已被限流、改版或返回空结果",
+                settings, now))
+    return alerts
+
+
+def _source_alert(source: SourceYield, episode: str, title: str, reason: str,
+                  settings: WatchdogSettings, now: datetime) -> Alert:
+    # Keyed by the episode (the last success / last new post), so one outage pages once.
+    return Alert(fingerprint=f"{WATCHDOG}:source:{source.id}:{episode}", kind=WATCHDOG,
+                 level=settings.level, title=title, reason=reason, evidence=(),
+                 jurisdiction=source.jurisdiction, detected_at=to_utc(now))
+
+
+def _when(value: datetime | None) -> str:
+    return local_minute(value) if value else "从未"
+
+
+def warehouse_down_alert(problem: str, settings: WatchdogSettings, now: datetime) -> Alert:
+    """The alert for a warehouse the watchdog cannot read: nothing else can be checked."""
+    return Alert(fingerprint=f"{WATCHDOG}:warehouse", kind=WATCHDOG, level=settings.level,
+                 title="监测中断：数据库无法访问",
+                 reason=f"看门狗无法读取数据库，监测周期、信息源状态和告警记录均无法确认：{problem[:300]}",
+                 evidence=(), jurisdiction=None, detected_at=to_utc(now))
+
+
+def page_directly(alert: Alert, settings: AlertSettings) -> list[DeliveryOutcome]:
+    """Send an alert straight to every channel for its level, bypassing the outbox.
+
+    For when the warehouse itself is down: there is no outbox to queue in, so this is
+    at-most-once, and the next watchdog run pages again while the outage lasts.
+    """
+    payload = render_notification(alert, 0)
+    minute = to_utc(alert.detected_at).strftime("%Y%m%d%H%M")
+    messages = [OutboxMessage(id=0, alert_id=0, channel=channel,
+                              idempotency_key=f"{alert.fingerprint}@{minute}@{channel}",
+                              payload=payload, attempts=0)
+                for channel in settings.channels_for(alert.level)]
+    return deliver(messages, build_channels(settings))
