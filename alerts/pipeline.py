@@ -1,32 +1,13 @@
-"""One cycle of alerting against the warehouse: detect, record with outbox, deliver."""
+"""Deliver the outbox: every due notification, through its channel, retried until sent."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.channels import build_channels
 from alerts.delivery import deliver, next_attempt_delay
-from alerts.detect import detect_all
-from alerts.render import render_notification
 from alerts.settings import AlertSettings
-from warehouse.store import StoredAlert, Warehouse
-
-
-def raise_alerts(warehouse: Warehouse, settings: AlertSettings, now: datetime,
-                 run_id: int | None = None,
-                 topic_labels: Mapping[str, str] | None = None) -> list[StoredAlert]:
-    """Detect over the posts of the look-back period and record each alert with its
-    notifications (one per routed channel) in one transaction."""
-    posts = warehouse.posts_since(now - settings.spike.lookback, until=now)
-    stored = []
-    for alert in detect_all(posts, settings, now, topic_labels):
-        def notify(alert_id: int, _version: int, alert=alert) -> list[tuple[str, dict[str, Any]]]:
-            payload = render_notification(alert, alert_id)
-            return [(channel, payload) for channel in settings.channels_for(alert.level)]
-
-        stored.append(warehouse.record_alert(alert, notify, run_id=run_id))
-    return stored
+from warehouse.store import Warehouse
 
 
 def deliver_pending(warehouse: Warehouse, settings: AlertSettings, now: datetime

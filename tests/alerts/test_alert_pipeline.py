@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.pipeline import deliver_pending, raise_alerts
+from alerts.incidents import Desk, raise_and_track
+from alerts.pipeline import deliver_pending
 from alerts.settings import parse_alert_settings
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
 from transforms.records import ScoredPost
@@ -49,10 +50,10 @@ def wh(warehouse_url):
 def test_alerts_are_delivered_after_the_channel_comes_back(wh, now, webhook_receiver, tmp_path):
     settings = _settings(webhook_receiver.url, tmp_path / "n.jsonl")
     _store_burst(wh, now)
-    stored = raise_alerts(wh, settings, now)
+    stored = raise_and_track(wh, Desk(settings), now)
     kinds = {a["kind"] for a in wh.alerts()}
     assert {"spike", "sensitive_item"} <= kinds
-    assert all(s.outcome == "new" for s in stored)
+    assert all(s.alert_outcome == "new" for s in stored)
 
     webhook_receiver.status = 503
     first = deliver_pending(wh, settings, now)
@@ -76,10 +77,10 @@ def test_alerts_are_delivered_after_the_channel_comes_back(wh, now, webhook_rece
 def test_the_next_cycle_does_not_alert_twice(wh, now, tmp_path):
     settings = _settings("http://127.0.0.1:9/none", tmp_path / "n.jsonl")
     _store_burst(wh, now)
-    first = raise_alerts(wh, settings, now)
-    again = raise_alerts(wh, settings, now + timedelta(minutes=5))
+    first = raise_and_track(wh, Desk(settings), now)
+    again = raise_and_track(wh, Desk(settings), now + timedelta(minutes=5))
     assert {s.alert_id for s in first} == {s.alert_id for s in again}
-    assert {s.outcome for s in again} == {"unchanged"}
+    assert {s.alert_outcome for s in again} == {"unchanged"}
     assert len(wh.pending_notifications(now + timedelta(hours=1))) == 2 * len(first)
 
 
@@ -88,4 +89,4 @@ def test_disabled_detection_raises_nothing(wh, now, tmp_path):
     settings = replace(settings, spike=replace(settings.spike, enabled=False),
                        sensitive_item=replace(settings.sensitive_item, enabled=False))
     _store_burst(wh, now)
-    assert raise_alerts(wh, settings, now) == []
+    assert raise_and_track(wh, Desk(settings), now) == []
