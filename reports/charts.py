@@ -1,0 +1,109 @@
+"""Charts for the reports: matplotlib to PNG, in a CJK font when one is installed."""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from functools import lru_cache
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on a server
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
+                "Microsoft YaHei", "SimHei", "PingFang SC")
+NEGATIVE, OTHER, POSITIVE, NEUTRAL = "#c0392b", "#8fa3b8", "#2e8b57", "#b0b7bf"
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The first installed CJK font family, or None (charts then label in ASCII)."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((family for family in CJK_FAMILIES if family in installed), None)
+
+
+def label(chinese: str, fallback: str) -> str:
+    """Chinese text when a CJK font can draw it, else the ASCII fallback (no tofu boxes)."""
+    return chinese if cjk_font() else fallback
+
+
+def _figure(width: float = 9.0, height: float = 3.2):
+    font = cjk_font()
+    plt.rcParams["font.family"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#e5e7eb", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig, ax
+
+
+def _png(fig) -> bytes:
+    out = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def volume_bars(labels: Sequence[str], posts: Sequence[int], negative: Sequence[int],
+                title: str, rotate: bool = False) -> bytes:
+    """Stacked bars: negative posts at the bottom in red, the rest above."""
+    fig, ax = _figure()
+    x = range(len(labels))
+    other = [p - n for p, n in zip(posts, negative)]
+    ax.bar(x, negative, color=NEGATIVE, label=label("负面", "negative"))
+    ax.bar(x, other, bottom=negative, color=OTHER, label=label("其他", "other"))
+    for i, total in enumerate(posts):
+        if total:
+            ax.text(i, total, str(total), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(x), labels, rotation=45 if rotate else 0, fontsize=8)
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.set_ylabel(label("条数", "posts"))
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.margins(y=0.15)
+    return _png(fig)
+
+
+def polarity_bar(counts: dict[str, int], names: dict[str, str], title: str) -> bytes:
+    """One horizontal bar split by polarity, with counts and shares."""
+    fig, ax = _figure(height=1.6)
+    total = sum(counts.values()) or 1
+    left = 0
+    colours = {"negative": NEGATIVE, "neutral": NEUTRAL, "positive": POSITIVE}
+    for key in ("negative", "neutral", "positive"):
+        value = counts.get(key, 0)
+        ax.barh([0], [value], left=left, color=colours[key], label=names[key])
+        if value:
+            ax.text(left + value / 2, 0, f"{names[key]} {value} ({value / total:.0%})",
+                    ha="center", va="center", color="white", fontsize=9)
+        left += value
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.spines[["left"]].set_visible(False)
+    return _png(fig)
+
+
+def topic_bars(names: Sequence[str], posts: Sequence[int], negative: Sequence[int],
+               title: str) -> bytes:
+    """Horizontal bars, largest topic on top, negative part in red."""
+    fig, ax = _figure(height=max(1.8, 0.38 * len(names) + 0.8))
+    y = list(range(len(names)))[::-1]
+    ax.barh(y, negative, color=NEGATIVE, label=label("负面", "negative"))
+    ax.barh(y, [p - n for p, n in zip(posts, negative)], left=negative, color=OTHER,
+            label=label("其他", "other"))
+    for yi, total in zip(y, posts):
+        ax.text(total, yi, f" {total}", va="center", fontsize=8)
+    ax.set_yticks(y, names, fontsize=9)
+    ax.grid(axis="x", color="#e5e7eb", linewidth=0.8)
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.margins(x=0.12)
+    return _png(fig)

@@ -1,0 +1,538 @@
+"""Analysts' access to the warehouse: named queries and read-only ad-hoc SQL (results in
+Asia/Shanghai time), and the archive (export old posts to Parquet, then delete them)."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, bindparam, create_engine, text
+from sqlalchemy.engine import make_url
+
+from jingyu.timeutil import SHANGHAI, as_utc_naive, shanghai
+
+DIMENSIONS = ("hour", "day", "topic", "jurisdiction", "source", "polarity")
+FILTERS = ("topic", "jurisdiction", "source", "polarity")
+POLARITIES = ("negative", "neutral", "positive")
+NEGATIVE = "SUM(CASE WHEN p.polarity = 'negative' THEN 1 ELSE 0 END)"
+POLICE = "SUM(CASE WHEN p.police_related THEN 1 ELSE 0 END)"
+# An ad-hoc statement may run this long before the database cancels it (PostgreSQL).
+SQL_TIMEOUT_MS = 60_000
+QUERY_WORK_MEM = "128MB"
+
+
+class QueryError(ValueError):
+    """A named query was called wrongly (unknown name, filter or dimension)."""
+
+
+@dataclass(frozen=True)
+class QueryParams:
+    """The window [since, until) (aware datetimes) and the optional filters of a query."""
+
+    since: datetime
+    until: datetime
+    topic: str | None = None
+    jurisdiction: str | None = None        # an id; its children ("qingchuan.linjiang") count too
+    source: str | None = None
+    polarity: str | None = None
+    by: tuple[str, ...] = ("day",)         # volume only
+    limit: int = 20                        # lists only
+
+    def describe(self) -> str:
+        """The window and filters in words, for footnotes and table captions."""
+        parts = [f"{local_text(self.since)} – {local_text(self.until)} (Asia/Shanghai)"]
+        parts += [f"{name}={getattr(self, name)}" for name in FILTERS if getattr(self, name)]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    name: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    params: QueryParams | None = None
+    sql: str = ""
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    filters: frozenset[str]
+    build: Callable[[bool, QueryParams], str]   # (is PostgreSQL, params) -> SQL with :binds
+    takes_by: bool = False
+    takes_limit: bool = False
+    time_columns: tuple[str, ...] = field(default=())  # naive-UTC columns shown in local time
+
+
+def local_text(value: datetime | None) -> str:
+    return shanghai(value).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def parse_local(value: str | date | datetime) -> datetime:
+    """'2026-11-26', '2026-11-26 08:00' or a datetime (naive = Asia/Shanghai) -> aware."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=SHANGHAI)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("T", " "))
+    except ValueError as exc:
+        raise QueryError(f"cannot read the time {value!r}: write e.g. 2026-11-26 or "
+                         "'2026-11-26 08:00' (Asia/Shanghai)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+
+
+# ---- SQL fragments per dialect --------------------------------------------------------------
+
+def _bucket(pg: bool, unit: str, column: str) -> tuple[str, str]:
+    """(label, key) of a local hour or day: group by the key, select the label, which is
+    text such as '2026-11-25 09:00' or '2026-11-25' on both databases.
+
+    Asia/Shanghai is UTC+8 all year (no summer time since 1991): adding eight hours is exact
+    and, on PostgreSQL, cheaper per row than a zone conversion. (`\\:` keeps SQLAlchemy from
+    reading ':00' as a bind parameter.)"""
+    if pg:
+        key = f"date_trunc('{unit}', {column} + interval '8 hours')"
+        pattern = "YYYY-MM-DD HH24\\:00" if unit == "hour" else "YYYY-MM-DD"
+        return f"to_char({key}, '{pattern}')", key
+    key = (f"strftime('%Y-%m-%d %H\\:00', {column}, '+8 hours')" if unit == "hour"
+           else f"date({column}, '+8 hours')")
+    return key, key
+
+
+def _minutes(pg: bool, later: str, earlier: str) -> str:
+    if pg:
+        return f"ROUND(CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) / 60 AS numeric), 1)"
+    return f"ROUND((julianday({later}) - julianday({earlier})) * 1440, 1)"
+
+
+def _post_filters(params: QueryParams, alias: str = "p", topic_join: bool = False) -> str:
+    sql = ""
+    if params.jurisdiction:
+        sql += (f" AND ({alias}.jurisdiction = :jurisdiction"
+                f" OR {alias}.jurisdiction LIKE :jurisdiction_children ESCAPE '!')")
+    if params.source:
+        sql += f" AND {alias}.source_id = :source"
+    if params.polarity:
+        sql += f" AND {alias}.polarity = :polarity"
+    if params.topic:
+        sql += (f" AND {alias}.topic_id = :topic" if topic_join else
+                f" AND EXISTS (SELECT 1 FROM post_topics ft WHERE ft.post_id = {alias}.id"
+                " AND ft.topic_id = :topic)")
+    return sql
+
+
+WINDOW = "p.seen_at >= :since AND p.seen_at < :until"
+
+
+def _volume(pg: bool, params: QueryParams) -> str:
+    # By topic, post_topics alone answers (it carries the dimensions): no join to posts.
+    dims = {"hour": _bucket(pg, "hour", "p.seen_at"), "day": _bucket(pg, "day", "p.seen_at"),
+            "topic": ("p.topic_id",) * 2, "jurisdiction": ("p.jurisdiction",) * 2,
+            "source": ("p.source_id",) * 2, "polarity": ("p.polarity",) * 2}
+    select = "".join(f"{dims[d][0]} AS {d}, " for d in params.by)
+    by_topic = "topic" in params.by
+    table = "post_topics" if by_topic else "posts"
+    sql = (f"SELECT {select}COUNT(*) AS posts, {NEGATIVE} AS negative,"
+           f" {POLICE} AS police_related FROM {table} p"
+           f" WHERE {WINDOW}{_post_filters(params, topic_join=by_topic)}")
+    if not params.by:
+        return sql
+    sql += f" GROUP BY {', '.join(dims[d][1] for d in params.by)}"
+    # Sorted outside the grouping, bytewise: sorting inside makes PostgreSQL sort every row,
+    # and a linguistic collation costs more than the grouping itself.
+    order = ", ".join(f'g.{d} COLLATE "C"' if pg else f"g.{d}" for d in params.by)
+    return f"SELECT * FROM ({sql}) g ORDER BY {order}"
+
+
+STORY_CANDIDATES = 10     # top_stories first ranks limit × this many stories by posts
+
+
+def _top_stories(pg: bool, params: QueryParams, candidates: bool = True) -> str:
+    """Story keys by growth (posts in the window minus posts in the window before).
+
+    Fast form: rank the window's stories by posts, keep the first limit × STORY_CANDIDATES,
+    and compute growth for those only. No story outside them can grow more than the smallest
+    of them has posts (candidate_floor); run_query checks that bound and otherwise reruns
+    the exact form, which counts both windows for every story."""
+    filters = _post_filters(params)
+    if candidates:
+        ranked = f"""
+        cur AS (
+            SELECT p.content_hash, COUNT(*) AS posts FROM posts p WHERE {WINDOW}{filters}
+            GROUP BY p.content_hash),
+        cand AS (
+            SELECT content_hash, posts FROM cur
+            ORDER BY posts DESC, content_hash LIMIT :candidates),
+        prev AS (
+            SELECT p.content_hash, COUNT(*) AS posts
+            FROM posts p JOIN cand ON cand.content_hash = p.content_hash
+            WHERE p.seen_at >= :before AND p.seen_at < :since{filters}
+            GROUP BY p.content_hash),
+        g AS (
+            SELECT cand.content_hash, cand.posts, COALESCE(prev.posts, 0) AS posts_before
+            FROM cand LEFT JOIN prev ON prev.content_hash = cand.content_hash),"""
+        bound = ("(SELECT MIN(posts) FROM cand) AS candidate_floor, "
+                 "(SELECT COUNT(*) FROM cand) AS candidates_found")
+    else:
+        ranked = f"""
+        g AS (
+            SELECT p.content_hash,
+                   SUM(CASE WHEN p.seen_at >= :since THEN 1 ELSE 0 END) AS posts,
+                   SUM(CASE WHEN p.seen_at < :since THEN 1 ELSE 0 END) AS posts_before
+            FROM posts p WHERE p.seen_at >= :before AND p.seen_at < :until{filters}
+            GROUP BY p.content_hash),"""
+        bound = "NULL AS candidate_floor, NULL AS candidates_found"
+    return f"""
+        WITH {ranked}
+        top AS (
+            SELECT content_hash, posts, posts_before, posts - posts_before AS growth
+            FROM g WHERE posts > 0
+            ORDER BY posts - posts_before DESC, posts DESC, content_hash LIMIT :limit),
+        described AS (
+            SELECT top.content_hash, top.posts, top.posts_before, top.growth,
+                   {NEGATIVE} AS negative, COUNT(DISTINCT p.source_id) AS sources,
+                   MIN(p.seen_at) AS first_seen_at, MAX(p.seen_at) AS last_seen_at,
+                   MIN(p.id) AS first_post_id
+            FROM top JOIN posts p ON p.content_hash = top.content_hash
+            WHERE {WINDOW}{filters}
+            GROUP BY top.content_hash, top.posts, top.posts_before, top.growth)
+        SELECT d.content_hash AS story_key, d.posts, d.posts_before, d.growth, d.negative,
+               d.sources, d.first_seen_at, d.last_seen_at, d.first_post_id, fp.title, fp.url,
+               {bound}
+        FROM described d JOIN posts fp ON fp.id = d.first_post_id
+        ORDER BY d.growth DESC, d.posts DESC, d.content_hash"""
+
+
+def _candidates_suffice(rows: list[dict[str, Any]], params: QueryParams) -> bool:
+    if not rows or rows[0]["candidates_found"] < params.limit * STORY_CANDIDATES:
+        return True                                  # every story of the window was ranked
+    return len(rows) == params.limit and rows[-1]["growth"] >= rows[0]["candidate_floor"]
+
+
+def _posts(pg: bool, params: QueryParams) -> str:
+    return f"""
+        SELECT p.id AS post_id, p.seen_at, p.source_id, p.jurisdiction, p.polarity,
+               ROUND(CAST(p.sentiment AS numeric), 3) AS sentiment, p.police_related,
+               p.title, p.url, p.content_hash
+        FROM posts p WHERE {WINDOW}{_post_filters(params)}
+        ORDER BY p.seen_at DESC, p.id DESC LIMIT :limit"""
+
+
+def _alerts(pg: bool, params: QueryParams) -> str:
+    jurisdiction = (" AND (a.jurisdiction = :jurisdiction"
+                    " OR a.jurisdiction LIKE :jurisdiction_children ESCAPE '!')"
+                    if params.jurisdiction else "")
+    return f"""
+        SELECT a.id AS alert_id, a.level, a.kind, a.title, a.jurisdiction,
+               a.first_detected_at, a.last_detected_at, a.status AS alert_status,
+               i.status AS incident_status, i.acknowledged_at, i.acknowledged_by
+        FROM alerts a LEFT JOIN incidents i ON i.alert_id = a.id
+        WHERE a.first_detected_at >= :since AND a.first_detected_at < :until{jurisdiction}
+        ORDER BY a.level, a.first_detected_at DESC LIMIT :limit"""
+
+
+def _incidents(pg: bool, params: QueryParams) -> str:
+    jurisdiction = (" AND (i.jurisdiction = :jurisdiction"
+                    " OR i.jurisdiction LIKE :jurisdiction_children ESCAPE '!')"
+                    if params.jurisdiction else "")
+    tracks = " ".join(f"LEFT JOIN incident_tracks t_{t} ON t_{t}.incident_id = i.id"
+                      f" AND t_{t}.track = '{t}'" for t in ("legal", "opinion", "control"))
+    opened = "i.opened_at"
+    return f"""
+        SELECT i.id AS incident_id, i.level, i.title, i.jurisdiction, i.status, i.sensitive,
+               i.opened_at, {_minutes(pg, 'i.acknowledged_at', opened)} AS ack_min,
+               {_minutes(pg, 'i.official_statement_at', opened)} AS statement_min,
+               {_minutes(pg, 'i.progress_at', opened)} AS progress_min,
+               {_minutes(pg, 't_legal.started_at', opened)} AS legal_start_min,
+               {_minutes(pg, 't_opinion.started_at', opened)} AS opinion_start_min,
+               {_minutes(pg, 't_control.started_at', opened)} AS control_start_min,
+               {_minutes(pg, 'i.resolved_at', opened)} AS resolved_min, i.official_post_id
+        FROM incidents i {tracks}
+        WHERE i.opened_at < :until
+          AND (i.opened_at >= :since
+               OR i.status IN ('new', 'acknowledged', 'handling')){jurisdiction}
+        ORDER BY i.level, i.opened_at DESC"""
+
+
+def _source_health(pg: bool, params: QueryParams) -> str:
+    where = ""
+    if params.jurisdiction:
+        where += (" AND (s.jurisdiction = :jurisdiction"
+                  " OR s.jurisdiction LIKE :jurisdiction_children ESCAPE '!')")
+    if params.source:
+        where += " AND s.id = :source"
+    return f"""
+        WITH polled AS (
+            SELECT rs.source_id, COUNT(*) AS attempts,
+                   SUM(CASE WHEN rs.status = 'error' THEN 1 ELSE 0 END) AS failed
+            FROM run_sources rs JOIN runs r ON r.id = rs.run_id
+            WHERE r.started_at >= :since AND r.started_at < :until
+            GROUP BY rs.source_id),
+        yielded AS (
+            SELECT p.source_id, COUNT(*) AS posts FROM posts p
+            WHERE p.fetched_at >= :since AND p.fetched_at < :until GROUP BY p.source_id)
+        SELECT s.id AS source_id, s.name, s.jurisdiction, s.enabled,
+               COALESCE(polled.attempts, 0) AS attempts, COALESCE(polled.failed, 0) AS failed,
+               COALESCE(yielded.posts, 0) AS posts, s.consecutive_failures,
+               s.last_success_at, s.last_new_post_at, s.last_error
+        FROM sources s LEFT JOIN polled ON polled.source_id = s.id
+        LEFT JOIN yielded ON yielded.source_id = s.id
+        WHERE 1 = 1{where}
+        ORDER BY s.consecutive_failures DESC, s.id"""
+
+
+def _patrol(pg: bool, params: QueryParams) -> str:
+    label, hour = _bucket(pg, "hour", "r.started_at")
+    return f"""
+        SELECT {label} AS hour, COUNT(*) AS cycles,
+               SUM(CASE WHEN r.status = 'ok' THEN 1 ELSE 0 END) AS ok,
+               SUM(CASE WHEN r.status = 'partial' THEN 1 ELSE 0 END) AS partial,
+               SUM(CASE WHEN r.status NOT IN ('ok', 'partial') THEN 1 ELSE 0 END) AS failed,
+               SUM(r.posts_new) AS posts_new, SUM(r.alerts_new) AS alerts_new
+        FROM runs r WHERE r.started_at >= :since AND r.started_at < :until
+        GROUP BY {hour} ORDER BY {hour}"""
+
+
+POST_FILTERS = frozenset(FILTERS)
+QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
+    NamedQuery("volume", "posts, negative and police-related counts by --by dimensions "
+               f"({', '.join(DIMENSIONS)}); negative_share = negative / posts",
+               POST_FILTERS, _volume, takes_by=True),
+    NamedQuery("top_stories", "stories by growth over the window before: provisional stories "
+               "are exact content_hash groups (story_key) until story clustering lands",
+               POST_FILTERS, _top_stories, takes_limit=True,
+               time_columns=("first_seen_at", "last_seen_at")),
+    NamedQuery("posts", "the posts themselves, newest first, with ids and links",
+               POST_FILTERS, _posts, takes_limit=True, time_columns=("seen_at",)),
+    NamedQuery("alerts", "alerts first detected in the window, with their incident's status",
+               frozenset({"jurisdiction"}), _alerts, takes_limit=True,
+               time_columns=("first_detected_at", "last_detected_at", "acknowledged_at")),
+    NamedQuery("incidents", "incidents opened in the window or still open, with 三同步 "
+               "timings in minutes from the first detection (ack, statement, progress, "
+               "each track's start, resolution)",
+               frozenset({"jurisdiction"}), _incidents, time_columns=("opened_at",)),
+    NamedQuery("source_health", "per source: polls and failures in the window, posts fetched, "
+               "consecutive failures, last success and error",
+               frozenset({"jurisdiction", "source"}), _source_health,
+               time_columns=("last_success_at", "last_new_post_at")),
+    NamedQuery("patrol", "the run ledger (巡查日志) by hour: cycles ok, partial, failed",
+               frozenset(), _patrol),
+)}
+
+
+def _binds(params: QueryParams) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "since": as_utc_naive(params.since), "until": as_utc_naive(params.until),
+        "before": as_utc_naive(params.since - (params.until - params.since)),
+        "limit": params.limit, "candidates": params.limit * STORY_CANDIDATES,
+        "topic": params.topic, "source": params.source,
+        "polarity": params.polarity, "jurisdiction": params.jurisdiction,
+    }
+    if params.jurisdiction:
+        escaped = re.sub(r"([!%_])", r"!\1", params.jurisdiction)
+        values["jurisdiction_children"] = escaped + ".%"
+    return values
+
+
+def check(query: NamedQuery, params: QueryParams) -> None:
+    for name in FILTERS:
+        if getattr(params, name) and name not in query.filters:
+            raise QueryError(f"query {query.name} does not take --{name} "
+                             f"(it takes: {', '.join(sorted(query.filters)) or 'only the window'})")
+    unknown = [d for d in params.by if d not in DIMENSIONS]
+    if unknown:
+        raise QueryError(f"unknown --by {', '.join(unknown)}: choose from {', '.join(DIMENSIONS)}")
+    if "hour" in params.by and "day" in params.by:
+        raise QueryError("--by takes hour or day, not both")
+    if params.polarity and params.polarity not in POLARITIES:
+        raise QueryError(f"--polarity is one of {', '.join(POLARITIES)}")
+    if params.until <= params.since:
+        raise QueryError("--until must be after --since")
+
+
+def run_query(engine: Engine, name: str, params: QueryParams) -> QueryResult:
+    """Run a named query; times come back as Asia/Shanghai text, buckets as local labels."""
+    query = QUERIES.get(name)
+    if query is None:
+        raise QueryError(f"no query {name!r}: see 'jingyu query --list' ({', '.join(QUERIES)})")
+    if not query.takes_by:
+        params = replace(params, by=())
+    check(query, params)
+    pg = engine.dialect.name == "postgresql"
+    sql = query.build(pg, params)
+    with engine.connect() as conn:
+        if pg:
+            # Grouping a month of posts needs more than the default 4 MB to stay in memory.
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
+        columns, rows = _execute(conn, sql, params)
+        if name == "top_stories":
+            if not _candidates_suffice([dict(zip(columns, r)) for r in rows], params):
+                sql = _top_stories(pg, params, candidates=False)
+                columns, rows = _execute(conn, sql, params)
+            rows = [r[:-2] for r in rows]
+            columns = columns[:-2]
+        rows = _presented(columns, rows, query)
+    if name == "volume":
+        columns.insert(columns.index("negative") + 1, "negative_share")
+        at = columns.index("negative_share")
+        rows = [row[:at] + (round(row[at - 1] / row[at - 2], 3) if row[at - 2] else 0.0,)
+                + row[at:] for row in rows]
+    return QueryResult(name=name, columns=columns, rows=rows, params=params, sql=sql)
+
+
+def _execute(conn: Any, sql: str, params: QueryParams) -> tuple[list[str], list[tuple]]:
+    values = _binds(params)
+    statement = text(sql).bindparams(
+        *[bindparam(k, type_=DateTime()) for k in ("since", "until", "before") if f":{k}" in sql])
+    cursor = conn.execute(statement, {k: v for k, v in values.items() if f":{k}" in sql})
+    return list(cursor.keys()), [tuple(row) for row in cursor]
+
+
+def _presented(columns: list[str], rows: list[tuple], query: NamedQuery) -> list[tuple]:
+    """Local-time text for times, plain numbers for PostgreSQL's Decimal and bool.
+
+    One converter per column, chosen once: a month by four dimensions is tens of thousands of
+    rows, and converting every cell blindly would cost more than the query."""
+    def local_time(value: Any) -> Any:
+        stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return local_text(stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp)
+
+    def number(value: Any) -> Any:
+        if isinstance(value, bool):               # SQLite already gives 0 or 1
+            return int(value)
+        return float(value) if hasattr(value, "is_finite") else value   # Decimal of ROUND()
+
+    converters: list[Callable[[Any], Any] | None] = []
+    for i, column in enumerate(columns):
+        sample = next((row[i] for row in rows if row[i] is not None), None)
+        if column in query.time_columns:
+            converters.append(local_time)
+        elif isinstance(sample, bool) or hasattr(sample, "is_finite"):
+            converters.append(number)
+        else:
+            converters.append(None)
+    if not any(converters):
+        return rows
+    return [tuple(v if f is None or v is None else f(v) for f, v in zip(converters, row))
+            for row in rows]
+
+
+# ---- read-only ad-hoc SQL -------------------------------------------------------------------
+
+def readonly_engine(url: str) -> Engine:
+    """An engine that cannot write: SQLite opened with mode=ro and query_only; on PostgreSQL
+    every transaction is started READ ONLY by run_sql."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if not path or path == ":memory:":
+            raise QueryError("--sql needs a SQLite file, not an in-memory database")
+
+        def connect() -> sqlite3.Connection:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            connection.execute("PRAGMA query_only = ON")
+            return connection
+
+        return create_engine("sqlite://", creator=connect)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed)
+
+
+def _one_statement(sql: str) -> str:
+    statement = sql.strip().rstrip(";").strip()
+    # One statement only: a second one could COMMIT the read-only transaction and write.
+    if ";" in statement:
+        raise QueryError("--sql takes one statement (no ';' inside)")
+    if not statement:
+        raise QueryError("--sql is empty")
+    return statement
+
+
+def run_sql(engine: Engine, sql: str, limit: int | None = None) -> QueryResult:
+    """Run one read-only statement; writes fail with the database's own error."""
+    statement = _one_statement(sql)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {SQL_TIMEOUT_MS}")
+        cursor = conn.exec_driver_sql(statement)
+        columns = list(cursor.keys()) if cursor.returns_rows else []
+        rows = [tuple(row) for row in (cursor.fetchmany(limit) if limit else cursor.fetchall())
+                ] if cursor.returns_rows else []
+        conn.rollback()
+    return QueryResult(name="sql", columns=columns, rows=rows, sql=statement)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(name, filters it takes, description) of every named query, for --list."""
+    result = []
+    for query in QUERIES.values():
+        takes = [f"--{f}" for f in FILTERS if f in query.filters]
+        if query.takes_by:
+            takes.append("--by")
+        if query.takes_limit:
+            takes.append("--limit")
+        result.append((query.name, " ".join(takes), query.description))
+    return result
+
+
+def window_of_days(day: date, days: int = 1) -> tuple[datetime, datetime]:
+    """Local midnight of `day` - (days - 1) to local midnight after `day`."""
+    end = datetime(day.year, day.month, day.day, tzinfo=SHANGHAI) + timedelta(days=1)
+    return end - timedelta(days=days), end
+
+
+# ---- retention: export, then delete, in one transaction --------------------------------------
+
+ARCHIVE_CHUNK = 1000
+
+
+def archive_posts(engine: Engine, before: datetime, path: str | Path) -> tuple[int, int]:
+    """Write posts seen before `before` (with their topics) to a Parquet file, then delete
+    them and their post_topics rows, all in one transaction: if the file cannot be written,
+    nothing is deleted. Rows are deleted by the ids exported, so a post stored meanwhile is
+    never deleted unexported. Posts an incident cites as its official statement are kept.
+    Returns (archived, kept). Timestamps in the file are naive UTC, as stored."""
+    import pandas as pd
+
+    cutoff = as_utc_naive(before)
+    cited = "SELECT official_post_id FROM incidents WHERE official_post_id IS NOT NULL"
+    old = text(f"SELECT * FROM posts WHERE seen_at < :cutoff AND id NOT IN ({cited}) "
+               "ORDER BY id").bindparams(bindparam("cutoff", type_=DateTime()))
+    kept_sql = text(f"SELECT COUNT(*) FROM posts WHERE seen_at < :cutoff AND id IN ({cited})"
+                    ).bindparams(bindparam("cutoff", type_=DateTime()))
+    target = Path(path)
+    if target.suffix.lower() != ".parquet":
+        raise QueryError(f"archive to a .parquet file, not {target.name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with engine.begin() as conn:
+        cursor = conn.execute(old, {"cutoff": cutoff})
+        columns = list(cursor.keys())
+        rows = [list(row) for row in cursor]
+        kept = conn.execute(kept_sql, {"cutoff": cutoff}).scalar() or 0
+        if not rows:
+            return 0, kept
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        for column in ("keywords", "police_terms", "topics", "rule_hits"):
+            frame[column] = frame[column].map(
+                lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+        frame.to_parquet(target, index=False)
+        ids = [int(i) for i in frame["id"]]
+        for start in range(0, len(ids), ARCHIVE_CHUNK):
+            chunk = {"ids": ids[start:start + ARCHIVE_CHUNK]}
+            for table in ("post_topics", "posts"):
+                column = "post_id" if table == "post_topics" else "id"
+                conn.execute(text(f"DELETE FROM {table} WHERE {column} IN :ids")
+                             .bindparams(bindparam("ids", expanding=True)), chunk)
+    return len(ids), kept
