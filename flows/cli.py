@@ -12,12 +12,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from flows.present import (  # noqa: E402
-    STATUS_ZH,
     format_alerts,
     format_duty,
     format_incident,
     format_run,
     format_sources,
+    format_status,
     format_table,
     format_watchdog,
     local,
@@ -83,10 +83,24 @@ def _parser() -> argparse.ArgumentParser:
     with_config(p)
     with_database(p)
 
-    p = command("score", _score, "add sentiment, polarity, police_related, topics, keywords to a CSV")
+    p = command("score", _score, "add sentiment, polarity, police_related, topics, keywords, "
+                                 "rule_hits, places and story_keys to a CSV")
     p.add_argument("input", help="CSV file with a 'text' column")
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="score on N processes (default 1); the file is streamed in chunks and "
+                        "written in input order either way")
     with_config(p)
+
+    p = command("rescore", _rescore,
+                "recompute scores, places and stories of stored posts after a model or rule "
+                "change")
+    p.add_argument("--since", help="only posts seen from this date or time, Asia/Shanghai, "
+                                   "e.g. 2026-11-01 (default: all)")
+    p.add_argument("--batch", type=int, default=1000, metavar="N",
+                   help="posts per transaction (default 1000)")
+    with_config(p)
+    with_database(p)
 
     p = command("detect", _detect,
                 "spike detection over a count series: timestamp,value -> anomaly_score,alert")
@@ -116,7 +130,58 @@ def _parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply pending migrations")
     up.set_defaults(handler=_db_upgrade)
     with_database(up)
+    archive = db_sub.add_parser(
+        "archive", help="export posts seen before a date to Parquet, then delete them "
+                        "(one transaction)")
+    archive.set_defaults(handler=_db_archive)
+    archive.add_argument("--before", required=True,
+                         help="a date or time, Asia/Shanghai, e.g. 2026-09-01")
+    archive.add_argument("-o", "--output", required=True, help="the .parquet file to write")
+    with_database(archive)
+
+    _query_parser(command("query", _query,
+                          "analyst queries: named (see --list) or read-only --sql; "
+                          "a table, or CSV / Excel / Parquet with -o"), with_database)
+    _report_parser(command("report", None, "reports: the daily brief (舆情日报) and the shift "
+                                           "handover (交接班)"), with_config, with_database)
     return parser
+
+
+def _query_parser(p: argparse.ArgumentParser, with_database) -> None:
+    p.add_argument("name", nargs="?", help="a named query (see --list)")
+    p.add_argument("--list", action="store_true", help="describe the named queries")
+    p.add_argument("--sql", metavar="STATEMENT",
+                   help="one read-only SQL statement (timestamps are UTC, as stored)")
+    p.add_argument("--since", help="window start, Asia/Shanghai (default: --until minus 7 days)")
+    p.add_argument("--until", help="window end, Asia/Shanghai (default: now)")
+    p.add_argument("--topic", help="a topic id, e.g. police.enforcement_dispute")
+    p.add_argument("--jurisdiction", help="a jurisdiction id; those under it count too")
+    p.add_argument("--source", help="a source id")
+    p.add_argument("--polarity", choices=["negative", "neutral", "positive"])
+    p.add_argument("--by", default="day",
+                   help="volume: comma-separated hour|day, topic, jurisdiction, source, polarity")
+    p.add_argument("--limit", type=int, default=20, help="rows of list queries (default 20)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write .csv, .xlsx or .parquet instead of printing")
+    with_database(p)
+
+
+def _report_parser(p: argparse.ArgumentParser, with_config, with_database) -> None:
+    kinds = p.add_subparsers(metavar="REPORT")
+    daily = kinds.add_parser("daily", help="舆情日报 of one day (00:00-24:00 Asia/Shanghai)")
+    daily.set_defaults(handler=_report_daily)
+    daily.add_argument("--date", help="YYYY-MM-DD (default: yesterday, Asia/Shanghai)")
+    handover = kinds.add_parser("handover", help="交接班记录 of one shift")
+    handover.set_defaults(handler=_report_handover)
+    handover.add_argument("--from", dest="since", required=True,
+                          help="shift start, Asia/Shanghai, e.g. '2026-11-26 00:00'")
+    handover.add_argument("--to", dest="until", help="shift end (default: now)")
+    for q in (daily, handover):
+        q.add_argument("--jurisdiction", help="a jurisdiction id; those under it count too")
+        q.add_argument("-o", "--output", metavar="FILE",
+                       help="write .html, .docx or .md (default: Markdown on the terminal)")
+        with_config(q)
+        with_database(q)
 
 
 # ---- commands -------------------------------------------------------------------------------
@@ -152,12 +217,24 @@ def _serve(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from flows.scoring import score_csv
 
-    rows = score_csv(args.input, args.output, config_dir=args.config)
+    rows = score_csv(args.input, args.output, config_dir=args.config, workers=args.workers)
     print(f"scored {rows} rows -> {args.output}")
     return 0
 
 
-def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> None:  # noqa: C901
+def _rescore(args: argparse.Namespace) -> int:
+    from flows.rescoring import rescore
+    from warehouse.queries import parse_local
+
+    since = parse_local(args.since) if args.since else None
+    report = rescore(config_dir=args.config, database_url=args.database, since=since,
+                     batch=args.batch)
+    print(f"rescored {report.posts} posts: {report.changed} changed, "
+          f"{report.stories} stories")
+    return 0
+
+
+def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> None:
     """`jingyu alerts` alone lists; the actions below change incidents, each audited."""
     def shared(q: argparse.ArgumentParser) -> None:
         # SUPPRESS: given before the action (`jingyu alerts --database X ack 12`), the value
@@ -165,7 +242,8 @@ def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
         q.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS,
                        help="configuration directory (default: $JINGYU_CONFIG_DIR or ./config)")
         q.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
-                       help="warehouse URL (default: $JINGYU_DATABASE_URL or sqlite:///data/jingyu.db)")
+                       help="warehouse URL (default: $JINGYU_DATABASE_URL or "
+                            "sqlite:///data/jingyu.db)")
 
     with_config(p)
     with_database(p)
@@ -237,7 +315,7 @@ def _incident_action(args: argparse.Namespace, change) -> int:
     finally:
         warehouse.close()
     if incident is not None:
-        print(f"#{incident.id} {incident.title}: {STATUS_ZH.get(incident.status, incident.status)}")
+        print(format_status(incident))
     return 0
 
 
@@ -372,6 +450,117 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     revision = upgrade(make_engine(args.database or database_url()))
     print(f"warehouse at revision {revision}")
     return 0
+
+
+def _db_archive(args: argparse.Namespace) -> int:
+    from warehouse.db import database_url, ensure_schema, make_engine
+    from warehouse.queries import archive_posts, parse_local
+
+    engine = make_engine(args.database or database_url())
+    ensure_schema(engine)
+    before = parse_local(args.before)
+    archived, kept = archive_posts(engine, before, args.output)
+    print(f"archived {archived} posts seen before {local(before)} Asia/Shanghai to "
+          f"{args.output} and deleted them" + (f"; kept {kept} an incident cites" if kept else ""))
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from warehouse.db import database_url, ensure_schema, make_engine
+    from warehouse.queries import (
+        QueryParams,
+        describe,
+        parse_local,
+        readonly_engine,
+        run_query,
+        run_sql,
+    )
+
+    if args.list:
+        print(format_table(["query", "takes", "what it answers"], describe()))
+        return 0
+    if args.sql:
+        from sqlalchemy.exc import DBAPIError
+
+        engine = readonly_engine(args.database or database_url())
+        try:
+            result = run_sql(engine, args.sql, limit=None if args.output else 1000)
+        except DBAPIError as exc:  # a write refused, a syntax error: the database's own words
+            print(f"jingyu: the database refused the statement: {exc.orig}", file=sys.stderr)
+            return 1
+        finally:
+            engine.dispose()
+    elif args.name:
+        until = parse_local(args.until) if args.until else utcnow()
+        since = parse_local(args.since) if args.since else until - timedelta(days=7)
+        params = QueryParams(since=since, until=until, topic=args.topic,
+                             jurisdiction=args.jurisdiction, source=args.source,
+                             polarity=args.polarity, limit=args.limit,
+                             by=tuple(b.strip() for b in args.by.split(",") if b.strip()))
+        engine = make_engine(args.database or database_url())
+        ensure_schema(engine)
+        result = run_query(engine, args.name, params)
+    else:
+        print("jingyu query: give a query name, --sql or --list", file=sys.stderr)
+        return EXIT_CONFIG
+    engine.dispose()
+    if args.output:
+        from reports.tables import write_table
+
+        write_table(result, args.output)
+        print(f"{len(result.rows)} rows -> {args.output}")
+    else:
+        print(_format_query(result))
+    return 0
+
+
+def _format_query(result) -> str:
+    """A terminal table; post text loses control characters (no terminal escapes) and is cut."""
+    from reports.document import clean
+
+    def cell(value) -> str:
+        text = "" if value is None else clean(value).replace("\n", " ")
+        return text if len(text) <= 60 else text[:59] + "…"
+
+    table = format_table(result.columns, [[cell(v) for v in row] for row in result.rows])
+    window = f" ({result.params.describe()})" if result.params else ""
+    return f"{table}\n{len(result.rows)} rows: {result.name}{window}"
+
+
+def _report_output(document, output: str | None) -> int:
+    from reports.render import to_markdown, write
+
+    if output:
+        print(f"{document.title} -> {write(document, output)}")
+    else:
+        print(to_markdown(document))
+    return 0
+
+
+def _report_daily(args: argparse.Namespace) -> int:
+    from datetime import date, timedelta
+
+    from flows.reports import daily_brief_document
+    from jingyu.timeutil import shanghai
+
+    day = (date.fromisoformat(args.date) if args.date
+           else shanghai(utcnow()).date() - timedelta(days=1))
+    return _report_output(daily_brief_document(day, jurisdiction=args.jurisdiction,
+                                               config_dir=args.config,
+                                               database_url=args.database), args.output)
+
+
+def _report_handover(args: argparse.Namespace) -> int:
+    from flows.reports import handover_document
+    from warehouse.queries import parse_local
+
+    until = parse_local(args.until) if args.until else utcnow()
+    return _report_output(handover_document(parse_local(args.since), until,
+                                            jurisdiction=args.jurisdiction,
+                                            config_dir=args.config, database_url=args.database),
+                          args.output)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
 import collectors
-from alerts.pipeline import deliver_pending, raise_alerts
+from alerts.incidents import raise_and_track, tend_incidents, watch
+from alerts.pipeline import deliver_pending
 from collectors.http import HttpPolicy, PoliteClient
 from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
 from flows.settings import CycleSettings, load_cycle_settings
@@ -52,8 +53,20 @@ def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | Non
 def detect_alerts(settings: CycleSettings, database_url: str | None, run_id: int,
                   now: datetime) -> list[dict[str, Any]]:
     labels = {topic_id: topic.name for topic_id, topic in settings.rules.topics.items()}
-    stored = raise_alerts(_warehouse(database_url), settings.alerts, now, run_id, labels)
-    return [{"alert_id": s.alert_id, "outcome": s.outcome} for s in stored]
+    recorded = raise_and_track(_warehouse(database_url), settings.desk, now, run_id, labels)
+    return [{"alert_id": r.alert_id, "outcome": r.alert_outcome} for r in recorded]
+
+
+@task(name="tend-incidents", cache_policy=NO_CACHE)
+def tend(settings: CycleSettings, database_url: str | None, now: datetime) -> dict[str, int]:
+    """Timers, reminders and the source-health watchdog, after detection, before delivery."""
+    warehouse = _warehouse(database_url)
+    report = tend_incidents(warehouse, settings.desk, now)
+    report["watchdog_alerts"] = sum(r.alert_outcome != "unchanged"
+                                    for r in watch(warehouse, settings.desk, now, cycles=False))
+    if any(report.values()):
+        get_run_logger().warning("incidents: %s", report)
+    return report
 
 
 @task(name="deliver-notifications", cache_policy=NO_CACHE)
@@ -86,7 +99,7 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     logger.info("run %d: %d of %d sources due", run_id, len(due), len(settings.sources))
 
     cursors = warehouse.cursors()
-    scorer = Scorer(settings.rules)
+    scorer = Scorer(settings.rules, places=settings.places)
     errors: list[str] = []
     with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
         stores = []
@@ -105,6 +118,10 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
         alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow())
     except Exception as exc:
         errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
+    try:  # timers and source health, even when detection failed
+        tend(quote(settings), database_url, now or utcnow())
+    except Exception as exc:
+        errors.append(f"incident timers / watchdog failed: {type(exc).__name__}: {exc}")
     try:  # deliver even when detection failed: older notifications may still be pending
         delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
     except Exception as exc:

@@ -1,11 +1,13 @@
 """Plain-text tables and summaries for the terminal (times shown in Asia/Shanghai)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.timers import STATUS_NAMES, TIMER_NAMES, TRACKS, TimerSettings, breaches, sync_gaps
 from jingyu.timeutil import shanghai
+from warehouse.records import IncidentEvent, IncidentState, TrackState
 
 
 def local(value: datetime | None) -> str:
@@ -43,7 +45,9 @@ def format_run(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5) -> str:
+def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5,
+                  incidents: Mapping[int, IncidentState] | None = None,
+                  timers: TimerSettings | None = None, now: datetime | None = None) -> str:
     from alerts.records import level_label
 
     if not alerts:
@@ -52,7 +56,11 @@ def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5) -> 
     for a in alerts:
         sent = a["notifications"].get("sent", 0)
         pending = a["notifications"].get("pending", 0)
-        lines.append(f"#{a['id']} 【{level_label(a['level'])}】 {a['title']}")
+        incident = (incidents or {}).get(a["id"])
+        status = f"  [{STATUS_NAMES.get(incident.status, incident.status)}]" if incident else ""
+        lines.append(f"#{a['id']} 【{level_label(a['level'])}】 {a['title']}{status}")
+        if incident is not None and timers is not None and now is not None:
+            lines += [f"    {line}" for line in incident_summary(incident, timers, now)]
         lines.append(f"    {a['reason']}")
         lines.append(f"    first seen {local(a['first_detected_at'])}, last {local(a['last_detected_at'])};"
                      f" jurisdiction {a['jurisdiction'] or '-'}; notifications sent {sent},"
@@ -70,3 +78,116 @@ def format_sources(rows: Sequence[dict[str, Any]]) -> str:
         [[r["id"], "yes" if r["enabled"] else "no", local(r["last_success_at"]),
           r["consecutive_failures"], r["posts_24h"], (r["last_error"] or "")[:70]]
          for r in rows])
+
+
+def format_status(incident: IncidentState) -> str:
+    """One line after a change: number, title, status."""
+    return f"#{incident.id} {incident.title}: {STATUS_NAMES.get(incident.status, incident.status)}"
+
+
+def _track_mark(track: TrackState) -> str:
+    name = TRACKS[track.track][0]
+    if track.done_at:
+        return f"{name}✔"
+    return f"{name}▶" if track.started_at else f"{name}—"
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} 小时 {minutes % 60} 分" if minutes >= 60 else f"{minutes} 分钟"
+
+
+def incident_summary(incident: IncidentState, timers: TimerSettings, now: datetime) -> list[str]:
+    """Two or three lines: who acknowledged, the three tracks, the statement, what is late."""
+    ack = (f"{incident.acknowledged_by} 签收于 {local(incident.acknowledged_at)}"
+           if incident.acknowledged_at else "未签收")
+    statement = (f"官方发声 {local(incident.official_statement_at)}"
+                 f"（发现后 {_minutes(incident.official_statement_at - incident.opened_at)}）"
+                 if incident.official_statement_at else "尚无官方发声")
+    lines = [f"{ack}；三同步 {' '.join(_track_mark(t) for t in incident.tracks)}；{statement}"]
+    late = breaches(incident, timers, now)
+    if late:
+        lines.append("超时：" + "、".join(f"{TIMER_NAMES[b.timer]}（超 {_minutes(b.overdue)}）"
+                                         for b in late))
+    gaps = sync_gaps(incident.tracks, now, timedelta(minutes=timers.sync_minutes))
+    if gaps:
+        lines.append(f"三同步未同步：{TRACKS[gaps[0].leader][0]}已启动 {_minutes(gaps[0].behind)}，"
+                     + "、".join(TRACKS[g.lagging][0] for g in gaps) + " 未启动")
+    return lines
+
+
+def format_incident(incident: IncidentState, alert: Mapping[str, Any],
+                    events: Sequence[IncidentEvent], outbox: Sequence[Mapping[str, Any]],
+                    timers: TimerSettings, now: datetime) -> str:
+    """Everything about one incident, for `jingyu alerts show`."""
+    from alerts.records import level_label
+
+    lines = [f"#{incident.id} 【{level_label(incident.level)}】 {incident.title}",
+             f"  状态：{STATUS_NAMES.get(incident.status, incident.status)}"
+             f"{'（敏感：三方互通、三同步）' if incident.sensitive else ''}",
+             f"  辖区：{incident.jurisdiction or '-'}；首次发现 {local(incident.opened_at)}；"
+             f"指纹 {incident.fingerprint}",
+             f"  {alert['reason']}"]
+    lines += [f"  {line}" for line in incident_summary(incident, timers, now)]
+    lines += ["", "三同步 (tracks):"]
+    lines.append(format_table(
+        ["track", "unit", "started", "by", "done", "by", "notes"],
+        [[f"{t.track} {TRACKS[t.track][0]}", t.unit or "-", local(t.started_at),
+          t.started_by or "-", local(t.done_at), t.done_by or "-",
+          " / ".join(str(n.get("note", "")) for n in t.notes)[:60]] for t in incident.tracks]))
+    lines += ["", "时限 (timers):"]
+    met = {"ack": incident.acknowledged_at, "statement": incident.official_statement_at,
+           "progress": incident.progress_at,
+           "closure": incident.resolved_at or incident.closed_at}
+    late = {b.timer for b in breaches(incident, timers, now)}
+    lines.append(format_table(
+        ["timer", "due", "met", "state"],
+        [[f"{name} {TIMER_NAMES[name]}", local(incident.opened_at + timers.deadline(name)),
+          local(met[name]), "超时" if name in late else ("已升级" if name in incident.escalated
+                                                        else "")]
+         for name in ("ack", "statement", "progress", "closure")]))
+    if alert["evidence"]:
+        lines += ["", "相关信息 (evidence):"]
+        lines += [f"  - {str(e.get('title', ''))[:50]}  {e.get('url') or ''}"
+                  for e in alert["evidence"][:10]]
+    if outbox:
+        lines += ["", "通知 (notifications):"]
+        lines.append(format_table(
+            ["channel", "status", "created", "key", "recipients"],
+            [[o["channel"], o["status"], local(o["created_at"]), o["key"],
+              "、".join(r["name"] for r in o["recipients"])[:40]] for o in outbox]))
+    lines += ["", "记录 (audit trail):"]
+    lines.append(format_table(
+        ["time", "who", "action", "detail"],
+        [[local(e.at), e.actor, e.action, _detail(e.detail)] for e in events]))
+    return "\n".join(lines)
+
+
+def _detail(detail: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in detail.items():
+        if value in (None, [], ""):
+            continue
+        text = "、".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key}={text}")
+    return "; ".join(parts)[:90]
+
+
+def format_duty(duty: Sequence[Any], at: datetime) -> str:
+    """Who is on duty at a moment: unit, shift, person, phone, handover."""
+    if not duty:
+        return f"nobody on duty at {local(at)} (roster.yaml empty or missing)"
+    return f"on duty at {local(at)} Asia/Shanghai\n" + format_table(
+        ["unit", "roles", "shift", "person", "phone", "handover"],
+        [[d.unit.name, ",".join(d.unit.roles), d.shift.name, d.person.name, d.person.phone or "-",
+          local(d.handover)] for d in duty])
+
+
+def format_watchdog(report: Mapping[str, Any]) -> str:
+    """What the watchdog found and what it sent."""
+    lines = [f"watchdog {local(report['checked_at'])}: "
+             + ("all healthy" if report["healthy"] else "PROBLEMS FOUND")]
+    lines += [f"  ! {problem}" for problem in report["problems"]]
+    lines.append(f"  incidents escalated {report['escalated']}, reminded {report['reminded']}; "
+                 f"notifications sent {report['sent']}, waiting for retry {report['failed']}")
+    return "\n".join(lines)

@@ -1,26 +1,123 @@
-"""`jingyu score`: score the `text` column of a CSV file and write the result."""
+"""`jingyu score`: score the `text` column of a CSV file and write the result, streaming in
+chunks (memory stays flat whatever the file's size), on one process or a pool of workers."""
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from flows.settings import load_rules
-from transforms.scoring import Scorer
+from jingyu.config import config_file, load_yaml
+from transforms.places import parse_jurisdictions
+from transforms.rules import parse_rules
+from transforms.scoring import SCORE_COLUMNS, Scorer
+
+CHUNK_ROWS = 5_000
+# The scorer of this process: built once, by the parent before a fork (the workers inherit
+# it, copy-on-write) or by each worker's initializer.
+_scorer: Scorer | None = None
+
+
+def _build_scorer(config_dir: str | Path | None) -> Scorer:
+    # Not flows.settings.load_rules / load_places: importing flows.settings pulls in the
+    # alerts and the warehouse, seconds of start-up a scoring process does not need.
+    rules, places = (config_file(name, config_dir) for name in ("rules.yaml", "jurisdictions.yaml"))
+    return Scorer(parse_rules(load_yaml(rules), rules),
+                  places=parse_jurisdictions(load_yaml(places), places))
+
+
+def _start_worker(config_dir: str | Path | None) -> None:
+    global _scorer
+    if _scorer is None:
+        _scorer = _build_scorer(config_dir)
+
+
+def _score_chunk(texts: list[str]) -> dict[str, list[Any]]:
+    """SCORE_COLUMNS of each text, by column (cheaper to send between processes than rows)."""
+    assert _scorer is not None, "the worker's scorer is built by _start_worker"
+    rows = _scorer.score_texts(texts)
+    return {column: [row[column] for row in rows] for column in SCORE_COLUMNS}
+
+
+def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                             chunksize=chunk_rows)
+        for chunk in reader:
+            if "text" not in chunk.columns:
+                raise ValueError(f"{path}: no 'text' column (columns: {', '.join(chunk.columns)})")
+            yield chunk
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable UTF-8 CSV file: {exc}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"{path}: the file is empty, it needs a header with a 'text' column"
+                         ) from exc
+
+
+def _joined(chunk: pd.DataFrame, scores: dict[str, list[Any]]) -> pd.DataFrame:
+    kept = chunk.drop(columns=[c for c in SCORE_COLUMNS if c in chunk.columns])
+    return kept.join(pd.DataFrame(scores, columns=list(SCORE_COLUMNS), index=chunk.index))
 
 
 def score_csv(input_path: str | Path, output_path: str | Path,
-              config_dir: str | Path | None = None) -> int:
-    """Read INPUT, add the score columns, write OUTPUT (UTF-8 with BOM so Excel reads it)."""
+              config_dir: str | Path | None = None, workers: int = 1,
+              chunk_rows: int = CHUNK_ROWS) -> int:
+    """Read INPUT, add the score columns, write OUTPUT (UTF-8 with BOM so Excel reads it).
+
+    The file is read and written `chunk_rows` at a time; with `workers` > 1 the chunks are
+    scored by that many processes and written in input order. OUTPUT appears only complete:
+    it is written beside and renamed at the end. Returns the number of rows.
+    """
+    global _scorer
     path = Path(input_path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    if workers < 1:
+        raise ValueError(f"--workers must be 1 or more, got {workers}")
+    output = Path(output_path)
+    partial = output.with_name(f".{output.name}.partial")
+    # Configuration errors surface here, before any process starts; a fork then shares it.
+    _scorer = _build_scorer(config_dir)
+    rows = 0
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable UTF-8 CSV file: {exc}") from exc
-    if "text" not in frame.columns:
-        raise ValueError(f"{path}: no 'text' column (columns: {', '.join(frame.columns)})")
-    scored = Scorer(load_rules(config_dir)).score_frame(frame)
-    scored.to_csv(output_path, index=False, encoding="utf-8-sig")
-    return len(scored)
+        with partial.open("w", encoding="utf-8-sig", newline="") as out:
+            def write(chunk: pd.DataFrame, scores: dict[str, list[Any]]) -> None:
+                nonlocal rows
+                _joined(chunk, scores).to_csv(out, index=False, header=rows == 0)
+                rows += len(chunk)
+
+            if workers == 1:
+                for chunk in _chunks(path, chunk_rows):
+                    write(chunk, _score_chunk(list(chunk["text"])))
+            else:
+                _score_in_pool(path, chunk_rows, workers, config_dir, write)
+            if rows == 0:  # a header and no rows: still a valid table with the new columns
+                header = pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig")
+                _joined(header, {c: [] for c in SCORE_COLUMNS}).to_csv(out, index=False)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows
+
+
+def _score_in_pool(path: Path, chunk_rows: int, workers: int, config_dir: str | Path | None,
+                   write: Callable[[pd.DataFrame, dict[str, list[Any]]], None]) -> None:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pending: deque[tuple[pd.DataFrame, Future]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_start_worker, initargs=(config_dir,)) as pool:
+        for chunk in _chunks(path, chunk_rows):
+            pending.append((chunk, pool.submit(_score_chunk, list(chunk["text"]))))
+            # Two chunks in flight per worker keep them busy; more would only fill memory.
+            while len(pending) > 2 * workers:
+                done, future = pending.popleft()
+                write(done, future.result())
+        while pending:
+            done, future = pending.popleft()
+            write(done, future.result())

@@ -4,10 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from alerts.incidents import Desk
+from alerts.roster import EMPTY_ROSTER, DutyRoster, load_roster
+from alerts.routing import Routing, load_routing
 from alerts.settings import AlertSettings, parse_alert_settings
 from collectors.records import SourceConfig
 from collectors.sources import parse_sources
 from jingyu.config import config_file, load_yaml
+from transforms.places import EMPTY_GAZETTEER, Gazetteer, parse_jurisdictions
 from transforms.rules import RuleSet, parse_rules
 
 
@@ -20,6 +24,14 @@ class CycleSettings:
     rules: RuleSet
     alerts: AlertSettings
     directory: Path | None
+    routing: Routing = Routing()
+    roster: DutyRoster = EMPTY_ROSTER
+    places: Gazetteer = EMPTY_GAZETTEER
+
+    @property
+    def desk(self) -> Desk:
+        """What incident handling needs: channels, routing.yaml and roster.yaml."""
+        return Desk(settings=self.alerts, routing=self.routing, roster=self.roster)
 
 
 def _parsed(name: str, parse, directory: str | Path | None):
@@ -31,13 +43,31 @@ def load_rules(directory: str | Path | None = None) -> RuleSet:
     return _parsed("rules.yaml", parse_rules, directory)
 
 
+def load_places(directory: str | Path | None = None) -> Gazetteer:
+    """jurisdictions.yaml: which place names in a post route it to which jurisdiction."""
+    return _parsed("jurisdictions.yaml", parse_jurisdictions, directory)
+
+
 def load_cycle_settings(directory: str | Path | None = None) -> CycleSettings:
     def parsed(name: str, parse):
         return _parsed(name, parse, directory)
 
+    alerts = parsed("alerts.yaml", parse_alert_settings)
     return CycleSettings(
         sources=tuple(parsed("sources.yaml", parse_sources)),
         rules=parsed("rules.yaml", parse_rules),
-        alerts=parsed("alerts.yaml", parse_alert_settings),
+        alerts=alerts,
         directory=Path(directory) if directory else None,
+        routing=load_routing(directory, [c.name for c in alerts.channels]),
+        roster=load_roster(directory),
+        places=load_places(directory),
     )
+
+
+def load_desk(directory: str | Path | None = None) -> Desk:
+    """alerts.yaml, routing.yaml and roster.yaml: enough to handle incidents and the watchdog,
+    without the sources and rules a monitoring cycle needs."""
+    alerts = _parsed("alerts.yaml", parse_alert_settings, directory)
+    return Desk(settings=alerts,
+                routing=load_routing(directory, [c.name for c in alerts.channels]),
+                roster=load_roster(directory))

@@ -23,3 +23,5 @@ class ScoredPost:
     topics: tuple[str, ...]            # topic ids whose rule fired, e.g. "police.assault"
     rule_hits: tuple[str, ...]         # "topic_id: matched terms" explanations
     high_risk: bool                    # some fired topic is marked high_risk in rules.yaml
+    places: tuple[str, ...] = ()       # jurisdiction ids named in the text, most specific first
+    story_keys: tuple[int, ...] = ()   # near-duplicate band keys (stories.fingerprints)

@@ -3,25 +3,30 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from jingyu.config import ConfigError, require
+from transforms.term_scan import TermScanner
 from transforms.text import normalise
 
 TOPIC_KEYS = ("id", "name", "parent", "high_risk", "expr")
 TOP_LEVEL_KEYS = ("topics",)
 _TOPIC_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 _SYNTAX_FIX = ('join terms with AND / OR (upper case), negate with NOT, group with ( ), '
-               'quote phrases: "殴打民警"')
+               'quote phrases: "殴打民警", proximity: 民警 NEAR/10 打人')
 
 # Chinese editors type full-width brackets and curly quotes; they mean the ASCII ones.
 _OPENING = "(（"
 _CLOSING = ")）"
 _QUOTES = {'"': '"', "“": "”"}
 _OPERATORS = ("AND", "OR", "NOT")
+_NEAR_OPERATOR = re.compile(r"NEAR/(\d+)")
+NEAR_MAX = 1000
+_NEAR_CHAIN = ("NEAR joins exactly two operands: write (a NEAR/5 b) AND (b NEAR/5 c) "
+               "instead of a NEAR/5 b NEAR/5 c")
 _TERM_END = frozenset(_OPENING + _CLOSING + '"“')
 
 
@@ -38,48 +43,84 @@ class ExpressionError(ValueError):
 
 # ---- the expression tree -------------------------------------------------------------------
 
+# Where each term occurs in a text: (start, end) character offsets, end exclusive. Only the
+# terms of NEAR operators are located; the others only need to be present.
+Spans = Mapping[str, Sequence[tuple[int, int]]]
+_NO_SPANS: Spans = {}
+
+
 @dataclass(frozen=True)
 class _Term:
     text: str                         # normalised and case-folded
 
-    def holds(self, present: frozenset[str]) -> bool:
+    def holds(self, present: frozenset[str], spans: Spans) -> bool:
         return self.text in present
+
+
+@dataclass(frozen=True)
+class _Near:
+    """Some term of `left` and some term of `right` at most `distance` characters apart
+    (the characters between them; in either order; overlapping counts as 0)."""
+
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    distance: int
+
+    def holds(self, present: frozenset[str], spans: Spans) -> bool:
+        lefts = [span for term in self.left if term in present for span in spans.get(term, ())]
+        if not lefts:
+            return False
+        rights = [span for term in self.right if term in present for span in spans.get(term, ())]
+        return any(max(r_start - l_end, l_start - r_end) <= self.distance
+                   for l_start, l_end in lefts for r_start, r_end in rights)
 
 
 @dataclass(frozen=True)
 class _Not:
     operand: _Node
 
-    def holds(self, present: frozenset[str]) -> bool:
-        return not self.operand.holds(present)
+    def holds(self, present: frozenset[str], spans: Spans) -> bool:
+        return not self.operand.holds(present, spans)
 
 
 @dataclass(frozen=True)
 class _All:
     operands: tuple[_Node, ...]
 
-    def holds(self, present: frozenset[str]) -> bool:
-        return all(operand.holds(present) for operand in self.operands)
+    def holds(self, present: frozenset[str], spans: Spans) -> bool:
+        return all(operand.holds(present, spans) for operand in self.operands)
 
 
 @dataclass(frozen=True)
 class _Any:
     operands: tuple[_Node, ...]
 
-    def holds(self, present: frozenset[str]) -> bool:
-        return any(operand.holds(present) for operand in self.operands)
+    def holds(self, present: frozenset[str], spans: Spans) -> bool:
+        return any(operand.holds(present, spans) for operand in self.operands)
 
 
-_Node = _Term | _Not | _All | _Any
+_Node = _Term | _Near | _Not | _All | _Any
 
 
 def _terms_of(node: _Node, negated: bool = False) -> list[tuple[str, bool]]:
     """Every term with whether it sits under an odd number of NOTs, in reading order."""
     if isinstance(node, _Term):
         return [(node.text, negated)]
+    if isinstance(node, _Near):
+        return [(term, negated) for term in (*node.left, *node.right)]
     if isinstance(node, _Not):
         return _terms_of(node.operand, not negated)
     return [pair for operand in node.operands for pair in _terms_of(operand, negated)]
+
+
+def _near_terms_of(node: _Node) -> list[str]:
+    if isinstance(node, _Near):
+        return [*node.left, *node.right]
+    if isinstance(node, _Not):
+        return _near_terms_of(node.operand)
+    if isinstance(node, (_All, _Any)):
+        return [term for operand in node.operands for term in _near_terms_of(operand)]
+    return []
 
 
 @dataclass(frozen=True)
@@ -90,16 +131,18 @@ class TopicExpression:
     root: _Node = field(repr=False)
     terms: tuple[str, ...]            # every distinct term, normalised and case-folded
     evidence_terms: tuple[str, ...]   # the terms not under NOT: what a match is explained by
+    near_terms: tuple[str, ...] = ()  # the terms of NEAR operators: their places matter
 
-    def holds(self, present: frozenset[str]) -> bool:
-        """Whether the expression is true when exactly the terms in `present` occur."""
-        return self.root.holds(present)
+    def holds(self, present: frozenset[str], spans: Spans = _NO_SPANS) -> bool:
+        """Whether the expression is true when exactly the terms in `present` occur, at the
+        places in `spans` (needed for the terms of NEAR only)."""
+        return self.root.holds(present, spans)
 
 
 # ---- the parser ----------------------------------------------------------------------------
 
 class _Token(NamedTuple):
-    kind: str                         # "(" ")" AND OR NOT TERM END
+    kind: str                         # "(" ")" AND OR NOT NEAR TERM END
     text: str
     position: int
 
@@ -128,14 +171,19 @@ def _tokenize(source: str) -> list[_Token]:
             while i < len(source) and not source[i].isspace() and source[i] not in _TERM_END:
                 i += 1
             word = source[start:i]
-            tokens.append(_Token(word if word in _OPERATORS else "TERM", word, start))
+            if word in _OPERATORS:
+                tokens.append(_Token(word, word, start))
+            elif word.startswith("NEAR"):
+                tokens.append(_Token("NEAR", word, start))
+            else:
+                tokens.append(_Token("TERM", word, start))
     tokens.append(_Token("END", "", len(source)))
     return tokens
 
 
 class _Parser:
     """Recursive descent over: or := and (OR and)* ; and := not (AND not)* ;
-    not := NOT not | term | ( or )."""
+    not := NOT not | near ; near := operand (NEAR/n operand)? ; operand := term | ( or )."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -149,6 +197,8 @@ class _Parser:
         token = self._peek()
         if token.kind == ")":
             raise ExpressionError(self.source, token.position, "')' has no matching '('")
+        if token.kind == "NEAR":
+            raise ExpressionError(self.source, token.position, _NEAR_CHAIN)
         if token.kind != "END":
             raise ExpressionError(self.source, token.position,
                                   f"expected AND or OR before {token.text!r}")
@@ -180,7 +230,39 @@ class _Parser:
         if self._peek().kind == "NOT":
             self._next()
             return _Not(self._not())
-        return self._operand()
+        return self._near()
+
+    def _near(self) -> _Node:
+        start = self._peek().position
+        left = self._operand()
+        if self._peek().kind != "NEAR":
+            return left
+        operator = self._next()
+        match = _NEAR_OPERATOR.fullmatch(operator.text)
+        if match is None:
+            raise ExpressionError(self.source, operator.position,
+                                  f"{operator.text!r} is not a proximity operator: write "
+                                  f"NEAR/n with n the most characters allowed between the "
+                                  f"terms, 0 to {NEAR_MAX}, e.g. 民警 NEAR/10 打人")
+        distance = int(match.group(1))
+        if distance > NEAR_MAX:
+            raise ExpressionError(self.source, operator.position,
+                                  f"NEAR/{distance} is too far: at most NEAR/{NEAR_MAX}")
+        right_start = self._peek().position
+        right = self._operand()
+        if self._peek().kind == "NEAR":
+            raise ExpressionError(self.source, self._peek().position, _NEAR_CHAIN)
+        return _Near(self._near_side(left, start), self._near_side(right, right_start),
+                     distance)
+
+    def _near_side(self, node: _Node, position: int) -> tuple[str, ...]:
+        if isinstance(node, _Term):
+            return (node.text,)
+        if isinstance(node, _Any) and all(isinstance(o, _Term) for o in node.operands):
+            return tuple(dict.fromkeys(o.text for o in node.operands))  # type: ignore[union-attr]
+        raise ExpressionError(self.source, position,
+                              "NEAR joins a term or a (term OR term ...) group on each side, "
+                              "not AND, NOT or another NEAR")
 
     def _operand(self) -> _Node:
         token = self._next()
@@ -203,38 +285,22 @@ class _Parser:
 
 
 def compile_expression(source: str) -> TopicExpression:
-    """Parse a rule expression such as `(袭警 OR "殴打民警") AND NOT (演练 OR 演习)`.
+    """Parse a rule expression such as `(袭警 OR "殴打民警") AND NOT (演练 OR 演习)`, or with
+    proximity, `(民警 OR 辅警) NEAR/10 打人`.
 
     Raises ExpressionError with the column of the fault.
     """
     root = _Parser(source).parse()
     pairs = _terms_of(root)
-    if root.holds(frozenset()):
+    if root.holds(frozenset(), _NO_SPANS):
         raise ExpressionError(source, 0, "it matches a text that contains none of its terms")
     return TopicExpression(
         source=source,
         root=root,
         terms=tuple(dict.fromkeys(term for term, _ in pairs)),
         evidence_terms=tuple(dict.fromkeys(term for term, negated in pairs if not negated)),
+        near_terms=tuple(dict.fromkeys(_near_terms_of(root))),
     )
-
-
-# ---- matching terms in text ----------------------------------------------------------------
-
-def _is_ascii_word_char(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def term_test(term: str) -> Callable[[str], bool]:
-    """A test for `term` in case-folded normalised text: substring, except that an end of the
-    term that is an ASCII letter or digit must not touch another one (so `ai` is not found
-    in `training`, nor `110` in `1100`)."""
-    starts_word, ends_word = _is_ascii_word_char(term[0]), _is_ascii_word_char(term[-1])
-    if not starts_word and not ends_word:
-        return lambda text: term in text
-    pattern = re.compile(("(?<![a-z0-9])" if starts_word else "") + re.escape(term)
-                         + ("(?![a-z0-9])" if ends_word else ""))
-    return lambda text: pattern.search(text) is not None
 
 
 # ---- topics and the rule set ---------------------------------------------------------------
@@ -260,23 +326,38 @@ class RuleSet:
 
     def __init__(self, topics: tuple[Topic, ...]) -> None:
         self.topics: Mapping[str, Topic] = {topic.id: topic for topic in topics}
-        all_terms = dict.fromkeys(term for topic in topics for term in topic.expression.terms)
-        self._term_tests = tuple((term, term_test(term)) for term in all_terms)
+        # One automaton for every term of every topic: the text is read once per post.
+        self._scanner = TermScanner(term for topic in topics for term in topic.expression.terms)
+        self._near_terms = frozenset(term for topic in topics
+                                     for term in topic.expression.near_terms)
+        self._topic_terms = {topic.id: frozenset(topic.expression.terms) for topic in topics}
 
     def match(self, text: str) -> list[TopicHit]:
         """Topics whose rule holds on a normalised text (see text.normalise), in file order.
 
         A fired sub-topic also fires its category, explained by the sub-topic's terms.
+        Terms are found case-insensitively; an ASCII letter or digit at an end of a term
+        must not touch another one (`ai` is not in `training`, `110` not in `1100`).
         """
         folded = text.casefold()
-        present = frozenset(term for term, occurs in self._term_tests if occurs(folded))
+        present: set[str] = set()
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for start, end, term in self._scanner.scan(folded):
+            present.add(term)
+            if term in self._near_terms:
+                spans.setdefault(term, []).append((start, end))
         # Every expression needs at least one term (compile_expression checks it).
         if not present:
             return []
+        found = frozenset(present)
         evidence: dict[str, list[str]] = {}
         for topic in self.topics.values():
-            if topic.expression.holds(present):
-                terms = [t for t in topic.expression.evidence_terms if t in present]
+            # A rule is false when none of its terms occur (compile_expression checks it),
+            # and most posts touch few topics: skip the rest without evaluating them.
+            if found.isdisjoint(self._topic_terms[topic.id]):
+                continue
+            if topic.expression.holds(found, spans):
+                terms = [t for t in topic.expression.evidence_terms if t in found]
                 evidence.setdefault(topic.id, []).extend(terms)
                 if topic.parent:
                     evidence.setdefault(topic.parent, []).extend(terms)

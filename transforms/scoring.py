@@ -1,4 +1,5 @@
-"""Score posts: clean, segment, keywords, 涉警 terms, sentiment and topic rules in one pass."""
+"""Score posts: clean, segment, keywords, 涉警 terms, sentiment, topic rules, places and the
+near-duplicate fingerprint, in one pass."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -10,16 +11,22 @@ import pandas as pd
 
 from collectors.records import RawPost
 from transforms.keywords import IdfTable, load_idf_table, top_keywords
+from transforms.places import EMPTY_GAZETTEER, Gazetteer
 from transforms.police import find_police_terms
 from transforms.records import ScoredPost
 from transforms.rules import RuleSet, TopicHit
 from transforms.segment import content_words, load_tokenizer, segment
 from transforms.sentiment import (PolarityThresholds, SentimentModel, classify_sentiment,
                                   load_sentiment_model)
+from transforms.stories import fingerprints
 from transforms.text import clean_text, content_hash, post_text
 
 # The columns score_texts gives each text, in order; list values are joined with "|".
-SCORE_COLUMNS = ("sentiment", "polarity", "police_related", "police_terms", "topics", "keywords")
+# rule_hits explains each topic ("topic: term+term"); places are jurisdiction ids, the most
+# specific first; story_keys are the near-duplicate band keys (16 hex digits each): rows
+# sharing a key are candidate copies of one story.
+SCORE_COLUMNS = ("sentiment", "polarity", "police_related", "police_terms", "topics", "keywords",
+                 "rule_hits", "places", "story_keys")
 LIST_SEPARATOR = "|"
 
 
@@ -35,35 +42,58 @@ class _Analysis(NamedTuple):
     sentiment: float
     polarity: str
     hits: list[TopicHit]
+    places: tuple[str, ...]
+    story_keys: tuple[int, ...]
+
+
+def _rule_hits(hits: Sequence[TopicHit]) -> tuple[str, ...]:
+    return tuple(f"{hit.topic_id}: {'+'.join(hit.terms)}" for hit in hits)
 
 
 class Scorer:
     """Holds what scoring needs loaded once (jieba dictionary, IDF table, sentiment model,
-    compiled rules) and runs the stages over each text."""
+    compiled rules, the jurisdictions) and runs the stages over each text."""
 
-    def __init__(self, rules: RuleSet, settings: ScoringSettings | None = None) -> None:
+    def __init__(self, rules: RuleSet, settings: ScoringSettings | None = None,
+                 places: Gazetteer = EMPTY_GAZETTEER) -> None:
         self.rules = rules
         self.settings = settings or ScoringSettings()
+        self.places = places
         self._tokenizer: jieba.Tokenizer = load_tokenizer()
         self._idf: IdfTable = load_idf_table()
         self._sentiment: SentimentModel = load_sentiment_model()
 
-    def _analyse(self, text: str) -> _Analysis:
-        words = segment(text, self._tokenizer)
-        sentiment, polarity = classify_sentiment(words, self._sentiment, self.settings.polarity)
-        return _Analysis(
-            keywords=top_keywords(content_words(words), self._idf, self.settings.keyword_count),
-            police_terms=find_police_terms(text),
-            sentiment=sentiment,
-            polarity=polarity,
-            hits=self.rules.match(text),
-        )
+    def _analyse_many(self, texts: Sequence[str]) -> list[_Analysis]:
+        """The analysis of each normalised text; the fingerprints are hashed as one batch."""
+        analyses = []
+        for text, keys in zip(texts, fingerprints(texts)):
+            words = segment(text, self._tokenizer)
+            sentiment, polarity = classify_sentiment(words, self._sentiment,
+                                                     self.settings.polarity)
+            analyses.append(_Analysis(
+                keywords=top_keywords(content_words(words), self._idf,
+                                      self.settings.keyword_count),
+                police_terms=find_police_terms(text),
+                sentiment=sentiment,
+                polarity=polarity,
+                hits=self.rules.match(text),
+                places=self.places.find(text),
+                story_keys=keys,
+            ))
+        return analyses
 
     def score(self, raw: RawPost) -> ScoredPost:
         """Score one post; the text scored is its title and body."""
-        text = post_text(raw.title, raw.body)
-        analysis = self._analyse(text)
-        return ScoredPost(
+        return self.score_many([raw])[0]
+
+    def score_many(self, raws: Iterable[RawPost]) -> list[ScoredPost]:
+        raws = list(raws)
+        return self.score_stored(raws, [post_text(raw.title, raw.body) for raw in raws])
+
+    def score_stored(self, raws: Sequence[RawPost], texts: Sequence[str]) -> list[ScoredPost]:
+        """Score posts whose text is already clean (post_text of an earlier scoring, as the
+        warehouse stores it): rescoring after a model or rule change."""
+        return [ScoredPost(
             raw=raw,
             text=text,
             content_hash=content_hash(text),
@@ -73,29 +103,28 @@ class Scorer:
             sentiment=analysis.sentiment,
             polarity=analysis.polarity,
             topics=tuple(hit.topic_id for hit in analysis.hits),
-            rule_hits=tuple(f"{hit.topic_id}: {'+'.join(hit.terms)}" for hit in analysis.hits),
+            rule_hits=_rule_hits(analysis.hits),
             high_risk=any(self.rules.topics[hit.topic_id].high_risk for hit in analysis.hits),
-        )
-
-    def score_many(self, raws: Iterable[RawPost]) -> list[ScoredPost]:
-        return [self.score(raw) for raw in raws]
+            places=analysis.places,
+            story_keys=analysis.story_keys,
+        ) for raw, text, analysis in zip(raws, texts, self._analyse_many(texts))]
 
     def score_texts(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """For each text (HTML or plain), the SCORE_COLUMNS as flat values for a table."""
         if isinstance(texts, str):
             raise TypeError("score_texts takes a sequence of texts, not one string")
-        rows = []
-        for text in texts:
-            analysis = self._analyse(clean_text(text))
-            rows.append({
-                "sentiment": analysis.sentiment,
-                "polarity": analysis.polarity,
-                "police_related": bool(analysis.police_terms),
-                "police_terms": LIST_SEPARATOR.join(analysis.police_terms),
-                "topics": LIST_SEPARATOR.join(hit.topic_id for hit in analysis.hits),
-                "keywords": LIST_SEPARATOR.join(analysis.keywords),
-            })
-        return rows
+        join = LIST_SEPARATOR.join
+        return [{
+            "sentiment": analysis.sentiment,
+            "polarity": analysis.polarity,
+            "police_related": bool(analysis.police_terms),
+            "police_terms": join(analysis.police_terms),
+            "topics": join(hit.topic_id for hit in analysis.hits),
+            "keywords": join(analysis.keywords),
+            "rule_hits": join(_rule_hits(analysis.hits)),
+            "places": join(analysis.places),
+            "story_keys": join(f"{key:016x}" for key in analysis.story_keys),
+        } for analysis in self._analyse_many([clean_text(text) for text in texts])]
 
     def score_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of `frame` with the SCORE_COLUMNS added, scored from its `text` column."""

@@ -48,8 +48,10 @@ def load_tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _is_word(token: str) -> bool:
     # Punctuation, symbols and spaces are not words; a token with one letter or digit is.
+    # Cached: the same few thousand tokens make up most text.
     return any(unicodedata.category(ch)[0] in "LN" for ch in token)
 
 
@@ -58,9 +60,9 @@ def segment(text: str, tokenizer: jieba.Tokenizer) -> list[str]:
 
     Stopwords are kept: the sentiment model was trained on them.
     """
-    return [token for token in tokenizer.lcut(text) if _is_word(token)]
+    return list(filter(_is_word, tokenizer.cut(text)))
 
 
 def content_words(words: Iterable[str], stopwords: frozenset[str] = STOPWORDS) -> list[str]:
     """The words that may carry a topic: stopwords removed, ASCII letters lowercased."""
-    return [lowered for lowered in (word.lower() for word in words) if lowered not in stopwords]
+    return [lowered for lowered in map(str.lower, words) if lowered not in stopwords]

@@ -63,6 +63,8 @@ def html_to_text(html: str) -> str:
 
     Plain text passes through unchanged apart from entity decoding.
     """
+    if "<" not in html and "&" not in html:  # plain text: nothing to parse (most posts)
+        return html
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()

@@ -75,6 +75,7 @@ class Post(Base):
         Index("ix_posts_police_polarity_seen", "police_related", "polarity", "seen_at"),
         Index("ix_posts_content_hash", "content_hash"),
         Index("ix_posts_source_fetched", "source_id", "fetched_at"),
+        Index("ix_posts_story_seen", "story_id", "seen_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -98,6 +99,29 @@ class Post(Base):
     rule_hits: Mapped[list[Any]] = mapped_column(default=list)
     high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     jurisdiction: Mapped[str | None] = mapped_column(String(100))
+    # The story (near-duplicate cluster) the post belongs to. Not a foreign key: SQLite could
+    # add one only by rebuilding posts, which 0003's views forbid.
+    story_id: Mapped[int | None] = mapped_column(Id)
+
+
+class PostTopic(Base):
+    """Bridge from a post to each topic of its JSON `topics`, filled in the post's transaction,
+    so by-topic queries use an index instead of parsing JSON. The post's time and the
+    dimensions analysts group by are copied (re-scoring rewrites a post's rows), so a month
+    of topic volume is read from this narrow table alone, without a join to posts."""
+
+    __tablename__ = "post_topics"
+    __table_args__ = (Index("ix_post_topics_topic_seen", "topic_id", "seen_at"),
+                      Index("ix_post_topics_seen_at", "seen_at"))
+
+    post_id: Mapped[int] = mapped_column(Id, ForeignKey("posts.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    topic_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    source_id: Mapped[str] = mapped_column(String(100))
+    jurisdiction: Mapped[str | None] = mapped_column(String(100))
+    polarity: Mapped[str] = mapped_column(String(10))
+    police_related: Mapped[bool] = mapped_column(Boolean)
 
 
 class Run(Base):
@@ -173,3 +197,108 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IncidentRow(Base):
+    """An incident: the handling of one story or spike (one per alert fingerprint)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status_opened", "status", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    jurisdiction: Mapped[str | None] = mapped_column(String(100))
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    terms: Mapped[list[Any]] = mapped_column(default=list)
+    content_hashes: Mapped[list[Any]] = mapped_column(default=list)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    official_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    official_statement_at: Mapped[datetime | None] = mapped_column(DateTime)
+    progress_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated: Mapped[list[Any]] = mapped_column(default=list)
+    last_notified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    repeats: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentTrackRow(Base):
+    """One of the three lines of work (三同步) of an incident."""
+
+    __tablename__ = "incident_tracks"
+    __table_args__ = (UniqueConstraint("incident_id", "track"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    track: Mapped[str] = mapped_column(String(20))          # legal | opinion | control
+    unit: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_by: Mapped[str | None] = mapped_column(String(100))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_by: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class IncidentEventRow(Base):
+    """The audit trail: every change to an incident, who made it and when."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SilenceRow(Base):
+    """Alerts whose fingerprint starts with `match` are recorded but not notified until `until`."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    match: Mapped[str] = mapped_column(String(300))
+    until: Mapped[datetime] = mapped_column(DateTime, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Story(Base):
+    """Reposts and syndicated copies of one text (near duplicates), grown as posts arrive."""
+
+    __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_last_seen", "last_seen"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    # The earliest post. Not a foreign key: archiving may delete it (the story stays).
+    representative_post_id: Mapped[int | None] = mapped_column(Id)
+    has_official_post: Mapped[bool] = mapped_column(Boolean, default=False)
+    official_first_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PostBand(Base):
+    """A post's near-duplicate band keys (transforms.stories): posts sharing a key are
+    candidates for one story, found by this index instead of comparing all pairs."""
+
+    __tablename__ = "post_bands"
+    __table_args__ = (Index("ix_post_bands_post_id", "post_id"),)
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    post_id: Mapped[int] = mapped_column(Id, ForeignKey("posts.id", ondelete="CASCADE"),
+                                         primary_key=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
@@ -14,8 +14,9 @@ from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig,
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.records import ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine
-from warehouse.models import AlertRow, OutboxRow, Post, Run, RunSource, Source
+from warehouse.models import AlertRow, OutboxRow, Post, PostTopic, Run, RunSource, Source
 from warehouse.records import OutboxMessage, PostRow
+from warehouse.stories import StoryMember, StorySummary, join_stories, story_summaries
 
 SEEN_IDS_KEPT = 200
 # A run still "running" this long after it started was killed; the next cycle closes it.
@@ -192,8 +193,24 @@ class Warehouse:
                 rows = [self._post_values(p, run_id, source.jurisdiction) for p in scored]
                 statement = (self._insert(Post).values(rows)
                              .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-                             .returning(Post.id))
-                new_ids = list(session.scalars(statement))
+                             .returning(Post.id, Post.seen_at, Post.topics, Post.source_id,
+                                        Post.jurisdiction, Post.polarity, Post.police_related,
+                                        Post.external_id))
+                inserted = session.execute(statement).all()
+                new_ids = [row.id for row in inserted]
+                # The post_topics bridge is filled in the same transaction as its posts.
+                bridge = [{"post_id": row.id, "topic_id": topic, "seen_at": row.seen_at,
+                           "source_id": row.source_id, "jurisdiction": row.jurisdiction,
+                           "polarity": row.polarity, "police_related": row.police_related}
+                          for row in inserted for topic in dict.fromkeys(row.topics or ())]
+                if bridge:
+                    session.execute(insert(PostTopic), bridge)
+                # New posts join their stories in the same transaction too.
+                by_external_id = {p.raw.external_id[:500]: p for p in scored}
+                join_stories(session, [
+                    StoryMember(row.id, row.seen_at, by_external_id[row.external_id].text,
+                                by_external_id[row.external_id].story_keys)
+                    for row in inserted])
             source.last_attempt_at = stamp
             if result.status == FETCH_ERROR:
                 source.last_error = result.error
@@ -236,8 +253,22 @@ class Warehouse:
             "police_terms": list(post.police_terms), "sentiment": float(post.sentiment),
             "polarity": post.polarity, "topics": list(post.topics),
             "rule_hits": list(post.rule_hits), "high_risk": post.high_risk,
-            "jurisdiction": jurisdiction,
+            # The most specific place the text names routes it; else the source's own.
+            "jurisdiction": post.places[0] if post.places else jurisdiction,
         }
+
+    # ---- stories -------------------------------------------------------------------------
+
+    def stories(self, now: datetime, since: datetime | None = None,
+                limit: int = 50) -> list[StorySummary]:
+        """The stories last seen since `since`, newest first, with size and growth."""
+        with self._session() as session:
+            return story_summaries(session, now, since=since, limit=limit)
+
+    def story(self, story_id: int, now: datetime) -> StorySummary | None:
+        with self._session() as session:
+            found = story_summaries(session, now, story_ids=[story_id])
+            return found[0] if found else None
 
     # ---- reading posts -------------------------------------------------------------------
 
@@ -259,7 +290,9 @@ class Warehouse:
             published_at=from_db(post.published_at), fetched_at=from_db(post.fetched_at),
             content_hash=post.content_hash, police_related=post.police_related,
             polarity=post.polarity, sentiment=post.sentiment, topics=tuple(post.topics or ()),
-            high_risk=post.high_risk, jurisdiction=post.jurisdiction, official=official)
+            high_risk=post.high_risk, jurisdiction=post.jurisdiction, official=official,
+            keywords=tuple(post.keywords or ()), police_terms=tuple(post.police_terms or ()),
+            story_id=post.story_id)
 
     def post_counts(self, since: datetime) -> dict[str, Any]:
         """Totals for summaries: posts, police-related, and polarity breakdown since a time."""

@@ -1,0 +1,120 @@
+"""Scoring throughput as users see it: a whole `jingyu score IN.csv -o OUT.csv` process
+against plain `jieba.lcut` over the same texts.
+
+    python benchmarks/bench_score.py [IN.csv] [--rows 200000] [--workers 1,2]
+
+Without IN.csv, a CSV of --rows rows (id,text) is generated from the texts of
+/work/shared/data/sentiment/* (repeated and shuffled). jieba's throughput is the lcut loop
+alone, dictionary already loaded; jingyu's is rows over the wall time of the CLI process,
+start-up and CSV input and output included. The goal: jingyu >= 50% of jieba.
+
+On a shared machine wall time depends on what else runs; the CPU seconds (user + sys of
+the process and its workers) are printed beside it, and their ratio is steadier.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("JINGYU_SENTIMENT_DATA", "/work/shared/data/sentiment"))
+
+_JIEBA_ONLY = """
+import csv, sys, time, jieba
+csv.field_size_limit(sys.maxsize)
+with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
+    texts = [row["text"] for row in csv.DictReader(f)]
+jieba.setLogLevel(60)
+jieba.initialize()
+start, cpu = time.perf_counter(), time.process_time()
+for text in texts:
+    jieba.lcut(text)
+print(len(texts), time.perf_counter() - start, time.process_time() - cpu)
+"""
+
+
+def _texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted(DATA.glob("*.csv")) + sorted(DATA.glob("*.csv.gz")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", newline="") as f:
+            texts.extend(row["text"] for row in csv.DictReader(f) if row.get("text"))
+    if not texts:
+        sys.exit(f"no texts under {DATA} (set JINGYU_SENTIMENT_DATA)")
+    return texts
+
+
+def generate(path: Path, rows: int, seed: int = 20261126) -> None:
+    texts = _texts()
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "text"])
+        written = 0
+        while written < rows:
+            rng.shuffle(texts)
+            for text in texts[:rows - written]:
+                writer.writerow([written, text])
+                written += 1
+
+
+def jieba_only(path: Path) -> tuple[int, float, float]:
+    """(texts, wall seconds, CPU seconds) of the lcut loop."""
+    out = subprocess.run([sys.executable, "-c", _JIEBA_ONLY, str(path)], check=True,
+                         capture_output=True, text=True, cwd=REPO).stdout.split()
+    return int(out[0]), float(out[1]), float(out[2])
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def jingyu_score(path: Path, output: Path, workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of the whole CLI process, workers included."""
+    script = Path(sys.executable).with_name("jingyu")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
+    start, cpu = time.perf_counter(), _children_cpu()
+    subprocess.run([*command, "score", str(path), "-o", str(output), "--workers", str(workers)],
+                   check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start, _children_cpu() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("input", nargs="?", help="CSV with a text column (default: generated)")
+    parser.add_argument("--rows", type=int, default=200_000, help="rows to generate")
+    parser.add_argument("--workers", default="1", help="comma-separated worker counts to time")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench_score_"))
+    try:
+        source = Path(args.input) if args.input else workdir / "in.csv"
+        if not args.input:
+            generate(source, args.rows)
+        rows, jieba_s, jieba_cpu = jieba_only(source)
+        jieba_rate = rows / jieba_s
+        print(f"{rows} rows, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        print(f"jieba.lcut only           {jieba_rate:6.0f} posts/s  {jieba_s:6.1f} s wall "
+              f"{jieba_cpu:6.1f} s CPU")
+        for workers in (int(w) for w in args.workers.split(",")):
+            seconds, cpu = jingyu_score(source, workdir / "out.csv", workers)
+            rate = rows / seconds
+            print(f"jingyu score --workers {workers}  {rate:6.0f} posts/s  {seconds:6.1f} s wall "
+                  f"{cpu:6.1f} s CPU   ratio {rate / jieba_rate:.2f} wall, "
+                  f"{jieba_cpu / cpu:.2f} CPU")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

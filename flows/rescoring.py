@@ -1,0 +1,21 @@
+"""`jingyu rescore`: score stored posts again with the current model, rules and places."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flows.settings import load_places, load_rules
+from transforms.scoring import Scorer
+from warehouse.rescoring import RescoreReport, rescore_posts
+from warehouse.store import Warehouse
+
+
+def rescore(config_dir: str | Path | None = None, database_url: str | None = None,
+            since: datetime | None = None, batch: int = 1000) -> RescoreReport:
+    """Rescore every post seen since `since` (all by default); see rescore_posts."""
+    scorer = Scorer(load_rules(config_dir), places=load_places(config_dir))
+    warehouse = Warehouse(database_url)
+    try:
+        return rescore_posts(warehouse, scorer.score_stored, since=since, batch=batch)
+    finally:
+        warehouse.close()
