@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from alerts.records import Alert, Evidence
@@ -17,24 +18,40 @@ SENSITIVE_ITEM = "sensitive_item"
 SPIKE = "spike"
 SPIKE_EVIDENCE_LIMIT = 10
 ALL_JURISDICTIONS = "all"
+# A level is the epicentre of a surge when it holds at least this share of the surge's texts.
+EPICENTRE_SHARE = 0.6
 
 
 def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
                topic_labels: Mapping[str, str] | None = None) -> list[Alert]:
-    """All alerts of one cycle: sensitive items, the overall spike, each jurisdiction's spike."""
-    overall = detect_negative_spike(posts, settings, now)
-    scopes = sorted({p.jurisdiction for p in posts if p.jurisdiction})
-    local = [spike for spike in (detect_negative_spike(posts, settings, now, jurisdiction=j)
-                                 for j in scopes) if spike is not None]
-    if overall is not None and any(
-            _latest_texts(posts, settings.spike, now, spike.jurisdiction)
-            == _latest_texts(posts, settings.spike, now, None) for spike in local):
-        # One jurisdiction holds the whole surge: its alert, routable to its people, says it
-        # all; a second alert about the same posts would only page the same staff twice.
-        overall = None
-    spikes = [overall, *local]
-    return (detect_sensitive_items(posts, settings, now, topic_labels)
-            + [spike for spike in spikes if spike is not None])
+    """All alerts of one cycle: sensitive items, then one spike alert per surge.
+
+    Jurisdictions nest (市 > 区县 > 派出所: `qingchuan.linjiang` lies in `qingchuan`), and a
+    post counts for its jurisdiction and every one above it. One surge would then fire at
+    every level; duty staff get one alert instead, keyed by the highest level that fired
+    (so the fingerprint stays put while the surge moves) and placed at its epicentre.
+    """
+    rules = settings.spike
+    scopes: list[str | None] = [None, *sorted({
+        ".".join(parts[:n]) for p in posts if p.jurisdiction
+        for parts in [p.jurisdiction.split(".")] for n in range(1, len(parts) + 1)})]
+    fired = {scope: spike for scope in scopes
+             if (spike := detect_negative_spike(posts, settings, now, jurisdiction=scope))}
+    spikes = []
+    for root, spike in fired.items():
+        if any(_within(root, other) for other in fired if other != root):
+            continue  # part of a surge a higher level already reports
+        texts = len(_latest_texts(posts, rules, now, root))
+        # The deepest fired level holding most of the surge's texts: where it is happening.
+        epicentre = max((s for s in fired if _within(s, root)
+                         and len(_latest_texts(posts, rules, now, s)) >= EPICENTRE_SHARE * texts),
+                        key=lambda s: 0 if s is None else s.count(".") + 1)
+        if epicentre != root:
+            spike = replace(spike, jurisdiction=epicentre,
+                            title=f"涉警负面舆情激增：{epicentre}",
+                            reason=f"{spike.reason}；集中在 {epicentre}")
+        spikes.append(spike)
+    return detect_sensitive_items(posts, settings, now, topic_labels) + spikes
 
 
 def detect_sensitive_items(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
@@ -167,7 +184,14 @@ def _counts_for_spike(post: PostRow, rules: SpikeSettings, jurisdiction: str | N
         return False
     if rules.ignore_official and post.official:
         return False
-    return jurisdiction is None or post.jurisdiction == jurisdiction
+    return _within(post.jurisdiction, jurisdiction)
+
+
+def _within(place: str | None, scope: str | None) -> bool:
+    """Is `place` the jurisdiction `scope` or inside it? Everything is within None (all)."""
+    if scope is None:
+        return True
+    return place is not None and (place == scope or place.startswith(scope + "."))
 
 
 def _spike_evidence(latest: list[PostRow]) -> tuple[Evidence, ...]:

@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     with_config(p)
     with_database(p)
 
+    p = command("eval", None, "measure scoring quality on labelled data")
+    eval_sub = p.add_subparsers(metavar="WHAT")
+    ev = eval_sub.add_parser("sentiment", help="accuracy, macro-F1, ROC AUC on a label,text CSV")
+    ev.add_argument("input", help="CSV with columns label (1 positive, 0 negative) and text")
+    ev.set_defaults(handler=_eval_sentiment)
+
     p = command("detect", _detect,
                 "spike detection over a count series: timestamp,value -> anomaly_score,alert")
     p.add_argument("input", help="CSV file with columns timestamp,value (regular buckets)")
@@ -316,6 +322,16 @@ def _incident_action(args: argparse.Namespace, change) -> int:
         warehouse.close()
     if incident is not None:
         print(format_status(incident))
+    return 0
+
+
+def _eval_sentiment(args: argparse.Namespace) -> int:
+    from flows.evaluate import evaluate_sentiment
+
+    result = evaluate_sentiment(args.input)
+    print(f"{result['file']}: {result['rows']} rows ({result['positives']} positive)")
+    print(f"  accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}"
+          f"   ROC AUC {result['roc_auc']:.3f}   (threshold {result['threshold']})")
     return 0
 
 

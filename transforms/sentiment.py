@@ -1,4 +1,5 @@
-"""Sentiment of segmented words with snownlp's bundled naive Bayes model, and its polarity."""
+"""Baseline sentiment: snownlp's bundled naive Bayes (shopping reviews) over our words — kept
+for benchmarks/bench_sentiment.py to compare the shipped model (transforms.sentiment_model) with."""
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -147,10 +147,11 @@ def test_spike_in_one_jurisdiction(make_post, now):
     assert all(e.title.startswith("网友称") for e in east.evidence)
     assert detect_negative_spike(posts, SETTINGS, now, jurisdiction="west") is None
 
-    alerts = detect_all(posts, SETTINGS, now)
-    spikes = {a.fingerprint for a in alerts if a.kind == "spike"}
-    assert "spike:police_negative:east:2026-11-26" in spikes
-    assert not any(":west:" in f for f in spikes)
+    # detect_all reports the surge once: keyed by the highest level that fired (all), placed
+    # where it happens (east).
+    spikes = [a for a in detect_all(posts, SETTINGS, now) if a.kind == "spike"]
+    assert [(a.fingerprint, a.jurisdiction) for a in spikes] == [
+        ("spike:police_negative:all:2026-11-26", "east")]
 
 
 def test_detect_all_combines_items_and_spikes(make_post, now):
@@ -182,8 +183,35 @@ def test_a_surge_in_one_jurisdiction_gives_one_alert_routed_there(make_post, now
     spikes = [a for a in detect_all(quiet_elsewhere + burst, settings, now) if a.kind == "spike"]
     assert [a.jurisdiction for a in spikes] == ["qingchuan.linjiang"]
 
-    # The same burst spread over two jurisdictions: the overall spike is kept as well.
+    # A surge at a police station is one alert too, placed at the station, not one per level.
+    station = [make_post(jurisdiction="qingchuan.linjiang.binhe_pcs", high_risk=False,
+                         seen_at=now - timedelta(minutes=m)) for m in range(2, 40, 3)]
+    spikes = [a for a in detect_all(quiet_elsewhere + station, settings, now)
+              if a.kind == "spike"]
+    assert [a.jurisdiction for a in spikes] == ["qingchuan.linjiang.binhe_pcs"]
+
+    # The same burst spread over two districts: one alert, placed at the city they share.
     spread = burst + [make_post(jurisdiction="qingchuan.yunxi", high_risk=False,
                                 seen_at=now - timedelta(minutes=m)) for m in range(1, 40, 4)]
     spikes = [a for a in detect_all(quiet_elsewhere + spread, settings, now) if a.kind == "spike"]
-    assert None in {a.jurisdiction for a in spikes}
+    assert [a.jurisdiction for a in spikes] == ["qingchuan"]
+    assert spikes[0].fingerprint.startswith("spike:police_negative:all:")
+
+
+def test_a_local_surge_hidden_in_quiet_elsewhere_is_still_reported(make_post, now) -> None:
+    from datetime import timedelta
+
+    from alerts.detect import detect_all
+    from alerts.settings import parse_alert_settings
+
+    settings = parse_alert_settings({}, "alerts.yaml")
+    # Elsewhere a steady 8 negative texts an hour: the city total does not spike ...
+    steady = [make_post(jurisdiction="qingchuan.yunxi", high_risk=False,
+                        seen_at=now - timedelta(minutes=7 * k + 1)) for k in range(0, 25 * 60 // 7)]
+    # ... but 6 texts in one hour at a station that is usually silent do.
+    local = [make_post(jurisdiction="qingchuan.linjiang.binhe_pcs", high_risk=False,
+                       seen_at=now - timedelta(minutes=m)) for m in (3, 9, 17, 25, 33, 41)]
+    spikes = [a for a in detect_all(steady + local, settings, now) if a.kind == "spike"]
+    assert [(a.fingerprint, a.jurisdiction) for a in spikes] == [
+        (f"spike:police_negative:qingchuan.linjiang:{spikes[0].fingerprint[-10:]}",
+         "qingchuan.linjiang.binhe_pcs")]
