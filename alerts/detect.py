@@ -37,14 +37,14 @@ def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
         for parts in [p.jurisdiction.split(".")] for n in range(1, len(parts) + 1)})]
     fired = {scope: spike for scope in scopes
              if (spike := detect_negative_spike(posts, settings, now, jurisdiction=scope))}
+    texts = {scope: len(_latest_texts(posts, rules, now, scope)) for scope in fired}
     spikes = []
     for root, spike in fired.items():
         if any(_within(root, other) for other in fired if other != root):
             continue  # part of a surge a higher level already reports
-        texts = len(_latest_texts(posts, rules, now, root))
         # The deepest fired level holding most of the surge's texts: where it is happening.
-        epicentre = max((s for s in fired if _within(s, root)
-                         and len(_latest_texts(posts, rules, now, s)) >= EPICENTRE_SHARE * texts),
+        epicentre = max((s for s in fired
+                         if _within(s, root) and texts[s] >= EPICENTRE_SHARE * texts[root]),
                         key=lambda s: 0 if s is None else s.count(".") + 1)
         if epicentre != root:
             spike = replace(spike, jurisdiction=epicentre,

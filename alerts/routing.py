@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from alerts.roster import ROLES, DutyRoster, OnDuty, jurisdiction_chain, jurisdi
 from alerts.timers import TimerSettings
 from alerts.watchdog import WatchdogSettings
 from jingyu.config import ConfigError, config_file, load_yaml, require
-from jingyu.timeutil import to_utc
+from jingyu.timeutil import parse_local, to_utc
 from warehouse.records import Silence
 
 REACH = ("station", "county", "city")
@@ -187,7 +187,7 @@ def parse_until(text: str, now: datetime) -> datetime:
         unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
         return to_utc(now) + timedelta(**{unit: int(match.group(1))})
     try:
-        return to_utc(datetime.fromisoformat(text.strip()))
+        return to_utc(parse_local(text))
     except ValueError:
         raise ValueError(f"cannot read the time {text!r}: write e.g. 2h, 30m, 1d or "
                          f"'2026-12-01 08:00' (Asia/Shanghai)") from None
@@ -380,13 +380,10 @@ def _silence(entry: dict, file: str | Path, at: str) -> Silence:
     if not match.strip():
         raise ConfigError(file, f"{at}.match", "must not be empty", "an empty prefix silences all")
     until = entry.get("until")
-    if isinstance(until, datetime):
-        expiry = to_utc(until)
-    else:
-        try:
-            expiry = to_utc(datetime.fromisoformat(str(until)))
-        except ValueError:
-            raise ConfigError(file, f"{at}.until", f"must be a time, got {until!r}",
-                              "write e.g. '2026-12-01 08:00' (Asia/Shanghai)") from None
+    try:  # YAML may already have read it as a date or datetime
+        expiry = to_utc(parse_local(until if isinstance(until, date) else str(until)))
+    except ValueError:
+        raise ConfigError(file, f"{at}.until", f"must be a time, got {until!r}",
+                          "write e.g. '2026-12-01 08:00' (Asia/Shanghai)") from None
     return Silence(match=match, until=expiry, reason=str(entry.get("reason") or ""),
                    created_by="routing.yaml")

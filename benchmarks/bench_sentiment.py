@@ -22,7 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows.evaluate import binary_metrics, read_labelled_csv  # noqa: E402
+from flows.evaluate import read_labelled_csv  # noqa: E402
+from transforms.evaluation import binary_metrics  # noqa: E402
 from transforms.segment import load_tokenizer, segment  # noqa: E402
 from transforms.sentiment import (PolarityThresholds, classify_sentiment,  # noqa: E402
                                   load_sentiment_model)

@@ -23,7 +23,7 @@ from flows.present import (  # noqa: E402
     local,
 )
 from jingyu.config import ConfigError  # noqa: E402
-from jingyu.timeutil import utcnow  # noqa: E402
+from jingyu.timeutil import parse_local, utcnow  # noqa: E402
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
@@ -230,7 +230,6 @@ def _score(args: argparse.Namespace) -> int:
 
 def _rescore(args: argparse.Namespace) -> int:
     from flows.rescoring import rescore
-    from warehouse.queries import parse_local
 
     since = parse_local(args.since) if args.since else None
     report = rescore(config_dir=args.config, database_url=args.database, since=since,
@@ -470,7 +469,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 def _db_archive(args: argparse.Namespace) -> int:
     from warehouse.db import database_url, ensure_schema, make_engine
-    from warehouse.queries import archive_posts, parse_local
+    from warehouse.queries import archive_posts
 
     engine = make_engine(args.database or database_url())
     ensure_schema(engine)
@@ -488,7 +487,6 @@ def _query(args: argparse.Namespace) -> int:
     from warehouse.queries import (
         QueryParams,
         describe,
-        parse_local,
         readonly_engine,
         run_query,
         run_sql,
@@ -570,7 +568,6 @@ def _report_daily(args: argparse.Namespace) -> int:
 
 def _report_handover(args: argparse.Namespace) -> int:
     from flows.reports import handover_document
-    from warehouse.queries import parse_local
 
     until = parse_local(args.until) if args.until else utcnow()
     return _report_output(handover_document(parse_local(args.since), until,

@@ -10,7 +10,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from alerts.routing import load_routing
-from jingyu.config import config_file, load_yaml
+from flows.settings import load_places, load_rules
 from jingyu.timeutil import shanghai, utcnow
 from reports.blocks import Labels
 from reports.daily import build_daily_brief
@@ -25,14 +25,10 @@ BRIEF_FORMATS = (".html", ".docx", ".md")
 
 def load_labels(config_dir: str | Path | None = None) -> Labels:
     """Topic names from rules.yaml and jurisdiction names from jurisdictions.yaml."""
-    def names(file: str, key: str) -> dict[str, str]:
-        path = config_file(file, config_dir)
-        data = load_yaml(path) if path.exists() else {}
-        return {str(item["id"]): str(item.get("name", item["id"]))
-                for item in (data or {}).get(key, []) if isinstance(item, dict) and "id" in item}
-
-    return Labels(topics=names("rules.yaml", "topics"),
-                  jurisdictions=names("jurisdictions.yaml", "jurisdictions"))
+    return Labels(
+        topics={topic_id: topic.name for topic_id, topic in load_rules(config_dir).topics.items()},
+        jurisdictions={j_id: j.name
+                       for j_id, j in load_places(config_dir).jurisdictions.items()})
 
 
 def daily_brief_document(day: date, *, jurisdiction: str | None = None,

@@ -14,20 +14,24 @@ WATCHDOG_CRON = "*/10 * * * *"
 TIMEZONE = "Asia/Shanghai"
 
 
-def serve_monitor(config_dir: str | None = None, database_url: str | None = None) -> None:
-    """Register the deployment with the Prefect server and run its schedule until stopped.
+def _serve_every(flow_obj: Any, name: str, cron: str, description: str, tags: list[str],
+                 config_dir: str | None, database_url: str | None) -> None:
+    """Register one deployment with the Prefect server and run its schedule until stopped.
 
     Needs a running server (`prefect server start`, PREFECT_API_URL set): an ephemeral server
-    cannot schedule. `limit=1` keeps cycles from overlapping when one runs long.
+    cannot schedule. `limit=1` keeps runs from overlapping when one runs long.
     """
-    deployment = monitor.to_deployment(
-        name="monitor-every-5-minutes",
-        schedule=Cron(MONITOR_CRON, timezone=TIMEZONE),
+    deployment = flow_obj.to_deployment(
+        name=name, schedule=Cron(cron, timezone=TIMEZONE),
         parameters={"config_dir": config_dir, "database_url": database_url},
-        description="jingyu: one monitoring cycle (fetch, score, load, detect, deliver)",
-        tags=["jingyu", "24h-patrol"],
-    )
+        description=description, tags=tags)
     serve(deployment, limit=1)
+
+
+def serve_monitor(config_dir: str | None = None, database_url: str | None = None) -> None:
+    _serve_every(monitor, "monitor-every-5-minutes", MONITOR_CRON,
+                 "jingyu: one monitoring cycle (fetch, score, load, detect, deliver)",
+                 ["jingyu", "24h-patrol"], config_dir, database_url)
 
 
 @flow(name="watchdog", log_prints=True)
@@ -44,11 +48,6 @@ def watchdog(config_dir: str | None = None, database_url: str | None = None) -> 
 def serve_watchdog(config_dir: str | None = None, database_url: str | None = None) -> None:
     """Serve the watchdog deployment on its own, in a process apart from the monitor's, so
     a dead monitor worker does not take the watchdog down with it."""
-    deployment = watchdog.to_deployment(
-        name="watchdog-every-10-minutes",
-        schedule=Cron(WATCHDOG_CRON, timezone=TIMEZONE),
-        parameters={"config_dir": config_dir, "database_url": database_url},
-        description="jingyu: watch the watcher (cycles, source health, incident timers)",
-        tags=["jingyu", "watchdog"],
-    )
-    serve(deployment, limit=1)
+    _serve_every(watchdog, "watchdog-every-10-minutes", WATCHDOG_CRON,
+                 "jingyu: watch the watcher (cycles, source health, incident timers)",
+                 ["jingyu", "watchdog"], config_dir, database_url)

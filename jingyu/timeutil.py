@@ -1,7 +1,7 @@
 """Time conventions: store UTC, show Asia/Shanghai; naive Chinese timestamps are Shanghai time."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,3 +32,17 @@ def from_db(value: datetime | None) -> datetime | None:
 
 def shanghai(value: datetime) -> datetime:
     return to_utc(value).astimezone(SHANGHAI)
+
+
+def parse_local(value: str | date | datetime) -> datetime:
+    """'2026-11-26', '2026-11-26 08:00' or a datetime (naive = Asia/Shanghai) -> aware."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=SHANGHAI)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("T", " "))
+    except ValueError:
+        raise ValueError(f"cannot read the time {value!r}: write e.g. 2026-11-26 or "
+                         "'2026-11-26 08:00' (Asia/Shanghai)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)

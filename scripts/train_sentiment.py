@@ -20,7 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows.evaluate import binary_metrics, read_labelled_csv  # noqa: E402
+from flows.evaluate import read_labelled_csv  # noqa: E402
+from transforms.evaluation import binary_metrics  # noqa: E402
 from transforms.segment import load_tokenizer, segment  # noqa: E402
 from transforms.sentiment_model import (FORMAT_VERSION, _VOCAB_SEPARATOR,  # noqa: E402
                                         load_model, text_grams)

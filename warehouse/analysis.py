@@ -17,11 +17,11 @@ from functools import lru_cache
 import pandas as pd
 from sqlalchemy import Engine
 
+from jingyu.timeutil import parse_local
 from warehouse.db import database_url, ensure_schema, make_engine
 from warehouse.queries import (
     QueryParams,
     QueryResult,
-    parse_local,
     readonly_engine,
     run_query,
     run_sql,

@@ -77,20 +77,6 @@ def local_text(value: datetime | None) -> str:
     return shanghai(value).strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
-def parse_local(value: str | date | datetime) -> datetime:
-    """'2026-11-26', '2026-11-26 08:00' or a datetime (naive = Asia/Shanghai) -> aware."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=SHANGHAI)
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("T", " "))
-    except ValueError as exc:
-        raise QueryError(f"cannot read the time {value!r}: write e.g. 2026-11-26 or "
-                         "'2026-11-26 08:00' (Asia/Shanghai)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
-
-
 # ---- SQL fragments per dialect --------------------------------------------------------------
 
 def _bucket(pg: bool, unit: str, column: str) -> tuple[str, str]:

@@ -6,7 +6,8 @@ import gzip
 import numpy as np
 import pytest
 
-from flows.evaluate import EvaluationDataError, evaluate_sentiment, roc_auc
+from flows.evaluate import EvaluationDataError, evaluate_sentiment
+from transforms.evaluation import roc_auc
 from transforms.records import NEGATIVE, NEUTRAL, POSITIVE
 from transforms.segment import load_tokenizer, segment
 from transforms.sentiment_model import (MODEL_PATH, ThreeWay, factual_score, load_model,
