@@ -1,15 +1,14 @@
-"""Alert detectors: pure functions from warehouse posts to Alert records (no I/O, no clock)."""
+"""Alert detectors: pure functions from warehouse posts and surges to Alert records."""
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from alerts.records import Alert, Evidence
 from alerts.render import local_minute
-from alerts.settings import AlertSettings, SpikeSettings
+from alerts.settings import AlertSettings
+from alerts.surges import POLICE_NEGATIVE, POLICE_VOLUME, TOPIC, Mention, SeriesKey, Surge, \
+    scopes_of, series_of
 from jingyu.timeutil import shanghai, to_utc
 from transforms.records import NEGATIVE
 from warehouse.records import PostRow
@@ -18,45 +17,54 @@ SENSITIVE_ITEM = "sensitive_item"
 SPIKE = "spike"
 SPIKE_EVIDENCE_LIMIT = 10
 ALL_JURISDICTIONS = "all"
-# A level is the epicentre of a surge when it holds at least this share of the surge's texts.
+# A jurisdiction is the epicentre of a surge when it holds at least this share of its texts.
 EPICENTRE_SHARE = 0.6
+_SERIES_NAMES = {POLICE_NEGATIVE: "涉警负面信息", POLICE_VOLUME: "涉警信息", TOPIC: "专题信息"}
 
 
 def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
-               topic_labels: Mapping[str, str] | None = None) -> list[Alert]:
+               topic_labels: Mapping[str, str] | None = None,
+               surges: Mapping[SeriesKey, Surge] | None = None) -> list[Alert]:
     """All alerts of one cycle: sensitive items, then one spike alert per surge.
 
-    Jurisdictions nest (市 > 区县 > 派出所: `qingchuan.linjiang` lies in `qingchuan`), and a
-    post counts for its jurisdiction and every one above it. One surge would then fire at
-    every level; duty staff get one alert instead, keyed by the highest level that fired
-    (so the fingerprint stays put while the surge moves) and placed at its epicentre.
+    surges come from alerts.surges.find_surges; posts must cover the latest spike window.
     """
-    rules = settings.spike
-    scopes: list[str | None] = [None, *sorted({
-        ".".join(parts[:n]) for p in posts if p.jurisdiction
-        for parts in [p.jurisdiction.split(".")] for n in range(1, len(parts) + 1)})]
-    fired = {scope: spike for scope in scopes
-             if (spike := detect_negative_spike(posts, settings, now, jurisdiction=scope))}
-    texts = {scope: len(_latest_texts(posts, rules, now, scope)) for scope in fired}
-    spikes = []
-    for root, spike in fired.items():
-        if any(_within(root, other) for other in fired if other != root):
-            continue  # part of a surge a higher level already reports
-        # The deepest fired level holding most of the surge's texts: where it is happening.
-        epicentre = max((s for s in fired
-                         if _within(s, root) and texts[s] >= EPICENTRE_SHARE * texts[root]),
-                        key=lambda s: 0 if s is None else s.count(".") + 1)
-        if epicentre != root:
-            spike = replace(spike, jurisdiction=epicentre,
-                            title=f"涉警负面舆情激增：{epicentre}",
-                            reason=f"{spike.reason}；集中在 {epicentre}")
-        spikes.append(spike)
-    return detect_sensitive_items(posts, settings, now, topic_labels) + spikes
+    return (detect_sensitive_items(posts, settings, now, topic_labels)
+            + spike_alerts(surges or {}, posts, settings, now, topic_labels))
+
+
+def spike_alerts(surges: Mapping[SeriesKey, Surge], posts: Sequence[PostRow],
+                 settings: AlertSettings, now: datetime,
+                 topic_labels: Mapping[str, str] | None = None) -> list[Alert]:
+    """One alert per surge, however many series show it.
+
+    Jurisdictions nest (市 > 区县 > 派出所), and a post counts for its jurisdiction and every
+    one above it, so one surge flags the same series at several levels: duty staff get one
+    alert, keyed by the highest level flagged (the fingerprint stays put while the surge
+    moves) and placed at its epicentre. A negative surge also covers the police volume
+    surge around it, and a police topic (police, police.*) surging with it is named in its reason
+    instead of paging again. Other surging topics (涉稳, 涉公共安全 ...) alert on their own.
+    """
+    labels = topic_labels or {}
+    now = to_utc(now)
+    window = [p for p in posts if now - settings.spike.window < p.seen_at <= now]
+    negative = _roots(surges, POLICE_NEGATIVE)
+    volume = [s for s in _roots(surges, POLICE_VOLUME)
+              if not any(_related(s.key[1], n.key[1]) for n in negative)]
+    police = sorted(negative + volume, key=lambda s: -s.count)
+    topics = [s for key, s in sorted(surges.items(), key=lambda kv: kv[0][1] or "")
+              if key[0] == TOPIC]
+    merged = [t for t in topics if police and _is_police_topic(t.key[1])]
+    alerts = [_spike_alert(s, window, settings, now, labels,
+                           merged if s is police[0] else []) for s in police]
+    alerts += [_spike_alert(t, window, settings, now, labels, [])
+               for t in topics if t not in merged]
+    return alerts
 
 
 def detect_sensitive_items(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
                            topic_labels: Mapping[str, str] | None = None) -> list[Alert]:
-    """One alert per distinct text that hits a high-risk topic; its copies become evidence.
+    """One alert per story that hits a high-risk topic; its copies become evidence.
 
     topic_labels maps topic ids to the Chinese names duty staff know (from rules.yaml);
     without it the reason shows bare topic ids.
@@ -78,7 +86,8 @@ def detect_sensitive_items(posts: Sequence[PostRow], settings: AlertSettings, no
             continue
         if rules.ignore_official and post.official:
             continue
-        copies.setdefault(post.content_hash, []).append(post)
+        # Near-duplicates (a repost with a comment added, a syndicated copy) share a story.
+        copies.setdefault(post.story_id or post.content_hash, []).append(post)
     return [_sensitive_item_alert(sorted(group, key=_first_seen), rules.level, now,
                                   topic_labels or {})
             for group in copies.values()]
@@ -95,9 +104,11 @@ def _sensitive_item_alert(group: list[PostRow], level: int, now: datetime,
               f"发布时间 {local_minute(first.seen_at)}")
     if len(group) > 1:
         sources = len({p.source_id for p in group})
-        reason += f"；同文 {len(group)} 条，来自 {sources} 个来源"
+        same = "同文" if len({p.content_hash for p in group}) == 1 else "相同或近似文本"
+        reason += f"；{same} {len(group)} 条，来自 {sources} 个来源"
     return Alert(
-        # The text's hash, not the post id: reposts of the same text update this alert.
+        # The hash of the story's first text, not a post id: reposts and near-duplicates
+        # update this alert, and the key stays put as the story grows.
         fingerprint=f"item:{first.content_hash}",
         kind=SENSITIVE_ITEM,
         level=level,
@@ -109,82 +120,84 @@ def _sensitive_item_alert(group: list[PostRow], level: int, now: datetime,
     )
 
 
-def detect_negative_spike(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
-                          key: str = "police_negative",
-                          jurisdiction: str | None = None) -> Alert | None:
-    """Alert when the latest window's negative police-related texts far exceed the baseline.
+def _roots(surges: Mapping[SeriesKey, Surge], kind: str) -> list[Surge]:
+    """The surges of one kind not inside a jurisdiction where the same kind also surges."""
+    fired = [s for key, s in surges.items() if key[0] == kind]
+    return [s for s in fired
+            if not any(o is not s and _within(s.key[1], o.key[1]) for o in fired)]
 
-    Windows slide with `now`: the latest is (now - window, now], the baseline is the
-    settings.spike.baseline_windows windows before it, so `posts` must reach back
-    settings.spike.lookback. Counts are distinct content_hash values, so one text reposted
-    a hundred times counts once. With `jurisdiction`, only that jurisdiction's posts count.
-    """
+
+def _is_police_topic(topic: str | None) -> bool:
+    """涉警 and its sub-topics (rules.yaml: police, police.*)."""
+    return topic is not None and (topic == "police" or topic.startswith("police."))
+
+
+def _related(a: str | None, b: str | None) -> bool:
+    """One jurisdiction lies within the other (either way)."""
+    return _within(a, b) or _within(b, a)
+
+
+def _spike_alert(surge: Surge, window: Sequence[PostRow], settings: AlertSettings,
+                 now: datetime, labels: Mapping[str, str], merged: Sequence[Surge]) -> Alert:
     rules = settings.spike
-    if not rules.enabled:
-        return None
-    now = to_utc(now)
-    texts: list[set[str]] = [set() for _ in range(rules.baseline_windows + 1)]
-    latest: list[PostRow] = []
-    for post in posts:
-        if not _counts_for_spike(post, rules, jurisdiction) or post.seen_at > now:
-            continue
-        index = (now - post.seen_at) // rules.window     # 0 = the latest window
-        if index < len(texts):
-            texts[index].add(post.content_hash)
-            if index == 0:
-                latest.append(post)
-
-    count = len(texts[0])
-    baseline = [len(window) for window in texts[1:]]
-    mean = statistics.fmean(baseline)
-    # Counts are roughly Poisson, so sqrt(mean) is the least spread to expect; a perfectly
-    # flat or silent baseline would otherwise turn any small wobble into a huge z.
-    spread = max(statistics.pstdev(baseline), math.sqrt(mean), rules.min_std)
-    z = (count - mean) / spread
-    ratio = count / max(mean, 1.0)
-    if count < rules.min_count or z < rules.z_threshold or ratio < rules.ratio_threshold:
-        return None
-
-    level = next((r.level for r in rules.levels if count >= r.min_count and ratio >= r.min_ratio),
+    kind, scope = surge.key
+    latest = [p for p in window
+              if surge.key in series_of(Mention.of(p)) and not (rules.ignore_official and p.official)]
+    level = next((r.level for r in rules.levels
+                  if surge.count >= r.min_count and surge.ratio >= r.min_ratio),
                  rules.default_level)
-    scope = jurisdiction or ALL_JURISDICTIONS
-    where = f"{jurisdiction} " if jurisdiction else "全部辖区"
-    # Below one text per window the ratio is against the floor of 1, not a real multiple.
-    usual = (f"为平时的 {ratio:.1f} 倍" if mean >= 1.0 else "平时几乎没有")
-    reason = (f"{where}近 {rules.window_minutes} 分钟涉警负面信息 {count} 条不同文本"
-              f"（含转载共 {len(latest)} 条），前 {rules.baseline_windows} 个时段平均 "
-              f"{mean:.1f} 条，{usual}（z={z:.1f}）")
+    if kind == TOPIC:
+        name = labels.get(scope or "", scope)
+        where, epicentre = f"{name} ({scope})", _epicentre(latest, None)
+        title = f"专题舆情激增：{name}"
+    else:
+        where, epicentre = scope or "全部辖区", _epicentre(latest, scope)
+        title = ("涉警负面舆情激增：" if kind == POLICE_NEGATIVE else "涉警舆情量激增：") + \
+            (epicentre or "全部辖区")
+    usual = (f"平时同一时段约 {surge.usual:.1f} 条，为平时的 {surge.ratio:.1f} 倍"
+             if surge.usual >= 1.0 else "平时同一时段几乎没有")
+    reason = (f"{where} 近 {rules.window_minutes} 分钟新出现{_SERIES_NAMES[kind]} "
+              f"{surge.count} 条不同文本（含转载共 {len(latest)} 条），{usual}；"
+              f"{local_minute(surge.flagged_at)} 起异常")
+    if epicentre is not None and epicentre != scope:
+        reason += f"；集中在 {epicentre}"
+    if surge.share is not None and surge.usual_share is not None:
+        reason += f"；负面占比 {surge.share:.0%}（平时 {surge.usual_share:.0%}）"
+        if surge.share - surge.usual_share >= rules.share_rise and level > 1:
+            level -= 1
+            reason += "，明显上升，预警升一级"
+    if merged:
+        reason += "；同时激增的专题：" + "、".join(
+            f"{labels.get(t.key[1] or '', t.key[1])} {t.count} 条" for t in merged)
     return Alert(
-        # Keyed by the Shanghai calendar day, not by window: the detector runs every few
-        # minutes with sliding windows, and every cycle of one ongoing spike must hit the
-        # same fingerprint so the warehouse refreshes level and evidence instead of paging
-        # again. The cost: a spike crossing midnight opens a second alert, and a separate
-        # spike later the same day updates the morning's alert.
-        fingerprint=f"spike:{key}:{scope}:{shanghai(now).date().isoformat()}",
+        # Keyed by the kind, the highest level flagged and the Beijing day the detector flagged
+        # it: every cycle of one ongoing surge hits the same fingerprint, so the warehouse
+        # refreshes level and evidence instead of paging again.
+        fingerprint=(f"spike:{kind}:{scope or ALL_JURISDICTIONS}:"
+                     f"{shanghai(surge.flagged_at).date().isoformat()}"),
         kind=SPIKE,
         level=level,
-        title=f"涉警负面舆情激增：{jurisdiction or '全部辖区'}",
+        title=title,
         reason=reason,
         evidence=_spike_evidence(latest),
-        jurisdiction=jurisdiction,
+        jurisdiction=epicentre,
         detected_at=now,
     )
 
 
-def _latest_texts(posts: Sequence[PostRow], rules: SpikeSettings, now: datetime,
-                  jurisdiction: str | None) -> set[str]:
-    """Distinct texts counted in the latest window (now - window, now]."""
-    now = to_utc(now)
-    return {p.content_hash for p in posts
-            if _counts_for_spike(p, rules, jurisdiction) and now - rules.window < p.seen_at <= now}
-
-
-def _counts_for_spike(post: PostRow, rules: SpikeSettings, jurisdiction: str | None) -> bool:
-    if not post.police_related or post.polarity != NEGATIVE:
-        return False
-    if rules.ignore_official and post.official:
-        return False
-    return _within(post.jurisdiction, jurisdiction)
+def _epicentre(posts: Sequence[PostRow], scope: str | None) -> str | None:
+    """The deepest jurisdiction within `scope` holding EPICENTRE_SHARE of the distinct texts."""
+    texts: dict[str | None, set[str]] = {}
+    for post in posts:
+        for place in scopes_of(post.jurisdiction):
+            if _within(place, scope):
+                texts.setdefault(place, set()).add(post.content_hash)
+    total = len(texts.get(scope, ()))
+    if not total:
+        return scope
+    return max((place for place, hashes in texts.items()
+                if len(hashes) >= EPICENTRE_SHARE * total),
+               key=lambda place: 0 if place is None else place.count(".") + 1)
 
 
 def _within(place: str | None, scope: str | None) -> bool:

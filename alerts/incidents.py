@@ -26,6 +26,7 @@ from alerts.routing import (
     watchdog_route,
 )
 from alerts.settings import AlertSettings
+from alerts.surges import find_surges
 from alerts.timers import (
     OPEN_STATUSES,
     SYNC,
@@ -36,7 +37,7 @@ from alerts.timers import (
 )
 from alerts.watchdog import WATCHDOG, LedgerFacts, check_ledger, check_sources
 from warehouse.incidents import IncidentOpening, IncidentStore
-from warehouse.records import IncidentState, PostRow, Silence
+from warehouse.records import IncidentState, Mention, PostRow, Silence
 from warehouse.store import Warehouse
 
 STORY_TERMS_KEPT = 30
@@ -134,12 +135,15 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
     """Detect, record each alert with its routed notifications, open or update incidents,
     and match official statements to open incidents."""
     settings = desk.settings
-    posts = warehouse.posts_since(now - settings.spike.lookback, until=now)
+    recent = max(settings.spike.window, timedelta(hours=settings.sensitive_item.max_age_hours))
+    posts = warehouse.posts_since(now - recent, until=now)
+    surges = find_surges((Mention.of(p) for p in posts), warehouse.mentions_since, settings.spike,
+                         now, coverage_start=warehouse.first_run_at())
     by_id = {p.id: p for p in posts}
     store = IncidentStore(warehouse)
     silences = (*desk.routing.silences, *store.silences(now))
     recorded = [record_with_incident(warehouse, store, desk, alert, by_id, silences, now, run_id)
-                for alert in detect_all(posts, settings, now, topic_labels)]
+                for alert in detect_all(posts, settings, now, topic_labels, surges)]
     match_statements(store, now)
     return recorded
 

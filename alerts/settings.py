@@ -40,15 +40,22 @@ class SpikeLevelRule:
 
 @dataclass(frozen=True)
 class SpikeSettings:
-    """How a surge of negative police-related posts is told apart from the usual flow."""
+    """When a surge of posts is told apart from the usual flow (alerts/surges.py).
+
+    Every cycle, jingyu counts distinct texts per 5-minute bucket for each watched series
+    (negative police-related texts, all police-related texts, each topic; in all and in each
+    jurisdiction) and runs the streaming detector of alerts/spike.py over the last
+    history_days. A series that the detector flagged within follow_hours is surging; it
+    alerts once its latest window also holds min_count distinct texts.
+    """
 
     enabled: bool = True
-    window_minutes: int = 60
-    baseline_windows: int = 24
-    min_count: int = 5
-    z_threshold: float = 3.0
-    ratio_threshold: float = 3.0
-    min_std: float = 1.0               # floor on the baseline spread: zeros must not make 2 a spike
+    window_minutes: int = 60           # the latest window: counted for min_count, levels, evidence
+    min_count: int = 5                 # never a spike below 5 distinct texts in the window
+    history_days: int = 14             # how much history the detector reads each cycle
+    follow_hours: int = 6              # a flagged series stays surging (and updates its alert)
+    min_z: float = 4.0                 # significance against the usual count for the time of day
+    share_rise: float = 0.25           # negative share this far above usual raises the level
     ignore_official: bool = True
     levels: tuple[SpikeLevelRule, ...] = (
         SpikeLevelRule(level=1, min_count=1000),
@@ -62,9 +69,12 @@ class SpikeSettings:
         return timedelta(minutes=self.window_minutes)
 
     @property
-    def lookback(self) -> timedelta:
-        """How far back the posts handed to the detector must reach (latest + baseline windows)."""
-        return self.window * (self.baseline_windows + 1)
+    def history(self) -> timedelta:
+        return timedelta(days=self.history_days)
+
+    @property
+    def follow(self) -> timedelta:
+        return timedelta(hours=self.follow_hours)
 
 
 @dataclass(frozen=True)
@@ -210,28 +220,29 @@ def _parse_spike(data: dict, file: str | Path) -> SpikeSettings:
         enabled=_optional(data, "enabled", bool, defaults.enabled, file, where),
         window_minutes=_optional(data, "window_minutes", int, defaults.window_minutes, file,
                                  where),
-        baseline_windows=_optional(data, "baseline_windows", int, defaults.baseline_windows,
-                                   file, where),
         min_count=_optional(data, "min_count", int, defaults.min_count, file, where),
-        z_threshold=_number(data, "z_threshold", defaults.z_threshold, file, where),
-        ratio_threshold=_number(data, "ratio_threshold", defaults.ratio_threshold, file, where),
-        min_std=_number(data, "min_std", defaults.min_std, file, where),
+        history_days=_optional(data, "history_days", int, defaults.history_days, file, where),
+        follow_hours=_optional(data, "follow_hours", int, defaults.follow_hours, file, where),
+        min_z=_number(data, "min_z", defaults.min_z, file, where),
+        share_rise=_number(data, "share_rise", defaults.share_rise, file, where),
         ignore_official=_optional(data, "ignore_official", bool, defaults.ignore_official,
                                   file, where),
         levels=(_parse_level_rules(data["levels"], file) if data.get("levels") is not None
                 else defaults.levels),
         default_level=_level(data, "default_level", defaults.default_level, file, where),
     )
-    _at_least(settings.window_minutes, 1, file, f"{where}.window_minutes",
-              "give the window length in minutes, e.g. 60")
-    _at_least(settings.baseline_windows, 2, file, f"{where}.baseline_windows",
-              "compare with at least 2 earlier windows (24 hourly windows = one day)")
+    _at_least(settings.window_minutes, 5, file, f"{where}.window_minutes",
+              "give the window length in minutes, at least one 5-minute bucket, e.g. 60")
     _at_least(settings.min_count, 1, file, f"{where}.min_count",
               "require at least 1 distinct text, e.g. 5")
-    _at_least(settings.min_std, 0.1, file, f"{where}.min_std",
-              "keep a floor of about 1.0 so a silent baseline does not turn 2 posts into a spike")
-    _at_least(settings.ratio_threshold, 1.0, file, f"{where}.ratio_threshold",
-              "a spike is at least as large as the baseline mean, e.g. 3.0")
+    _at_least(settings.history_days, 2, file, f"{where}.history_days",
+              "read at least 2 days (the detector learns for a day first), e.g. 14")
+    _at_least(settings.follow_hours, 1, file, f"{where}.follow_hours",
+              "follow a surge for at least an hour, e.g. 6")
+    _at_least(settings.min_z, 0.0, file, f"{where}.min_z",
+              "use about 4: lower alerts more often, higher only on very large surges")
+    _at_least(settings.share_rise, 0.0, file, f"{where}.share_rise",
+              "a share rise between 0 and 1, e.g. 0.25 (25 percentage points)")
     return settings
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from transforms.records import NEGATIVE
+
 
 @dataclass(frozen=True)
 class PostRow:
@@ -33,6 +35,25 @@ class PostRow:
     def seen_at(self) -> datetime:
         """When the post appeared: its published time, else when we first fetched it."""
         return self.published_at or self.fetched_at
+
+
+@dataclass(frozen=True)
+class Mention:
+    """What spike detection needs of one post: little enough to read weeks of them a cycle."""
+
+    seen_at: datetime                  # aware UTC
+    content_hash: str
+    police_related: bool
+    negative: bool
+    topics: tuple[str, ...]
+    jurisdiction: str | None
+    official: bool
+
+    @classmethod
+    def of(cls, post: PostRow) -> Mention:
+        return cls(seen_at=post.seen_at, content_hash=post.content_hash,
+                   police_related=post.police_related, negative=post.polarity == NEGATIVE,
+                   topics=post.topics, jurisdiction=post.jurisdiction, official=post.official)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from sqlalchemy.orm import sessionmaker
 
 from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
 from jingyu.timeutil import as_utc_naive, from_db
-from transforms.records import ScoredPost
+from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine
 from warehouse.models import AlertRow, OutboxRow, Post, PostTopic, Run, RunSource, Source
-from warehouse.records import OutboxMessage, PostRow
+from warehouse.records import Mention, OutboxMessage, PostRow
 from warehouse.stories import StoryMember, StorySummary, join_stories, story_summaries
 
 SEEN_IDS_KEPT = 200
@@ -293,6 +293,33 @@ class Warehouse:
             high_risk=post.high_risk, jurisdiction=post.jurisdiction, official=official,
             keywords=tuple(post.keywords or ()), police_terms=tuple(post.police_terms or ()),
             story_id=post.story_id)
+
+    def mentions_since(self, since: datetime, until: datetime) -> list[Mention]:
+        """The few columns spike detection counts, for posts seen in [since, until].
+
+        Only posts that can be in a series: police-related ones, and those with a topic.
+        """
+        with self._session() as session:
+            official = {sid for sid, tags in session.execute(select(Source.id, Source.tags))
+                        if "official" in (tags or [])}
+            has_topic = select(PostTopic.post_id).where(PostTopic.post_id == Post.id).exists()
+            rows = session.execute(
+                select(Post.seen_at, Post.content_hash, Post.police_related, Post.polarity,
+                       Post.topics, Post.jurisdiction, Post.source_id)
+                .where(Post.seen_at >= as_utc_naive(since), Post.seen_at <= as_utc_naive(until),
+                       Post.police_related.is_(True) | has_topic)
+                .order_by(Post.seen_at))
+            return [Mention(seen_at=from_db(seen), content_hash=content_hash,
+                            police_related=police, negative=polarity == NEGATIVE,
+                            topics=tuple(topics or ()), jurisdiction=jurisdiction,
+                            official=source_id in official)
+                    for seen, content_hash, police, polarity, topics, jurisdiction, source_id
+                    in rows]
+
+    def first_run_at(self) -> datetime | None:
+        """When monitoring began: the start of the first run in the ledger."""
+        with self._session() as session:
+            return from_db(session.scalar(select(func.min(Run.started_at))))
 
     def post_counts(self, since: datetime) -> dict[str, Any]:
         """Totals for summaries: posts, police-related, and polarity breakdown since a time."""

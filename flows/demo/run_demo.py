@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
 from collectors.replay import FeedReplayServer, Route
 from flows.demo.data import demo_sources, render_demo_feeds
+from flows.demo.history import HISTORY_DAYS, seed_history
 from flows.monitor import monitor
 from flows.present import format_alerts, format_run, format_sources
+from flows.settings import load_cycle_settings
 from jingyu.config import config_file, load_yaml
 from jingyu.timeutil import utcnow
 from warehouse.store import Warehouse
@@ -47,12 +50,25 @@ def run_demo(workdir: str | Path = "data/demo") -> str:
               for path, (body, ctype) in render_demo_feeds(now).items()}
     with FeedReplayServer(routes) as server:
         config = prepare_config(workdir, server.url(""))
+        history = seed_demo_history(config, database_url, now)
         summary = monitor(config_dir=str(config), database_url=database_url, force=True,
                           per_host_delay_s=0.02)
-    return summarise(summary, Warehouse(database_url), workdir)
+    return summarise(summary, Warehouse(database_url), workdir, history)
 
 
-def summarise(summary: dict, warehouse: Warehouse, workdir: Path) -> str:
+def seed_demo_history(config: Path, database_url: str, now: datetime) -> int:
+    """A synthetic week before the demo's cycle, on its social and forum sources."""
+    sources = load_cycle_settings(config).sources
+    social = [s for s in sources if {"social", "forum"} & set(s.tags)]
+    warehouse = Warehouse(database_url)
+    try:
+        warehouse.sync_sources(sources)
+        return seed_history(warehouse, social, now)
+    finally:
+        warehouse.close()
+
+
+def summarise(summary: dict, warehouse: Warehouse, workdir: Path, history: int = 0) -> str:
     counts = warehouse.post_counts(since=summary["started_at"])
     posts, police = counts["posts"], counts["police_related"]
     share = f"{police / posts:.0%}" if posts else "-"
@@ -66,7 +82,9 @@ def summarise(summary: dict, warehouse: Warehouse, workdir: Path) -> str:
         "Sources (health):",
         format_sources(warehouse.source_health(utcnow())),
         "",
-        f"Posts stored: {posts}; police-related (涉警): {police} ({share})",
+        f"History: {history} synthetic posts over the {HISTORY_DAYS} days before this cycle, "
+        "so the spike detector knows what an ordinary day looks like",
+        f"Posts stored this cycle: {posts}; police-related (涉警): {police} ({share})",
         f"Sentiment: negative {polarity.get('negative', 0)}, neutral {polarity.get('neutral', 0)},"
         f" positive {polarity.get('positive', 0)}",
         "",

@@ -10,6 +10,7 @@ from alerts.incidents import Desk, raise_and_track
 from alerts.pipeline import deliver_pending
 from alerts.settings import parse_alert_settings
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
+from flows.demo.history import seed_history
 from transforms.records import ScoredPost
 from warehouse.store import Warehouse
 
@@ -23,8 +24,11 @@ def _settings(webhook_url: str, jsonl_path):
 
 
 def _store_burst(warehouse: Warehouse, now, n: int = 12) -> None:
-    warehouse.sync_sources([SourceConfig(id="weibo", name="微博关键词", kind="feed",
-                                         url="http://127.0.0.1/w.xml", jurisdiction="qingchuan")])
+    """A week of ordinary days (the spike detector's history), then n negative texts."""
+    source = SourceConfig(id="weibo", name="微博关键词", kind="feed",
+                          url="http://127.0.0.1/w.xml", jurisdiction="qingchuan")
+    warehouse.sync_sources([source])
+    seed_history(warehouse, [source], now)
     posts = []
     for i in range(n):
         raw = RawPost(source_id="weibo", external_id=f"w{i}", url=f"https://weibo.com/1/{i}",

@@ -20,7 +20,7 @@ def test_shipped_alerts_yaml_parses():
     assert isinstance(settings, AlertSettings)
     assert settings.sensitive_item.level == 3
     assert settings.spike.window_minutes == 60
-    assert settings.spike.baseline_windows == 24
+    assert settings.spike.history_days == 14
     assert settings.spike.min_count == 5
     assert [r.level for r in settings.spike.levels] == [1, 2, 3]
     assert {c.kind for c in settings.channels} == {"console", "jsonl", "webhook"}
@@ -34,10 +34,12 @@ def test_empty_sections_take_the_defaults():
     assert settings.channels == ()
 
 
-def test_lookback_covers_latest_and_baseline_windows():
-    settings = parse_alert_settings({"spike": {"window_minutes": 30, "baseline_windows": 48}},
-                                    FILE)
-    assert settings.spike.lookback.total_seconds() == 49 * 30 * 60
+def test_spike_periods_come_from_the_file():
+    settings = parse_alert_settings(
+        {"spike": {"window_minutes": 30, "history_days": 21, "follow_hours": 3}}, FILE)
+    assert settings.spike.window.total_seconds() == 30 * 60
+    assert settings.spike.history.days == 21
+    assert settings.spike.follow.total_seconds() == 3 * 3600
 
 
 def test_level_rules_are_ordered_most_severe_first():
@@ -69,9 +71,11 @@ channels:
     ("spike: 3", "spike"),
     ("spike: {min_cout: 5}", "spike.min_cout"),
     ("spike: {window_minutes: 0}", "spike.window_minutes"),
-    ("spike: {baseline_windows: 1}", "spike.baseline_windows"),
-    ("spike: {z_threshold: yes}", "spike.z_threshold"),
-    ("spike: {z_threshold: high}", "spike.z_threshold"),
+    ("spike: {history_days: 1}", "spike.history_days"),
+    ("spike: {follow_hours: 0}", "spike.follow_hours"),
+    ("spike: {min_z: yes}", "spike.min_z"),
+    ("spike: {min_z: high}", "spike.min_z"),
+    ("spike: {share_rise: -0.1}", "spike.share_rise"),
     ("spike: {levels: {level: 1}}", "spike.levels"),
     ("spike: {levels: [{min_count: 10}]}", "spike.levels[0].level"),
     ("spike: {levels: [{level: 0, min_count: 10}]}", "spike.levels[0].level"),

@@ -95,3 +95,16 @@ def test_post_stamped_in_the_future_but_already_fetched_still_alerts(make_post, 
     # A source that writes Shanghai time as UTC puts posts 8 hours ahead; we have it now.
     post = make_post(published_at=now + timedelta(hours=8), fetched_at=now - timedelta(minutes=1))
     assert len(detect_sensitive_items([post], SETTINGS, now)) == 1
+
+
+def test_near_duplicates_in_one_story_are_one_alert(make_post, now):
+    first = make_post(content_hash="orig", story_id=41, seen_at=now - timedelta(minutes=30))
+    edited = make_post(content_hash="orig+comment", story_id=41,
+                       seen_at=now - timedelta(minutes=10), source_id="forum")
+    other = make_post(content_hash="another", story_id=42, seen_at=now - timedelta(minutes=5))
+
+    alerts = detect_sensitive_items([edited, other, first], SETTINGS, now)
+
+    assert [a.fingerprint for a in alerts] == ["item:orig", "item:another"]
+    assert [e.post_id for e in alerts[0].evidence] == [first.id, edited.id]
+    assert "相同或近似文本 2 条，来自 2 个来源" in alerts[0].reason

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from collectors.replay import Route
 from flows.cli import main
+from flows.demo.run_demo import seed_demo_history
 from flows.monitor import monitor
 from warehouse.store import Warehouse
 
@@ -31,6 +32,9 @@ def _rows(url: str) -> set[tuple[str, str, str]]:
 
 
 def test_one_cycle_collects_scores_stores_and_alerts(recorded_feeds, warehouse_url) -> None:
+    # The week before, so that the spike detector knows an ordinary day.
+    assert seed_demo_history(recorded_feeds.config_dir, warehouse_url,
+                             recorded_feeds.rendered_at) > 300
     summary = monitor(config_dir=str(recorded_feeds.config_dir), database_url=warehouse_url,
                       force=True, per_host_delay_s=0.01)
     assert summary["status"] == "partial"
@@ -41,14 +45,21 @@ def test_one_cycle_collects_scores_stores_and_alerts(recorded_feeds, warehouse_u
     warehouse = Warehouse(warehouse_url)
     health = {h["id"]: h for h in warehouse.source_health(recorded_feeds.rendered_at)}
     assert health["qingchuan-traffic-wechat"]["consecutive_failures"] == 1
-    assert health["yunxi-forum"]["posts_24h"] == 10          # the GBK feed
+    with warehouse.engine.connect() as conn:                  # the GBK feed
+        assert conn.execute(text("select count(*) from posts where source_id = 'yunxi-forum' "
+                                 f"and run_id = {summary['run_id']}")).scalar() == 10
     assert "malformed" in health["beihu-media"]["last_error"]
 
     alerts = warehouse.alerts()
     kinds = {a["kind"] for a in alerts}
     assert kinds == {"spike", "sensitive_item"}
     spike = next(a for a in alerts if a["kind"] == "spike")
-    assert spike["evidence"] and all("weibo.com" in e["url"] for e in spike["evidence"])
+    assert spike["jurisdiction"] == "qingchuan.linjiang"
+    with warehouse.engine.connect() as conn:
+        evidence = set(conn.execute(text(
+            "select police_related, polarity from posts where id in "
+            f"({','.join(str(e['post_id']) for e in spike['evidence'])})")))
+    assert spike["evidence"] and evidence == {(True, "negative")}
     sent = warehouse.outbox_counts()
     assert sent == {"sent": 2 * len(alerts)}  # console + duty-log for each alert
     lines = recorded_feeds.notifications.read_text(encoding="utf-8").splitlines()

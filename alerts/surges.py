@@ -1,0 +1,198 @@
+"""Which series are surging now: the streaming spike detector run over warehouse counts.
+
+A series is one thing duty staff watch: negative police-related texts, all police-related
+texts, or the texts of one topic; the first two in all jurisdictions and in each one (a post
+in qingchuan.linjiang counts for qingchuan.linjiang and for qingchuan). A series counts each
+distinct text (content_hash) once, in the 5-minute bucket where it first appeared, so a
+hundred reposts of one text are one text.
+
+Every cycle the series are rebuilt from the warehouse and the detector of alerts/spike.py
+(causal: a bucket's decision uses earlier buckets only) runs over them from a fixed start:
+local midnight `history_days` ago, or when monitoring began if later. Within a day the start
+stays put, so each cycle replays the same prefix and reaches the same decisions as a detector
+that had run all along; late posts and rescoring are simply in the next replay. Only series
+with `min_count` new texts in the latest window can alert, so only those are replayed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import numpy as np
+
+from alerts.settings import SpikeSettings
+from alerts.spike import SpikeDetector, SpikeParams
+from jingyu.timeutil import SHANGHAI, shanghai, to_utc
+from warehouse.records import Mention
+
+BUCKET = timedelta(minutes=5)
+_BUCKET_S = int(BUCKET.total_seconds())
+_DAY_BUCKETS = 288
+USUAL_DAYS = 7                       # "usual" = the same window on up to 7 earlier days
+
+POLICE_NEGATIVE = "police_negative"
+POLICE_VOLUME = "police_volume"
+TOPIC = "topic"
+
+SeriesKey = tuple[str, str | None]   # (kind, jurisdiction or topic id; None = all)
+
+
+@dataclass(frozen=True)
+class Surge:
+    """A series the detector flagged within follow_hours that still has min_count texts."""
+
+    key: SeriesKey
+    flagged_at: datetime               # start of the bucket where the detector fired (UTC)
+    count: int                         # new distinct texts in the latest window
+    usual: float                       # mean of the same window on earlier days (0: no history)
+    score: float                       # the detector's anomaly score at flagged_at
+    # Negative-police series only: negative share of police texts, now and over the history.
+    share: float | None = None
+    usual_share: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        """How many times the usual count (below one text usual, against a floor of 1)."""
+        return self.count / max(self.usual, 1.0)
+
+
+def scopes_of(jurisdiction: str | None) -> list[str | None]:
+    """All jurisdictions, then each level of the chain: a.b.c -> [None, a, a.b, a.b.c]."""
+    parts = jurisdiction.split(".") if jurisdiction else []
+    return [None, *(".".join(parts[:n]) for n in range(1, len(parts) + 1))]
+
+
+def series_of(mention: Mention) -> Iterator[SeriesKey]:
+    """Every series a mention counts in."""
+    if mention.police_related:
+        for scope in scopes_of(mention.jurisdiction):
+            yield POLICE_VOLUME, scope
+            if mention.negative:
+                yield POLICE_NEGATIVE, scope
+    for topic in mention.topics:
+        yield TOPIC, topic
+
+
+def detector_params(settings: SpikeSettings) -> SpikeParams:
+    """The NAB-measured detector, in Beijing days, re-arming after follow_hours."""
+    return SpikeParams(utc_offset_hours=8.0, min_z=settings.min_z,
+                       refractory=settings.follow.total_seconds())
+
+
+def series_start(now: datetime, settings: SpikeSettings, coverage_start: datetime | None
+                 ) -> datetime:
+    """Local midnight history_days ago, or the first bucket after monitoring began."""
+    day = shanghai(to_utc(now) - settings.history).date()
+    start = to_utc(datetime.combine(day, time(0), tzinfo=SHANGHAI))
+    if coverage_start is not None and to_utc(coverage_start) > start:
+        start = _bucket_time(-(-_epoch_s(to_utc(coverage_start)) // _BUCKET_S))
+    return start
+
+
+def find_surges(recent: Iterable[Mention],
+                history: Callable[[datetime, datetime], Sequence[Mention]],
+                settings: SpikeSettings, now: datetime,
+                coverage_start: datetime | None = None) -> dict[SeriesKey, Surge]:
+    """The series surging at `now`.
+
+    recent: mentions reaching back at least one window (more is fine). history(since, until):
+    the mentions of that period, read only when some series has min_count texts in the window.
+    coverage_start: when monitoring began (the first run); posts before it are a feed's
+    backlog, thinner than the real flow, and would make the first live day look like a surge.
+    """
+    if not settings.enabled:
+        return {}
+    now = to_utc(now)
+    start = series_start(now, settings, coverage_start)
+    window_start = now - settings.window
+    counted = [m for m in recent if _counts(m, settings) and window_start < m.seen_at <= now
+               and m.seen_at >= start]
+    # A text first seen before the window but reposted in it is not new: the replay below
+    # decides that; here an upper bound picks the series worth replaying.
+    texts: dict[SeriesKey, set[str]] = {}
+    for mention in counted:
+        for key in series_of(mention):
+            texts.setdefault(key, set()).add(mention.content_hash)
+    candidates = {key for key, hashes in texts.items() if len(hashes) >= settings.min_count}
+    if not candidates:
+        return {}
+    # The share of a negative series needs the police volume of its scope alongside.
+    replay = candidates | {(POLICE_VOLUME, scope) for kind, scope in candidates
+                           if kind == POLICE_NEGATIVE}
+    counts = _bucket_counts(history(start, now), replay, settings, start, now)
+    n = len(next(iter(counts.values())))
+    times = np.datetime64(start.replace(tzinfo=None), "us") + \
+        np.arange(n, dtype=np.int64) * np.timedelta64(_BUCKET_S, "s")
+    window = max(1, settings.window // BUCKET)
+    follow_from = now - settings.follow
+    surges: dict[SeriesKey, Surge] = {}
+    for key in sorted(candidates, key=_key_order):
+        series = counts[key]
+        count = int(series[-window:].sum())
+        if count < settings.min_count:
+            continue
+        scores, alerts = SpikeDetector(detector_params(settings)).score_series(times, series)
+        flagged = np.flatnonzero(alerts)
+        if not flagged.size or _bucket_time_of(start, flagged[-1]) < follow_from:
+            continue
+        share = usual_share = None
+        if key[0] == POLICE_NEGATIVE:
+            volume = counts[(POLICE_VOLUME, key[1])]
+            share = count / max(int(volume[-window:].sum()), 1)
+            before = int(volume[:-window].sum())
+            usual_share = int(series[:-window].sum()) / before if before else None
+        surges[key] = Surge(key=key, flagged_at=_bucket_time_of(start, flagged[-1]),
+                            count=count, usual=_usual(series, window),
+                            score=float(scores[flagged[-1]]), share=share,
+                            usual_share=usual_share)
+    return surges
+
+
+def _counts(mention: Mention, settings: SpikeSettings) -> bool:
+    return not (settings.ignore_official and mention.official)
+
+
+def _bucket_counts(mentions: Sequence[Mention], keys: set[SeriesKey], settings: SpikeSettings,
+                   start: datetime, now: datetime) -> dict[SeriesKey, np.ndarray]:
+    """Per key: new distinct texts per bucket from `start` to the bucket holding `now`."""
+    origin = _epoch_s(start)
+    n = (_epoch_s(now) - origin) // _BUCKET_S + 1
+    first: dict[SeriesKey, dict[str, int]] = {key: {} for key in keys}
+    for mention in mentions:
+        if not _counts(mention, settings) or not start <= mention.seen_at <= now:
+            continue
+        index = (_epoch_s(mention.seen_at) - origin) // _BUCKET_S
+        for key in series_of(mention):
+            seen = first.get(key)
+            if seen is not None:
+                old = seen.get(mention.content_hash)
+                if old is None or index < old:
+                    seen[mention.content_hash] = index
+    return {key: np.bincount(np.fromiter(seen.values(), dtype=np.int64, count=len(seen)),
+                             minlength=n).astype(float)[:n]
+            for key, seen in first.items()}
+
+
+def _usual(series: np.ndarray, window: int) -> float:
+    """Mean count of the latest window's time of day on up to USUAL_DAYS earlier days."""
+    end = len(series)
+    past = [series[end - d * _DAY_BUCKETS - window:end - d * _DAY_BUCKETS].sum()
+            for d in range(1, USUAL_DAYS + 1) if end - d * _DAY_BUCKETS - window >= 0]
+    return float(np.mean(past)) if past else 0.0
+
+
+def _key_order(key: SeriesKey) -> tuple[str, str]:
+    return key[0], key[1] or ""
+
+
+def _epoch_s(at: datetime) -> int:
+    return int(to_utc(at).timestamp())
+
+
+def _bucket_time(index_since_epoch: int) -> datetime:
+    return to_utc(datetime.fromtimestamp(index_since_epoch * _BUCKET_S, tz=SHANGHAI))
+
+
+def _bucket_time_of(start: datetime, index: int | np.integer) -> datetime:
+    return start + BUCKET * int(index)
