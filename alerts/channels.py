@@ -6,7 +6,10 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import requests
 
@@ -32,6 +35,30 @@ class RateLimited(DeliveryError):
 
 # What send_batch reports for each message, in order: None = handed over, else why not.
 SendResult = DeliveryError | None
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """One post a rate-limited channel made to its platform (a digest of many alerts is one).
+
+    Kept in the warehouse so that every process posting through the same robot (the monitor
+    flow, the watchdog flow, `jingyu alerts ...`) spends one budget, not one budget each.
+    """
+
+    at: datetime                       # aware UTC, wall clock, when the post was attempted
+    by: str                            # the limiter that made it (one per process and robot)
+    blocked_until: datetime | None = None   # the platform said "too fast": nothing until then
+
+
+class PostLedger(Protocol):
+    """Where posts are recorded and read back across processes (alerts.pipeline gives the
+    warehouse)."""
+
+    def posts_since(self, channel: str, since: datetime) -> list[PostRecord]:
+        """Posts made through `channel` at or after `since`, and blocks still running then."""
+
+    def record_post(self, channel: str, record: PostRecord) -> None:
+        """Remember one post (however many outbox messages it carried)."""
 
 
 class Channel(ABC):
@@ -65,6 +92,13 @@ class Channel(ABC):
             else:
                 results.append(None)
         return results
+
+    def share_budget(self, ledger: PostLedger) -> None:
+        """Spend the platform's rate budget together with other processes (see PostLedger).
+
+        Only channels with a platform rate limit (chat robots) keep a budget; the rest ignore
+        this.
+        """
 
 
 class ConsoleChannel(Channel):

@@ -4,19 +4,42 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.channels import build_channels
+from alerts.channels import PostRecord, build_channels
 from alerts.delivery import deliver, next_attempt_delay
 from alerts.settings import AlertSettings
 from warehouse.store import Warehouse
 
 
+class WarehouseLedger:
+    """The chat robots' posts, kept in the warehouse so that every process posting through the
+    same robot spends one rate budget (alerts.channels.PostLedger)."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    def posts_since(self, channel: str, since: datetime) -> list[PostRecord]:
+        return [PostRecord(at=p["at"], by=p["by"], blocked_until=p["blocked_until"])
+                for p in self.warehouse.robot_posts(channel, since)]
+
+    def record_post(self, channel: str, record: PostRecord) -> None:
+        self.warehouse.record_robot_post(channel, record.at, record.by, record.blocked_until)
+
+
 def deliver_pending(warehouse: Warehouse, settings: AlertSettings, now: datetime
                     ) -> dict[str, Any]:
-    """Send every due outbox message; a failure stays pending with a later retry time."""
+    """Send every due outbox message; a failure stays pending with a later retry time.
+
+    Chat robots count the posts other processes made through them (the monitor flow, the
+    watchdog flow, `jingyu alerts ...`) before planning theirs, and record their own.
+    """
     messages = warehouse.pending_notifications(now)
     attempts = {m.id: m.attempts for m in messages}
+    channels = build_channels(settings)
+    ledger = WarehouseLedger(warehouse)
+    for channel in channels.values():
+        channel.share_budget(ledger)
     sent, errors = 0, []
-    for outcome in deliver(messages, build_channels(settings)):
+    for outcome in deliver(messages, channels):
         if outcome.delivered:
             warehouse.mark_delivered(outcome.message_id, now)
             sent += 1

@@ -8,20 +8,43 @@ and, when more messages are due in one cycle than the budget allows, combines th
 ("N 条预警"), most severe first. What cannot be sent now is reported as RateLimited: it stays
 pending in the outbox and goes out on a later cycle; it is never counted as delivered before.
 
+The budget is the robot's, not the process's: the monitor flow, the watchdog flow and
+`jingyu alerts ...` commands run in different processes and may post through the same robot.
+Each post (a digest is one post; a post the platform refused still used budget) is recorded in
+the warehouse's robot_posts (alerts.pipeline attaches the ledger, see Channel.share_budget); at the start of a delivery pass each robot adds the posts and blocks
+of other processes to its in-process limiter, which stays the fast path within the pass.
+
+Each robot @-mentions the routed recipients (payload["recipients"], see
+alerts.routing.Recipient.document) who have a handle for its kind; a digest mentions the union
+of its alerts' recipients once. The mentions are the last line of the message and room is kept
+for them before the text is cut to the byte limit, so truncation never removes them.
+
 Protocol facts (checked against the platforms' public documentation):
 - DingTalk custom robot: POST {"msgtype": "markdown", "markdown": {title, text}} to
   oapi.dingtalk.com/robot/send?access_token=…; with 加签, add query parameters timestamp (ms,
   within 1 hour of DingTalk's clock) and sign = urlEncode(base64(HmacSHA256(key=secret,
   msg=f"{timestamp}\\n{secret}"))). Answer {"errcode": 0} = sent; 130101 "send too fast, exceed
   20 times per minute"; 310000 e.g. "sign not match" / keywords / IP whitelist.
+  @-mention: body "at": {"atMobiles": [...], "atUserIds": [...], "isAtAll": false}, AND the
+  markdown text must contain "@<mobile>" (or "@<userId>") for each, or nobody is notified.
+  Handle: roster handles.dingtalk (a mobile, or a DingTalk userId); without one, the roster
+  phone, since DingTalk @-mentions by the mobile an account is registered with (a number that
+  is not in the group is shown masked and notifies nobody; it does no harm).
 - WeCom group robot: POST {"msgtype": "markdown", "markdown": {"content"}} to
   qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…; content at most 4096 bytes of UTF-8;
   errcode 0 = sent; 45009 = "api freq out of limit" (20 messages a minute per robot).
+  @-mention: "<@userid>" inside the markdown content (mentioned_list and
+  mentioned_mobile_list belong to the text type and are ignored for markdown). Handle: roster
+  handles.wecom (the WeCom userid; no phone fallback, the markdown type has none).
 - Feishu custom bot: POST to open.feishu.cn/open-apis/bot/v2/hook/<token>; with 签名校验 the
   JSON body carries timestamp (seconds) and sign = base64(HmacSHA256(key=f"{timestamp}\\n{secret}",
   msg=b"")) — key and message are the reverse of DingTalk's. Answer code 0 (older answers:
   StatusCode 0); 19021 = sign mismatch or stale timestamp; 11232 = frequency limit; HTTP 429
   (or 400 with code 99991400) with an x-ogw-ratelimit-reset header = rate limited.
+  @-mention: we send an interactive card, whose markdown element takes the card syntax
+  "<at id=ou_xxx></at>" (open_id, or user_id; a custom bot cannot @ by email). The
+  '<at user_id="ou_xxx">name</at>' form belongs to the text and post types, not to cards.
+  Handle: roster handles.feishu.
 """
 from __future__ import annotations
 
@@ -31,11 +54,14 @@ import hmac
 import json
 import logging
 import math
+import re
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
@@ -43,7 +69,8 @@ import requests
 
 from alerts.channel_secrets import (MissingSecret, install_log_redaction, redact_text,
                                     redact_url, resolve_secret)
-from alerts.channels import Channel, DeliveryError, RateLimited, SendResult
+from alerts.channels import (Channel, DeliveryError, PostLedger, PostRecord, RateLimited,
+                             SendResult)
 from alerts.records import LEVELS
 from alerts.settings import ChannelSettings
 from warehouse.records import OutboxMessage
@@ -60,6 +87,10 @@ wallclock: Callable[[], float] = time.time
 
 Windows = tuple[tuple[int, float], ...]            # (at most N messages, per P seconds), ...
 
+# How far back a pass reads other processes' posts: far enough for every window and for a
+# platform block (DingTalk: 10 minutes); longer blocks are kept by the messages' retry times.
+LEDGER_HORIZON_SECONDS = 3600.0
+
 
 def _now() -> float:
     return clock()
@@ -69,7 +100,8 @@ class SlidingWindowLimiter:
     """At most `limit` sends in any `period` seconds, for every (limit, period) window.
 
     Counts what was actually posted (a post the platform refused still used its budget), and
-    can be blocked outright when the platform says we are throttled.
+    can be blocked outright when the platform says we are throttled. Posts other processes
+    made through the same robot are added with seed(), as the warehouse reports them.
     """
 
     def __init__(self, windows: Windows, now: Callable[[], float] | None = None) -> None:
@@ -78,16 +110,21 @@ class SlidingWindowLimiter:
         self.windows = tuple(sorted(windows, key=lambda w: w[1]))
         self._now = now or _now
         self._sent: deque[float] = deque()
+        self._others: list[float] = []       # other processes' posts, on this limiter's clock
         self._blocked_until = float("-inf")
         self._lock = threading.Lock()
+        # Names this limiter's posts in the warehouse, so that reading them back does not
+        # count them twice (they are in _sent already).
+        self.origin = uuid.uuid4().hex[:16]
 
     def _prune(self, now: float) -> None:
         horizon = now - self.windows[-1][1]
         while self._sent and self._sent[0] <= horizon:
             self._sent.popleft()
+        self._others = [t for t in self._others if t > horizon]
 
     def _in_window(self, now: float, period: float) -> list[float]:
-        return [t for t in self._sent if t > now - period]
+        return sorted(t for t in (*self._sent, *self._others) if t > now - period)
 
     def available(self, ignore_shorter_than: float = 0.0) -> int:
         """How many more posts fit now, counting only windows longer than the given period
@@ -123,6 +160,19 @@ class SlidingWindowLimiter:
         """The platform throttled us: send nothing for this long."""
         with self._lock:
             self._blocked_until = max(self._blocked_until, self._now() + seconds)
+
+    def seed(self, ages: Iterable[float], blocked_for: float = 0.0) -> None:
+        """Other processes' posts through the same robot, `ages` seconds ago, and a block the
+        platform imposed on one of them that has `blocked_for` seconds left.
+
+        Replaces the previous reading (the warehouse still holds those posts while they
+        matter); this limiter's own posts are never part of it.
+        """
+        with self._lock:
+            now = self._now()
+            self._others = sorted(now - max(0.0, age) for age in ages)
+            if blocked_for > 0:
+                self._blocked_until = max(self._blocked_until, now + blocked_for)
 
     def describe(self) -> str:
         return ", ".join(f"{limit}/{_period(period)}" for limit, period in self.windows)
@@ -206,14 +256,38 @@ def _short_badge(level: int) -> str:
     return f"{info['roman']}级 {info['colour_zh']}"
 
 
+# What a platform accepts as a handle inside markup: a roster typo such as "lisi>" must not
+# break the message (or mention someone else).
+_HANDLE = re.compile(r"^[\w.@+\-]{1,100}$")
+_MOBILE = re.compile(r"^\+?\d[\d-]{4,19}$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Someone a robot @-mentions: the handle the platform knows them by, and their name."""
+
+    handle: str
+    name: str
+
+
+def _text(value: Any) -> str | None:
+    # YAML may have read a mobile as a number.
+    return (str(value).strip() or None) if value is not None else None
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
 @dataclass(frozen=True)
 class Post:
     """One robot message: what it says and which outbox messages it carries."""
 
     title: str
-    markdown: str
+    markdown: str                        # the mention line included, within the byte limit
     level: int                           # the most severe level it carries
     indexes: tuple[int, ...]             # positions in the batch
+    mentions: tuple[Mention, ...] = ()   # who the markdown @-mentions, in order
 
 
 @dataclass(frozen=True)
@@ -237,6 +311,7 @@ class RobotChannel(Channel):
     max_markdown_bytes: ClassVar[int] = 4096
     throttle_seconds: ClassVar[float] = 60.0   # wait after the platform says "too fast"
     digest_size: ClassVar[int] = 10            # alerts per digest, unless the budget is short
+    mention_label: ClassVar[str] = "提醒"       # starts the line of @-mentions
 
     def __init__(self, name: str, url: str | None = None, *, url_env: str | None = None,
                  url_block: str | None = None, secret: str | None = None,
@@ -251,6 +326,7 @@ class RobotChannel(Channel):
         # Waits this short (Feishu's 5 a second) are slept through within the cycle.
         self.max_wait_seconds = max_wait_seconds
         self._known_secrets: list[str] = []
+        self._ledger: PostLedger | None = None
 
     # -- where to post ---------------------------------------------------------------------
 
@@ -278,6 +354,45 @@ class RobotChannel(Channel):
     def _redact(self, text: str) -> str:
         return redact_text(text, self._known_secrets)
 
+    # -- the budget shared with other processes -------------------------------------------
+
+    def share_budget(self, ledger: PostLedger) -> None:
+        self._ledger = ledger
+
+    def _seed_budget(self) -> None:
+        """Count what other processes posted through this robot (and a block the platform
+        put on it) before planning this pass; without a ledger, this process's count only."""
+        if self._ledger is None:
+            return
+        wall_now = wallclock()
+        try:
+            records = self._ledger.posts_since(self.name,
+                                               _utc(wall_now - LEDGER_HORIZON_SECONDS))
+        except Exception as exc:
+            # The budget is a courtesy to the platform; paging duty staff comes first.
+            logger.warning("%s %s: cannot read the shared rate budget, counting this "
+                           "process's posts only: %s", self.kind, self.name,
+                           self._redact(str(exc)))
+            return
+        others = [r for r in records if r.by != self.limiter.origin]
+        longest = self.limiter.windows[-1][1]
+        ages = [wall_now - r.at.timestamp() for r in others]
+        blocked_for = max((r.blocked_until.timestamp() - wall_now for r in others
+                           if r.blocked_until is not None), default=0.0)
+        self.limiter.seed([age for age in ages if age < longest], blocked_for)
+
+    def _record_post(self, posted_at: float, blocked_for: float | None) -> None:
+        if self._ledger is None:
+            return
+        record = PostRecord(at=_utc(posted_at), by=self.limiter.origin,
+                            blocked_until=(_utc(wallclock() + blocked_for)
+                                           if blocked_for else None))
+        try:
+            self._ledger.record_post(self.name, record)
+        except Exception as exc:
+            logger.warning("%s %s: cannot record a post in the shared rate budget: %s",
+                           self.kind, self.name, self._redact(str(exc)))
+
     # -- Channel interface ----------------------------------------------------------------
 
     def send(self, message: OutboxMessage) -> None:
@@ -295,6 +410,7 @@ class RobotChannel(Channel):
         except MissingSecret as exc:
             error = DeliveryError(f"{self.prefix}: {exc}")
             return [error] * len(messages)
+        self._seed_budget()
         budget = self.limiter.available(ignore_shorter_than=self.max_wait_seconds)
         if budget <= 0:
             wait = self.limiter.wait_time()
@@ -335,14 +451,78 @@ class RobotChannel(Channel):
                                f"({self.limiter.describe()}); next post possible in "
                                f"{wait:.0f} s", retry_after=wait)
         self.limiter.record()
+        posted_at = wallclock()
+        result: SendResult = None
+        blocked_for: float | None = None
         try:
             self._post(target, post)
         except RateLimited as exc:
-            self.limiter.block_for(exc.retry_after or self.throttle_seconds)
-            return exc
+            blocked_for = exc.retry_after or self.throttle_seconds
+            self.limiter.block_for(blocked_for)
+            result = exc
         except DeliveryError as exc:
-            return exc
-        return None
+            result = exc
+        # Recorded whatever the answer: a refused post still used the robot's budget.
+        self._record_post(posted_at, blocked_for)
+        return result
+
+    # -- who to @-mention -------------------------------------------------------------------
+
+    def handle_of(self, recipient: Mapping[str, Any]) -> str | None:
+        """The recipient's handle on this platform (roster handles.<kind>), if any."""
+        handles = recipient.get("handles")
+        handle = handles.get(self.kind) if isinstance(handles, Mapping) else None
+        return _text(handle)
+
+    def mention_token(self, mention: Mention) -> str:
+        """How the platform's markdown writes an @-mention."""
+        raise NotImplementedError
+
+    def _mentions(self, messages: Iterable[OutboxMessage], warn: bool = True
+                  ) -> tuple[Mention, ...]:
+        """The recipients of these messages who have a handle here, each once, in order.
+        (`warn`: log who cannot be mentioned; not while trying digest sizes.)"""
+        found: dict[str, Mention] = {}
+        for message in messages:
+            recipients = message.payload.get("recipients")
+            for recipient in recipients if isinstance(recipients, list) else ():
+                if not isinstance(recipient, Mapping):
+                    continue
+                handle = self.handle_of(recipient)
+                if handle is None:
+                    continue
+                if not _HANDLE.match(handle):
+                    if warn:
+                        logger.warning("%s %s: not mentioning %s, handle %r is not one %s "
+                                       "accepts", self.kind, self.name,
+                                       recipient.get("name"), handle, self.label)
+                    continue
+                found.setdefault(handle, Mention(handle, str(recipient.get("name") or handle)))
+        mentions = tuple(found.values())
+        # A roster mistake (a whole unit on one alert) must not crowd out the alert itself.
+        while mentions and (len(self._mention_line(mentions).encode("utf-8"))
+                            > self.max_markdown_bytes // 4):
+            mentions = mentions[:-1]
+        if warn and len(mentions) < len(found):
+            logger.warning("%s %s: %d recipients, only the first %d fit in one message",
+                           self.kind, self.name, len(found), len(mentions))
+        return mentions
+
+    def _mention_line(self, mentions: Sequence[Mention]) -> str:
+        if not mentions:
+            return ""
+        return "\n\n" + " ".join([self.mention_label,
+                                   *(self.mention_token(m) for m in mentions)])
+
+    def _with_mentions(self, markdown: str, mentions: Sequence[Mention],
+                       truncate: bool = True) -> str:
+        """The markdown, cut to leave room for the mention line, then the mention line: the
+        mentions are what makes phones ring, so they are never what gets cut."""
+        line = self._mention_line(mentions)
+        if truncate:
+            markdown = truncate_utf8(markdown,
+                                     self.max_markdown_bytes - len(line.encode("utf-8")))
+        return markdown + line
 
     # -- what to post -----------------------------------------------------------------------
 
@@ -350,8 +530,9 @@ class RobotChannel(Channel):
         payload = message.payload
         title = _one_line(payload.get("title") or "预警")
         markdown = payload.get("markdown") or payload.get("text") or title
-        return Post(title=title, markdown=truncate_utf8(str(markdown), self.max_markdown_bytes),
-                    level=_level(message), indexes=(index,))
+        mentions = self._mentions([message])
+        return Post(title=title, markdown=self._with_mentions(str(markdown), mentions),
+                    level=_level(message), indexes=(index,), mentions=mentions)
 
     def _digests(self, messages: Sequence[OutboxMessage], per_post: int) -> list[Post]:
         """Messages packed into digests of at most per_post alerts and max_markdown_bytes,
@@ -394,12 +575,12 @@ class RobotChannel(Channel):
         lines = [f"### 【警舆】{title}", ""]
         lines += [f"{number}. {line}" for number, (_, line) in enumerate(group, start=1)]
         lines += ["", "> 同一时段预警较多，已合并发送；详情见系统。"]
-        markdown = "\n".join(lines)
-        if truncate:
-            # Packing keeps a digest within the limit unless one line alone exceeds it.
-            markdown = truncate_utf8(markdown, self.max_markdown_bytes)
+        # Everyone any of these alerts is routed to, mentioned once. Packing keeps a digest
+        # within the limit unless one line alone exceeds it.
+        mentions = self._mentions((messages[index] for index, _ in group), warn=truncate)
+        markdown = self._with_mentions("\n".join(lines), mentions, truncate)
         return Post(title=title, markdown=markdown, level=level,
-                    indexes=tuple(index for index, _ in group))
+                    indexes=tuple(index for index, _ in group), mentions=mentions)
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -443,13 +624,29 @@ class DingTalkChannel(RobotChannel):
     throttle_seconds = 600.0            # DingTalk throttles a robot 10 minutes after 130101
     RATE_LIMITED = 130101
 
+    def handle_of(self, recipient: Mapping[str, Any]) -> str | None:
+        # DingTalk @-mentions by the mobile an account is registered with: the roster phone
+        # is the duty officer's work mobile, so it serves when no dingtalk handle is given.
+        return super().handle_of(recipient) or _text(recipient.get("phone"))
+
+    def mention_token(self, mention: Mention) -> str:
+        return f"@{mention.handle}"
+
     def _post(self, target: _Target, post: Post) -> None:
         params = None
         if target.secret:
             timestamp = str(int(wallclock() * 1000))
             params = {"timestamp": timestamp, "sign": dingtalk_sign(timestamp, target.secret)}
             self._known_secrets.append(params["sign"])
-        body = {"msgtype": "markdown", "markdown": {"title": post.title, "text": post.markdown}}
+        body: dict[str, Any] = {"msgtype": "markdown",
+                                "markdown": {"title": post.title, "text": post.markdown}}
+        if post.mentions:
+            # The list makes DingTalk notify; the "@…" in the text (the mention line) makes
+            # it show. Either alone mentions nobody.
+            handles = [m.handle for m in post.mentions]
+            body["at"] = {"atMobiles": [h for h in handles if _MOBILE.match(h)],
+                          "atUserIds": [h for h in handles if not _MOBILE.match(h)],
+                          "isAtAll": False}
         _, answer = self._request(target.url, body, params)
         code = answer.get("errcode")
         if code == 0:
@@ -470,6 +667,9 @@ class WeComChannel(RobotChannel):
     max_markdown_bytes = 4096           # markdown.content: at most 4096 bytes of UTF-8
     throttle_seconds = 60.0
     RATE_LIMITED = 45009
+
+    def mention_token(self, mention: Mention) -> str:
+        return f"<@{mention.handle}>"
 
     def _post(self, target: _Target, post: Post) -> None:
         content = truncate_utf8(post.markdown, self.max_markdown_bytes)
@@ -499,6 +699,10 @@ class FeishuChannel(RobotChannel):
     max_markdown_bytes = 16000          # the whole request body must stay under 20 KB
     throttle_seconds = 60.0
     RATE_LIMITED = (11232, 99991400)
+
+    def mention_token(self, mention: Mention) -> str:
+        # Card markdown syntax; the card shows the person's name by itself.
+        return f"<at id={mention.handle}></at>"
 
     def _post(self, target: _Target, post: Post) -> None:
         body: dict[str, Any] = {}

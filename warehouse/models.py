@@ -302,3 +302,22 @@ class PostBand(Base):
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     post_id: Mapped[int] = mapped_column(Id, ForeignKey("posts.id", ondelete="CASCADE"),
                                          primary_key=True)
+
+
+class RobotPost(Base):
+    """One post a chat robot made, or tried to make, to its platform (a digest is one post).
+
+    Every process posting through the same robot (the monitor flow, the watchdog flow,
+    `jingyu alerts ...`) counts these against the platform's rate limit, so they spend one
+    budget together. `origin` names the process's limiter, which counts its own posts itself.
+    """
+
+    __tablename__ = "robot_posts"
+    __table_args__ = (Index("ix_robot_posts_channel_at", "channel", "posted_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    posted_at: Mapped[datetime] = mapped_column(DateTime)
+    origin: Mapped[str] = mapped_column(String(100))
+    # The platform answered "too fast" and takes nothing from this robot until then.
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
@@ -14,11 +14,14 @@ from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig,
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine
-from warehouse.models import AlertRow, OutboxRow, Post, PostTopic, Run, RunSource, Source
+from warehouse.models import (AlertRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
+                              Source)
 from warehouse.records import Mention, OutboxMessage, PostRow
 from warehouse.stories import StoryMember, StorySummary, join_stories, story_summaries
 
 SEEN_IDS_KEPT = 200
+# Chat robots' posts are kept this long (the longest platform window is a minute or an hour).
+ROBOT_POSTS_KEPT = timedelta(days=1)
 # A run still "running" this long after it started was killed; the next cycle closes it.
 STALE_RUN_AFTER = timedelta(hours=1)
 
@@ -398,6 +401,37 @@ class Warehouse:
             row.attempts += 1
             row.last_error = error
             row.next_attempt_at = as_utc_naive(retry_at)
+
+    # ---- chat robots' rate budgets, shared by every process ---------------------------------
+
+    def record_robot_post(self, channel: str, at: datetime, origin: str,
+                          blocked_until: datetime | None = None) -> None:
+        """Remember that a chat robot posted (or tried to) at `at`, so that other processes
+        posting through it count the post against the platform's rate limit. `origin` names
+        the limiter (process) that posted; `blocked_until`: the platform answered "too fast".
+        Posts a day old are dropped as new ones come: no platform window is that long."""
+        with self._session.begin() as session:
+            session.execute(delete(RobotPost).where(
+                RobotPost.channel == channel,
+                RobotPost.posted_at < as_utc_naive(at - ROBOT_POSTS_KEPT),
+                (RobotPost.blocked_until.is_(None)
+                 | (RobotPost.blocked_until < as_utc_naive(at)))))
+            session.add(RobotPost(channel=channel, posted_at=as_utc_naive(at), origin=origin,
+                                  blocked_until=as_utc_naive(blocked_until)
+                                  if blocked_until else None))
+
+    def robot_posts(self, channel: str, since: datetime) -> list[dict[str, Any]]:
+        """This channel's posts at or after `since`, and those whose block lasts past it:
+        {"at", "by", "blocked_until"} (aware UTC or None), oldest first."""
+        stamp = as_utc_naive(since)
+        with self._session() as session:
+            rows = session.scalars(
+                select(RobotPost).where(RobotPost.channel == channel,
+                                        (RobotPost.posted_at >= stamp)
+                                        | (RobotPost.blocked_until > stamp))
+                .order_by(RobotPost.posted_at, RobotPost.id))
+            return [{"at": from_db(r.posted_at), "by": r.origin,
+                     "blocked_until": from_db(r.blocked_until)} for r in rows]
 
     def outbox_counts(self) -> dict[str, int]:
         with self._session() as session:

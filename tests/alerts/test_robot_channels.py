@@ -8,12 +8,13 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +31,7 @@ from alerts.records import Alert, Evidence
 from alerts.render import render_notification
 from alerts.robots import (DingTalkChannel, FeishuChannel, SlidingWindowLimiter, WeComChannel,
                            truncate_utf8)
+from alerts.routing import Recipient
 from alerts.settings import parse_alert_settings
 from jingyu.config import ConfigError
 from warehouse.records import OutboxMessage
@@ -41,6 +43,9 @@ WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 FEISHU_HOOK = "a1b2c3d4-hook-token-5e6f"
 FEISHU_SECRET = "feishuSigningSecret42"
 SECRETS = (DING_TOKEN, DING_SECRET, WECOM_KEY, FEISHU_HOOK, FEISHU_SECRET)
+# The wall clock of the tests starts at the `now` fixture (conftest.NOW), so that the delivery
+# passes' `now` and the time robots stamp their posts with agree, as in production.
+WALL_START = datetime(2026, 11, 26, 7, 30, tzinfo=timezone.utc).timestamp()
 
 
 # ---- a fake of the three platforms ------------------------------------------------------------
@@ -50,6 +55,7 @@ class Received:
     platform: str
     query: dict[str, list[str]]
     body: dict[str, Any]
+    mentioned: list[str] = field(default_factory=list)   # whom the platform would notify
 
 
 @dataclass
@@ -63,6 +69,7 @@ class RobotServer:
     accepted: list[Received] = field(default_factory=list)
     requests: int = 0
     now: Any = time.monotonic                      # the fake clock when a test injects one
+    wall: Any = time.time                          # its wall clock (signature timestamps)
     accepted_at: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -101,7 +108,7 @@ class RobotServer:
             expected = base64.b64encode(hmac.new(
                 self.ding_secret.encode(), f"{timestamp}\n{self.ding_secret}".encode(),
                 hashlib.sha256).digest()).decode()
-            fresh = timestamp.isdigit() and abs(time.time() * 1000 - int(timestamp)) < 3600_000
+            fresh = timestamp.isdigit() and abs(self.wall() * 1000 - int(timestamp)) < 3600_000
             if not (fresh and hmac.compare_digest(sign, expected)):
                 return 200, {"errcode": 310000, "errmsg": "sign not match, more: [...]"}, {}
         if body.get("msgtype") != "markdown" or not body["markdown"].get("text"):
@@ -110,7 +117,13 @@ class RobotServer:
         if len(recent) >= 20:                        # DingTalk's own limit
             return 200, {"errcode": 130101,
                          "errmsg": "send too fast, exceed 20 times per minute"}, {}
-        self.accepted.append(Received("dingtalk", query, body))
+        # DingTalk notifies those in at.atMobiles / at.atUserIds whose "@…" is also in the
+        # text; either one alone mentions nobody.
+        at = body.get("at") or {}
+        assert at.get("isAtAll", False) is False, "jingyu never @-mentions the whole group"
+        listed = [*at.get("atMobiles", []), *at.get("atUserIds", [])]
+        mentioned = [h for h in listed if f"@{h}" in body["markdown"]["text"]]
+        self.accepted.append(Received("dingtalk", query, body, mentioned))
         self.accepted_at.append(self.now())
         return 200, {"errcode": 0, "errmsg": "ok"}, {}
 
@@ -121,7 +134,10 @@ class RobotServer:
         if len(content.encode("utf-8")) > 4096:
             return 200, {"errcode": 40058,
                          "errmsg": "markdown.content exceed max length 4096"}, {}
-        self.accepted.append(Received("wecom", query, body))
+        # The markdown type mentions with <@userid> in the content; mentioned_list belongs
+        # to the text type and does nothing here.
+        mentioned = re.findall(r"<@([^<>\s]+)>", content)
+        self.accepted.append(Received("wecom", query, body, mentioned))
         return 200, {"errcode": 0, "errmsg": "ok"}, {}
 
     def _feishu(self, hook, body):
@@ -133,19 +149,23 @@ class RobotServer:
             expected = base64.b64encode(hmac.new(
                 f"{timestamp}\n{self.feishu_secret}".encode(), b"",
                 hashlib.sha256).digest()).decode()
-            fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 3600
+            fresh = timestamp.isdigit() and abs(self.wall() - int(timestamp)) < 3600
             if not (fresh and hmac.compare_digest(str(body.get("sign", "")), expected)):
                 return 200, {"code": 19021, "data": {}, "msg": "sign match fail or timestamp "
                              "is not within one hour from current time"}, {}
         if body.get("msg_type") != "interactive" or "card" not in body:
             return 400, {"code": 9499, "msg": "Bad Request", "data": {}}, {}
-        self.accepted.append(Received("feishu", {}, body))
+        # A card mentions with <at id=open_id></at> in a markdown element.
+        mentioned = [m for element in body["card"].get("elements", [])
+                     if element.get("tag") == "markdown"
+                     for m in re.findall(r"<at id=([^<>\s]+)></at>", element["content"])]
+        self.accepted.append(Received("feishu", {}, body, mentioned))
         return 200, {"code": 0, "msg": "success", "data": {}}, {}
 
 
 @pytest.fixture
 def robot_server(fake_clock) -> Iterator[RobotServer]:
-    server_state = RobotServer(now=fake_clock)
+    server_state = RobotServer(now=fake_clock, wall=fake_clock.wall)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -192,6 +212,10 @@ class FakeClock:
     def __call__(self) -> float:
         return self.now
 
+    def wall(self) -> float:
+        """The wall clock, moving with the monotonic one (robots.wallclock)."""
+        return WALL_START + self.now - 1000.0
+
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
@@ -202,13 +226,14 @@ def fake_clock(monkeypatch) -> FakeClock:
     clock = FakeClock()
     monkeypatch.setattr(robots, "clock", clock)
     monkeypatch.setattr(robots, "sleep", clock.sleep)
+    monkeypatch.setattr(robots, "wallclock", clock.wall)
     robots.reset_shared_limiters()
     yield clock
     robots.reset_shared_limiters()
 
 
 def message(message_id: int = 1, level: int = 3, title: str | None = None,
-            channel: str = "robot") -> OutboxMessage:
+            channel: str = "robot", recipients: tuple[Recipient, ...] = ()) -> OutboxMessage:
     title = title or f"网友称民警执法时动手打人 #{message_id}"
     badge = {1: "【I级 红色预警】", 2: "【II级 橙色预警】", 3: "【III级 黄色预警】",
              4: "【IV级 蓝色预警】"}[level]
@@ -220,7 +245,8 @@ def message(message_id: int = 1, level: int = 3, title: str | None = None,
                              f"(https://weibo.com/post/{message_id})",
                  "level": level,
                  "alert": {"id": 100 + message_id, "evidence": [
-                     {"url": f"https://weibo.com/post/{message_id}", "title": title}]}},
+                     {"url": f"https://weibo.com/post/{message_id}", "title": title}]},
+                 "recipients": [r.document() for r in recipients]},
         attempts=0)
 
 
@@ -569,6 +595,308 @@ def test_secrets_never_reach_the_logs_even_at_debug(robot_server, fake_clock, ca
     no_secret_in(caplog.text)
     sent_sign = [r for r in caplog.records if "sign=" in r.getMessage()]
     assert all("sign=***" in r.getMessage() for r in sent_sign)
+
+
+# ---- @-mentions of the routed recipients -------------------------------------------------------
+
+ZHANG = Recipient("张三", "青川市公安局情指中心", "13800000011",
+                  {"dingtalk": "13800000011", "wecom": "zhangsan", "feishu": "ou_zhangsan"})
+WANG = Recipient("王五", "青川市公安局情指中心", "13800000013", {"wecom": "wangwu"})
+CHEN = Recipient("陈静", "青川市公安局宣传处", "13800000021",
+                 {"feishu": "ou_chenjing", "email": "chen.jing@example.invalid"})
+SUN = Recipient("孙丽", "青川市公安局法制支队", None, {"email": "sun.li@example.invalid"})
+TANG = Recipient("唐宇", "北湖分局指挥室", "13800000211", {"dingtalk": "tangyu_ding"})
+
+
+def test_dingtalk_mentions_by_at_list_and_by_at_mobile_in_the_text(robot_server, fake_clock):
+    dingtalk(robot_server).send(message(1, recipients=(ZHANG, WANG, SUN, TANG)))
+
+    [got] = robot_server.accepted
+    # 王五 has no dingtalk handle: his phone serves (DingTalk @-mentions by mobile); 孙丽 has
+    # neither; 唐宇's handle is a DingTalk userId.
+    assert got.body["at"] == {"atMobiles": ["13800000011", "13800000013"],
+                              "atUserIds": ["tangyu_ding"], "isAtAll": False}
+    assert got.mentioned == ["13800000011", "13800000013", "tangyu_ding"]
+    text = got.body["markdown"]["text"]
+    assert text.endswith("\n\n提醒 @13800000011 @13800000013 @tangyu_ding")
+    assert text.startswith("### 【III级 黄色预警】")
+
+
+def test_wecom_markdown_mentions_with_at_userid_in_the_content(robot_server, fake_clock):
+    WeComChannel("duty-wecom", robot_server.wecom_url).send(
+        message(1, recipients=(ZHANG, WANG, CHEN)))
+
+    [got] = robot_server.accepted
+    assert got.mentioned == ["zhangsan", "wangwu"]            # 陈静 has no WeCom userid
+    assert set(got.body) == {"msgtype", "markdown"}           # no mentioned_list: text only
+    assert got.body["markdown"]["content"].endswith("提醒 <@zhangsan> <@wangwu>")
+
+
+def test_feishu_card_mentions_with_the_card_at_syntax(robot_server, fake_clock):
+    feishu(robot_server).send(message(1, level=2, recipients=(ZHANG, WANG, CHEN)))
+
+    [got] = robot_server.accepted
+    assert got.mentioned == ["ou_zhangsan", "ou_chenjing"]
+    content = got.body["card"]["elements"][0]["content"]
+    assert content.endswith("提醒 <at id=ou_zhangsan></at> <at id=ou_chenjing></at>")
+
+
+@pytest.mark.parametrize("recipients", [(), (SUN,)])
+def test_nothing_is_mentioned_when_no_recipient_has_a_handle(robot_server, fake_clock,
+                                                            recipients):
+    dingtalk(robot_server).send(message(1, recipients=recipients))
+    WeComChannel("duty-wecom", robot_server.wecom_url).send(message(2, recipients=(TANG,)))
+    feishu(robot_server).send(message(3, recipients=(WANG,)))
+
+    ding, wecom, lark = robot_server.accepted
+    assert "at" not in ding.body
+    assert "提醒" not in ding.body["markdown"]["text"]
+    assert wecom.mentioned == [] and "提醒" not in wecom.body["markdown"]["content"]
+    assert lark.mentioned == [] and "<at" not in lark.body["card"]["elements"][0]["content"]
+
+
+def test_a_handle_that_would_break_the_markup_is_not_mentioned(robot_server, fake_clock):
+    broken = Recipient("李四", "情指中心", None, {"wecom": "lisi> **伪造**"})
+    WeComChannel("duty-wecom", robot_server.wecom_url).send(
+        message(1, recipients=(broken, ZHANG)))
+    assert robot_server.accepted[0].mentioned == ["zhangsan"]
+    assert "lisi" not in robot_server.accepted[0].body["markdown"]["content"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda server: dingtalk(server),
+    lambda server: WeComChannel("duty-wecom", server.wecom_url),
+])
+def test_mentions_survive_truncation_of_a_long_message(robot_server, fake_clock, make):
+    long = message(1, recipients=(ZHANG, WANG))
+    long = OutboxMessage(**{**long.__dict__, "payload": {**long.payload,
+                                                         "markdown": "涉警舆情" * 2000}})
+    make(robot_server).send(long)
+
+    [got] = robot_server.accepted
+    text = got.body["markdown"].get("text") or got.body["markdown"]["content"]
+    assert len(text.encode("utf-8")) <= 4096
+    assert "（内容过长，已截断，详见系统）" in text
+    assert len(got.mentioned) == 2
+    assert text.endswith(("@13800000011 @13800000013", "<@zhangsan> <@wangwu>"))
+
+
+def test_a_digest_mentions_the_union_of_its_recipients_once(robot_server, fake_clock):
+    channel = dingtalk(robot_server)
+    for _ in range(19):                            # one post left: everything in one digest
+        channel.limiter.record()
+    messages = [message(n, level=(2 if n == 7 else 4), channel="duty-ding",
+                        recipients=((ZHANG, TANG) if n % 2 else (ZHANG, WANG)))
+                for n in range(1, 13)]
+
+    outcomes = deliver(messages, {"duty-ding": channel})
+
+    assert all(o.delivered for o in outcomes)
+    [post] = robot_server.accepted
+    text = post.body["markdown"]["text"]
+    assert post.body["markdown"]["title"] == "12 条预警（最高 II级 橙色）"
+    assert post.mentioned == ["13800000011", "13800000013", "tangyu_ding"]
+    assert post.body["at"]["atMobiles"] == ["13800000011", "13800000013"]
+    assert text.count("@13800000011") == 1
+    # In the order of the digest: #7 (II级, routed to 张三 and 唐宇) comes first.
+    assert text.endswith("提醒 @13800000011 @tangyu_ding @13800000013")
+
+
+def test_digest_packing_keeps_room_for_the_mentions(robot_server, fake_clock):
+    channel = WeComChannel("duty-wecom", robot_server.wecom_url)
+    for _ in range(19):
+        channel.limiter.record()
+    many = tuple(Recipient(f"值班员{n}", "情指中心", None, {"wecom": f"duty{n:03d}"})
+                 for n in range(40))
+    messages = [message(n, title="网友称民警执法时动手打人" * 4 + f" #{n}", channel="w",
+                        recipients=many) for n in range(1, 61)]
+
+    outcomes = deliver(messages, {"w": channel})
+
+    [post] = robot_server.accepted                 # the rest waits for the next minute
+    content = post.body["markdown"]["content"]
+    assert len(content.encode("utf-8")) <= 4096
+    assert "已截断" not in content                  # packed to fit, not cut
+    assert len(post.mentioned) == 40
+    for outcome in outcomes:
+        if outcome.delivered:
+            assert f"告警编号 {100 + outcome.message_id}" in content
+
+
+def test_recipients_routed_by_the_roster_are_mentioned_end_to_end(
+        robot_server, fake_clock, warehouse_url, now, monkeypatch):
+    monkeypatch.setenv("JINGYU_TEST_DINGTALK_SECRET", DING_SECRET)
+    settings = _ding_settings(robot_server)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        _queue_alerts(warehouse, now, [1], recipients=(ZHANG, CHEN))
+        assert deliver_pending(warehouse, settings, now)["sent"] == 1
+    finally:
+        warehouse.close()
+    [got] = robot_server.accepted
+    assert got.mentioned == ["13800000011", "13800000021"]   # 陈静 by her phone
+
+
+# ---- the rate budget, shared by every process posting through the robot -------------------------
+
+def _ding_settings(server: RobotServer):
+    return parse_alert_settings(yaml.safe_load(f"""
+channels:
+  - {{name: duty-ding, kind: dingtalk, url: "{server.dingtalk_url}",
+     secret_env: JINGYU_TEST_DINGTALK_SECRET}}
+"""), "alerts.yaml")
+
+
+def _queue_alerts(warehouse: Warehouse, at, numbers, level: int = 3,
+                  recipients: tuple[Recipient, ...] = (), channel: str = "duty-ding") -> None:
+    """Record one alert per number, each with one notification for the channel."""
+    for n in numbers:
+        alert = Alert(fingerprint=f"item:{n}", kind="sensitive_item", level=level,
+                      title=f"网友称民警执法时动手打人 #{n}", reason="命中 袭警",
+                      evidence=(Evidence(n, f"https://weibo.com/post/{n}", "标题", "weibo", at),),
+                      jurisdiction="qingchuan", detected_at=at)
+
+        def notify(alert_id, _version, alert=alert):
+            payload = render_notification(alert, alert_id)
+            payload["recipients"] = [r.document() for r in recipients]
+            return [(channel, payload)]
+
+        warehouse.record_alert(alert, notify)
+
+
+def _new_process() -> None:
+    """What a separate process (the watchdog flow, a `jingyu alerts` command) starts with: no
+    in-process memory of the robot's budget."""
+    robots.reset_shared_limiters()
+
+
+@pytest.mark.parametrize("separate_processes", [True, False])
+def test_a_second_process_spends_what_is_left_of_the_robots_budget(
+        robot_server, fake_clock, warehouse_url, now, monkeypatch, separate_processes):
+    monkeypatch.setenv("JINGYU_TEST_DINGTALK_SECRET", DING_SECRET)
+    settings = _ding_settings(robot_server)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        # The monitor flow posts 18 alerts one by one: 2 of DingTalk's 20 a minute are left.
+        _queue_alerts(warehouse, now, range(1, 19))
+        assert deliver_pending(warehouse, settings, now)["sent"] == 18
+        assert len(robot_server.accepted) == 18
+
+        # Ten seconds later another process has 5 alerts for the same robot: without the
+        # shared budget it would post 5 times and DingTalk would refuse the last 3 (130101,
+        # then block the robot for 10 minutes). It digests them into one post instead.
+        if separate_processes:
+            _new_process()
+        fake_clock.now += 10
+        later = now + timedelta(seconds=10)
+        _queue_alerts(warehouse, later, range(19, 24))
+        second = deliver_pending(warehouse, settings, later)
+        assert second == {"sent": 5, "failed": 0, "errors": []}
+        assert len(robot_server.accepted) == 19
+        assert robot_server.accepted[-1].body["markdown"]["title"].startswith("5 条预警")
+
+        # The digest was one post: one is left, and a third process uses it.
+        if separate_processes:
+            _new_process()
+        fake_clock.now += 5
+        later += timedelta(seconds=5)
+        _queue_alerts(warehouse, later, range(24, 27))
+        assert deliver_pending(warehouse, settings, later)["sent"] == 3
+        assert len(robot_server.accepted) == 20
+
+        # Nothing left this minute: a fourth process holds back without asking DingTalk.
+        if separate_processes:
+            _new_process()
+        fake_clock.now += 5
+        later += timedelta(seconds=5)
+        _queue_alerts(warehouse, later, range(27, 29))
+        fourth = deliver_pending(warehouse, settings, later)
+        assert fourth["sent"] == 0 and fourth["failed"] == 2
+        assert all("own rate limit" in e for e in fourth["errors"])
+        assert robot_server.requests == 20
+        assert warehouse.outbox_counts() == {"sent": 26, "pending": 2}
+
+        # A minute after the first posts the budget is back, for whichever process is next.
+        if separate_processes:
+            _new_process()
+        fake_clock.now += 60
+        later += timedelta(seconds=60)
+        assert deliver_pending(warehouse, settings, later)["sent"] == 2
+        assert warehouse.outbox_counts() == {"sent": 28}
+        assert robot_server.requests == len(robot_server.accepted) == 22
+    finally:
+        warehouse.close()
+
+
+def test_a_platform_block_holds_for_every_process(robot_server, fake_clock, warehouse_url,
+                                                  now, monkeypatch):
+    monkeypatch.setenv("JINGYU_TEST_DINGTALK_SECRET", DING_SECRET)
+    settings = _ding_settings(robot_server)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        _queue_alerts(warehouse, now, [1])
+        robot_server.force.append((200, {"errcode": 130101, "errmsg": "send too fast, "
+                                         "exceed 20 times per minute"}, {}))
+        assert deliver_pending(warehouse, settings, now)["failed"] == 1
+
+        # Another process, with a new alert for the robot, must not extend DingTalk's block.
+        _new_process()
+        fake_clock.now += 30
+        later = now + timedelta(seconds=30)
+        _queue_alerts(warehouse, later, [2])
+        second = deliver_pending(warehouse, settings, later)
+        assert second["sent"] == 0
+        assert "own rate limit" in second["errors"][0]
+        assert robot_server.requests == 1
+
+        _new_process()
+        fake_clock.now += 600
+        assert deliver_pending(warehouse, settings, now + timedelta(minutes=11))["sent"] == 2
+    finally:
+        warehouse.close()
+
+
+def test_feishu_second_process_waits_out_the_five_per_second_window(
+        robot_server, fake_clock, warehouse_url, now, monkeypatch):
+    monkeypatch.setenv("JINGYU_TEST_FEISHU_SECRET", FEISHU_SECRET)
+    settings = parse_alert_settings(yaml.safe_load(f"""
+channels:
+  - {{name: duty-feishu, kind: feishu, url: "{robot_server.feishu_url}",
+     secret_env: JINGYU_TEST_FEISHU_SECRET}}
+"""), "alerts.yaml")
+    warehouse = Warehouse(warehouse_url)
+    try:
+        _queue_alerts(warehouse, now, range(1, 5), channel="duty-feishu")   # 4 of 5 a second
+        assert deliver_pending(warehouse, settings, now)["sent"] == 4
+        _new_process()
+        _queue_alerts(warehouse, now, range(5, 8), channel="duty-feishu")
+        assert deliver_pending(warehouse, settings, now)["sent"] == 3
+        assert fake_clock.slept == [pytest.approx(1.0)]     # the 6th post waited a second
+        assert len(robot_server.accepted) == 7
+    finally:
+        warehouse.close()
+
+
+def test_the_warehouse_keeps_robot_posts_per_channel_and_forgets_old_ones(warehouse_url, now):
+    warehouse = Warehouse(warehouse_url)
+    try:
+        warehouse.record_robot_post("duty-ding", now - timedelta(days=2), "ancient")
+        warehouse.record_robot_post("duty-ding", now - timedelta(hours=2), "old")
+        warehouse.record_robot_post("duty-ding", now - timedelta(seconds=30), "a",
+                                    blocked_until=now + timedelta(minutes=9))
+        warehouse.record_robot_post("duty-ding", now - timedelta(seconds=5), "a")
+        warehouse.record_robot_post("other-robot", now, "b")              # not its channel
+
+        posts = warehouse.robot_posts("duty-ding", now - timedelta(seconds=10))
+        assert [(p["at"], p["by"], p["blocked_until"]) for p in posts] == [
+            (now - timedelta(seconds=30), "a", now + timedelta(minutes=9)),   # still blocking
+            (now - timedelta(seconds=5), "a", None)]
+        # A day-old post is dropped once newer ones come; the two-hour-old one is kept.
+        everything = warehouse.robot_posts("duty-ding", now - timedelta(days=3))
+        assert [p["by"] for p in everything] == ["old", "a", "a"]
+        assert [p["by"] for p in warehouse.robot_posts("other-robot", now)] == ["b"]
+    finally:
+        warehouse.close()
 
 
 # ---- secrets and settings -----------------------------------------------------------------------
