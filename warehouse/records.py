@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from transforms.records import NEGATIVE
 
@@ -37,9 +37,9 @@ class PostRow:
         return self.published_at or self.fetched_at
 
 
-@dataclass(frozen=True)
-class Mention:
-    """What spike detection needs of one post: little enough to read weeks of them a cycle."""
+class Mention(NamedTuple):
+    """What spike detection needs of one post: little enough to read weeks of them a cycle
+    (a named tuple: a busy warehouse hands over 150,000 of them every cycle)."""
 
     seen_at: datetime                  # aware UTC
     content_hash: str
