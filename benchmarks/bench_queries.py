@@ -49,6 +49,7 @@ EVENTS = ["路口发生争执", "救起落水儿童", "查处酒驾", "破获电
 SOURCES = 40
 STORIES_PER_DAY = 250
 RUN_EVERY = timedelta(minutes=5)
+NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)      # the generated data ends here
 
 
 def _field(value) -> str:
@@ -196,6 +197,19 @@ def loaded(url: str, posts: int) -> bool:
         engine.dispose()
 
 
+def prepare(admin_url: str, posts: int, days: int, reuse: bool) -> str:
+    """The URL of jingyu_bench, generated afresh unless `reuse` finds it loaded."""
+    url = admin_url.rsplit("/", 1)[0] + f"/{DATABASE}"
+    if not (reuse and loaded(url, posts)):
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        admin.dispose()
+        generate(url, posts, days, NOW)
+    return url
+
+
 def cases(now: datetime, window_days: int) -> list[tuple[str, str, QueryParams]]:
     base = QueryParams(since=now - timedelta(days=window_days), until=now, limit=20)
     return [
@@ -226,15 +240,8 @@ def main() -> int:
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--reuse", action="store_true", help="keep a loaded jingyu_bench")
     args = parser.parse_args()
-    url = args.admin_url.rsplit("/", 1)[0] + f"/{DATABASE}"
-    now = datetime(2026, 11, 26, tzinfo=timezone.utc)
-    if not (args.reuse and loaded(url, args.posts)):
-        admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        admin.dispose()
-        generate(url, args.posts, args.days, now)
+    now = NOW
+    url = prepare(args.admin_url, args.posts, args.days, args.reuse)
     assert set(QUERIES) <= {name for name, _, _ in cases(now, args.window_days)}
     engine = create_engine(url)
     print(f"{args.posts:,} posts over {args.days} days; each query over the last "

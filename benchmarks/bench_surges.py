@@ -14,17 +14,14 @@ import argparse
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-
 from alerts.settings import SpikeSettings  # noqa: E402
 from alerts.surges import find_surges, series_of, series_start  # noqa: E402
-from bench_queries import DATABASE, generate, loaded  # noqa: E402
+from bench_queries import NOW, prepare  # noqa: E402
 from warehouse.records import Mention  # noqa: E402
 from warehouse.store import Warehouse  # noqa: E402
 
@@ -46,15 +43,8 @@ def main() -> int:
                         default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--reuse", action="store_true", help="keep a loaded jingyu_bench")
     args = parser.parse_args()
-    url = args.admin_url.rsplit("/", 1)[0] + f"/{DATABASE}"
-    now = datetime(2026, 11, 26, tzinfo=timezone.utc)
-    if not (args.reuse and loaded(url, args.posts)):
-        admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        admin.dispose()
-        generate(url, args.posts, args.days, now)
+    now = NOW
+    url = prepare(args.admin_url, args.posts, args.days, args.reuse)
     warehouse = Warehouse(url)
     settings = SpikeSettings()
     start = series_start(now, settings, warehouse.first_run_at())
