@@ -138,7 +138,7 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
     recent = max(settings.spike.window, timedelta(hours=settings.sensitive_item.max_age_hours))
     posts = warehouse.posts_since(now - recent, until=now)
     surges = find_surges((Mention.of(p) for p in posts), warehouse.mentions_since, settings.spike,
-                         now, coverage_start=warehouse.first_run_at())
+                         now, coverage_start=warehouse.coverage_start())
     by_id = {p.id: p for p in posts}
     store = IncidentStore(warehouse)
     silences = (*desk.routing.silences, *store.silences(now))

@@ -8,7 +8,7 @@ hundred reposts of one text are one text.
 
 Every cycle the series are rebuilt from the warehouse and the detector of alerts/spike.py
 (causal: a bucket's decision uses earlier buckets only) runs over them from a fixed start:
-local midnight `history_days` ago, or when monitoring began if later. Within a day the start
+local midnight `history_days` ago, or when the warehouse's record begins if later. Within a day the start
 stays put, so each cycle replays the same prefix and reaches the same decisions as a detector
 that had run all along; late posts and rescoring are simply in the next replay. Only series
 with `min_count` new texts in the latest window can alert, so only those are replayed.
@@ -98,8 +98,9 @@ def find_surges(recent: Iterable[Mention],
 
     recent: mentions reaching back at least one window (more is fine). history(since, until):
     the mentions of that period, read only when some series has min_count texts in the window.
-    coverage_start: when monitoring began (the first run); posts before it are a feed's
-    backlog, thinner than the real flow, and would make the first live day look like a surge.
+    coverage_start: since when the warehouse holds the whole flow (Warehouse.coverage_start);
+    posts before it are a feed's backlog, thinner than the real flow, and would make the first
+    live day look like a surge.
     """
     if not settings.enabled:
         return {}

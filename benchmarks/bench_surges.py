@@ -47,7 +47,7 @@ def main() -> int:
     url = prepare(args.admin_url, args.posts, args.days, args.reuse)
     warehouse = Warehouse(url)
     settings = SpikeSettings()
-    start = series_start(now, settings, warehouse.first_run_at())
+    start = series_start(now, settings, warehouse.coverage_start())
     print(f"{args.posts:,} posts over {args.days} days (PostgreSQL); detector history from "
           f"{start:%Y-%m-%d %H:%M} UTC; best and median of 3")
 
@@ -60,7 +60,7 @@ def main() -> int:
 
     def detect():
         return find_surges([Mention.of(p) for p in recent], lambda since, until: history,
-                           settings, now, coverage_start=warehouse.first_run_at())
+                           settings, now, coverage_start=warehouse.coverage_start())
 
     surges, best, median = _timed(detect)
     series = len({key for post in recent for key in series_of(Mention.of(post))})

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, Text, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
-from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
+from collectors.records import (FETCH_ERROR, FETCH_OK, FILE_KIND, FetchResult, SourceConfig,
+                                SourceCursor)
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine
@@ -320,10 +321,21 @@ class Warehouse:
                     for seen, content_hash, police, polarity, topics, jurisdiction, source_id
                     in rows]
 
-    def first_run_at(self) -> datetime | None:
-        """When monitoring began: the start of the first run in the ledger."""
+    def coverage_start(self) -> datetime | None:
+        """Since when the warehouse holds the whole flow, as spike detection counts it.
+
+        A feed's first fetch returns only its latest items, a thin backlog that would make the
+        first live day look like a surge, so monitoring counts from the first run. An export
+        imported from another platform (a `file` source) is a full record of its period, so
+        history imported that way counts from its oldest post.
+        """
         with self._session() as session:
-            return from_db(session.scalar(select(func.min(Run.started_at))))
+            first_run = session.scalar(select(func.min(Run.started_at)))
+            imported = session.scalar(
+                select(func.min(Post.seen_at)).join(Source, Source.id == Post.source_id)
+                .where(Source.kind == FILE_KIND))
+            starts = [from_db(t) for t in (first_run, imported) if t is not None]
+            return min(starts, default=None)
 
     def post_counts(self, since: datetime) -> dict[str, Any]:
         """Totals for summaries: posts, police-related, and polarity breakdown since a time."""

@@ -216,3 +216,41 @@ def test_sqlite_file_is_created_under_its_directory(tmp_path) -> None:
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("select count(*) from posts")).scalar() == 0
     assert (tmp_path / "nested" / "jy.db").exists()
+
+
+def test_mentions_carry_what_spike_detection_counts(wh: Warehouse) -> None:
+    run = wh.start_run(NOW)
+    wh.store_fetch(run, ok("police", scored("police", 2)), scored("police", 2), NOW)
+    wh.store_fetch(run, ok("news", scored("news", 3, negative=True)),
+                   scored("news", 3, negative=True), NOW)
+
+    mentions = wh.mentions_since(NOW - timedelta(minutes=1), NOW)
+
+    # Published 0 and 1 minutes before NOW (the window keeps both ends), oldest first.
+    assert sorted((m.content_hash, m.negative, m.official) for m in mentions) == [
+        ("hnews0", True, False), ("hnews1", True, False),
+        ("hpolice0", False, True), ("hpolice1", False, True)]
+    assert [m.seen_at for m in mentions] == sorted(m.seen_at for m in mentions)
+    assert all(m.topics == ("police",) and m.police_related for m in mentions)
+    assert mentions[0].seen_at == NOW - timedelta(minutes=1)
+    assert mentions[-1].seen_at == NOW
+
+
+def test_coverage_starts_with_monitoring_or_with_imported_history(wh: Warehouse) -> None:
+    assert wh.coverage_start() is None
+    # A feed's first fetch carries posts from before it: a backlog, not a full record.
+    run = wh.start_run(NOW)
+    backlog = scored("news", 3)
+    backlog = [replace(p, raw=replace(p.raw, published_at=NOW - timedelta(days=2 + i)))
+               for i, p in enumerate(backlog)]
+    wh.store_fetch(run, ok("news", backlog), backlog, NOW)
+    assert wh.coverage_start() == NOW
+    # An export imported from another platform is a full record of its week.
+    export = SourceConfig(id="export", name="某平台导出", kind="file", url="/data/export.csv")
+    wh.sync_sources([*SOURCES, export])
+    imported = [replace(p, raw=replace(p.raw, source_id="export",
+                                       published_at=NOW - timedelta(days=7, hours=i)))
+                for i, p in enumerate(scored("export", 2))]
+    later = wh.start_run(NOW + timedelta(hours=1))
+    wh.store_fetch(later, ok("export", imported), imported, NOW + timedelta(hours=1))
+    assert wh.coverage_start() == NOW - timedelta(days=7, hours=1)
