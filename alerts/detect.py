@@ -24,18 +24,21 @@ _SERIES_NAMES = {POLICE_NEGATIVE: "涉警负面信息", POLICE_VOLUME: "涉警�
 
 def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
                topic_labels: Mapping[str, str] | None = None,
-               surges: Mapping[SeriesKey, Surge] | None = None) -> list[Alert]:
+               surges: Mapping[SeriesKey, Surge] | None = None,
+               ongoing: Sequence[str] = ()) -> list[Alert]:
     """All alerts of one cycle: sensitive items, then one spike alert per surge.
 
-    surges come from alerts.surges.find_surges; posts must cover the latest spike window.
+    surges come from alerts.surges.find_surges; posts must cover the latest spike window;
+    ongoing: fingerprints of spike alerts raised within follow_hours, newest first.
     """
     return (detect_sensitive_items(posts, settings, now, topic_labels)
-            + spike_alerts(surges or {}, posts, settings, now, topic_labels))
+            + spike_alerts(surges or {}, posts, settings, now, topic_labels, ongoing))
 
 
 def spike_alerts(surges: Mapping[SeriesKey, Surge], posts: Sequence[PostRow],
                  settings: AlertSettings, now: datetime,
-                 topic_labels: Mapping[str, str] | None = None) -> list[Alert]:
+                 topic_labels: Mapping[str, str] | None = None,
+                 ongoing: Sequence[str] = ()) -> list[Alert]:
     """One alert per surge, however many series show it.
 
     Jurisdictions nest (市 > 区县 > 派出所), and a post counts for its jurisdiction and every
@@ -44,6 +47,10 @@ def spike_alerts(surges: Mapping[SeriesKey, Surge], posts: Sequence[PostRow],
     moves) and placed at its epicentre. A negative surge also covers the police volume
     surge around it, and a police topic (police, police.*) surging with it is named in its reason
     instead of paging again. Other surging topics (涉稳, 涉公共安全 ...) alert on their own.
+
+    A surge keeps the fingerprint of the spike alert its series raised within follow_hours
+    (`ongoing`), so a surge that goes on past midnight, or is flagged again while its alert
+    is still being updated, stays one alert.
     """
     labels = topic_labels or {}
     now = to_utc(now)
@@ -56,8 +63,8 @@ def spike_alerts(surges: Mapping[SeriesKey, Surge], posts: Sequence[PostRow],
               if key[0] == TOPIC]
     merged = [t for t in topics if police and _is_police_topic(t.key[1])]
     alerts = [_spike_alert(s, window, settings, now, labels,
-                           merged if s is police[0] else []) for s in police]
-    alerts += [_spike_alert(t, window, settings, now, labels, [])
+                           merged if s is police[0] else [], ongoing) for s in police]
+    alerts += [_spike_alert(t, window, settings, now, labels, [], ongoing)
                for t in topics if t not in merged]
     return alerts
 
@@ -138,7 +145,8 @@ def _related(a: str | None, b: str | None) -> bool:
 
 
 def _spike_alert(surge: Surge, window: Sequence[PostRow], settings: AlertSettings,
-                 now: datetime, labels: Mapping[str, str], merged: Sequence[Surge]) -> Alert:
+                 now: datetime, labels: Mapping[str, str], merged: Sequence[Surge],
+                 ongoing: Sequence[str]) -> Alert:
     rules = settings.spike
     kind, scope = surge.key
     latest = [p for p in window
@@ -169,12 +177,14 @@ def _spike_alert(surge: Surge, window: Sequence[PostRow], settings: AlertSetting
     if merged:
         reason += "；同时激增的专题：" + "、".join(
             f"{labels.get(t.key[1] or '', t.key[1])} {t.count} 条" for t in merged)
+    # Keyed by the kind, the highest level flagged and the Beijing day the detector flagged
+    # it: every cycle of one ongoing surge hits the same fingerprint, so the warehouse
+    # refreshes level and evidence instead of paging again.
+    series = f"spike:{kind}:{scope or ALL_JURISDICTIONS}:"
+    fingerprint = next((f for f in ongoing if f.startswith(series)),
+                       series + shanghai(surge.flagged_at).date().isoformat())
     return Alert(
-        # Keyed by the kind, the highest level flagged and the Beijing day the detector flagged
-        # it: every cycle of one ongoing surge hits the same fingerprint, so the warehouse
-        # refreshes level and evidence instead of paging again.
-        fingerprint=(f"spike:{kind}:{scope or ALL_JURISDICTIONS}:"
-                     f"{shanghai(surge.flagged_at).date().isoformat()}"),
+        fingerprint=fingerprint,
         kind=SPIKE,
         level=level,
         title=title,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.detect import detect_all
+from alerts.detect import SPIKE, detect_all
 from alerts.notices import ESCALATION, REMINDER, RESOLVED, ack_hint, render_incident_notice
 from alerts.records import Alert
 from alerts.render import local_minute, render_notification
@@ -143,9 +143,17 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
     store = IncidentStore(warehouse)
     silences = (*desk.routing.silences, *store.silences(now))
     recorded = [record_with_incident(warehouse, store, desk, alert, by_id, silences, now, run_id)
-                for alert in detect_all(posts, settings, now, topic_labels, surges)]
+                for alert in detect_all(posts, settings, now, topic_labels, surges,
+                                        ongoing_spikes(warehouse, settings, now))]
     match_statements(store, now)
     return recorded
+
+
+def ongoing_spikes(warehouse: Warehouse, settings: AlertSettings, now: datetime) -> list[str]:
+    """Fingerprints of the spike alerts raised or updated within follow_hours, newest first."""
+    return [a["fingerprint"] for a in warehouse.alerts(limit=100,
+                                                       since=now - settings.spike.follow)
+            if a["kind"] == SPIKE]
 
 
 def record_with_incident(warehouse: Warehouse, store: IncidentStore, desk: Desk, alert: Alert,

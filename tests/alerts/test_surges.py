@@ -206,3 +206,19 @@ def test_official_posts_do_not_count(make_post, now):
                                         AlertSettings(SensitiveItemSettings(),
                                                       SpikeSettings(ignore_official=False),
                                                       ()))} >= {POLICE_VOLUME}
+
+
+def test_a_surge_keeps_the_fingerprint_of_its_ongoing_alert(make_post, now):
+    posts = background(make_post, now) + burst(make_post, now, 25)
+    surges = surges_at(posts, now)
+    # Yesterday's alert of this series is still being updated (a surge that began before
+    # midnight): the surge updates it instead of opening a second alert.
+    ongoing = ["spike:police_volume:all:2026-11-25", "spike:police_negative:all:2026-11-25"]
+    [alert] = [a for a in detect_all(posts, SETTINGS, now, LABELS, surges, ongoing)
+               if a.kind == "spike"]
+    assert alert.fingerprint == "spike:police_negative:all:2026-11-25"
+    # Another series' alert does not capture it.
+    [fresh] = [a for a in detect_all(posts, SETTINGS, now, LABELS, surges,
+                                     ["spike:police_negative:qingchuan.beihu:2026-11-25"])
+               if a.kind == "spike"]
+    assert fresh.fingerprint == "spike:police_negative:all:2026-11-26"
