@@ -5,7 +5,9 @@
                                        [--reuse]
 
 Stories are born every day and reposted for about three days with Zipf-like popularity (the
-largest gathers a few hundred posts), so growth means something. Creates the database
+largest gathers a few hundred posts; half the copies are reposts with a comment, another text
+in the same story), so growth means something. (The stories table itself is not filled: no
+named query reads it.) Creates the database
 jingyu_bench on the server (dropped and rebuilt unless --reuse finds it
 loaded), migrates it with the real Alembic migrations, bulk-loads posts, post_topics, runs,
 run_sources, alerts and incidents with COPY, runs ANALYZE, then runs each named query three
@@ -48,6 +50,7 @@ EVENTS = ["路口发生争执", "救起落水儿童", "查处酒驾", "破获电
           "被指暴力执法", "帮助走失老人回家", "处置交通事故", "开展反诈宣传", "接到报警后迅速出警"]
 SOURCES = 40
 STORIES_PER_DAY = 250
+SINGLE_STORIES = 10_000_000     # story ids of posts that no other post copies
 RUN_EVERY = timedelta(minutes=5)
 NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)      # the generated data ends here
 
@@ -111,8 +114,12 @@ def generate(url: str, posts: int, days: int, now: datetime, seed: int = 7) -> N
                 if rng.random() < 0.35:
                     born = (seen - start.replace(tzinfo=None)).days - rng.choice((0, 0, 0, 1, 1, 2))
                     rank = rng.choices(ranks, cum_weights=weights)[0]
-                    story = hashlib.sha1(f"story-{born}-{rank}".encode()).hexdigest()
+                    story_id = born * STORIES_PER_DAY + rank + 1
+                    # Half the copies are reposts with a comment: another text, same story.
+                    story = (hashlib.sha1(f"story-{born}-{rank}".encode()).hexdigest()
+                             if rng.random() < 0.5 else f"{rng.getrandbits(160):040x}")
                 else:
+                    story_id = SINGLE_STORIES + i
                     story = f"{rng.getrandbits(160):040x}"
                 title = f"{rng.choice(SUBJECTS)}{rng.choice(EVENTS)}（{i}）"
                 police = rng.random() < 0.6
@@ -122,13 +129,15 @@ def generate(url: str, posts: int, days: int, now: datetime, seed: int = 7) -> N
                 yield (i, f"src{source:02d}", f"e{i}", f"https://news.example/{source}/{i}",
                        title, title + "，现场视频在网上流传。", seen, seen, seen, None, story,
                        "[]", police, "[]", round(rng.random(), 3), polarity,
-                       json.dumps(topics), "[]", rng.random() < 0.02, JURISDICTIONS[source % 10])
+                       json.dumps(topics), "[]", rng.random() < 0.02, JURISDICTIONS[source % 10],
+                       story_id)
 
         t0 = time.perf_counter()
         _copy(conn, "posts", ["id", "source_id", "external_id", "url", "title", "text",
                               "published_at", "fetched_at", "seen_at", "run_id", "content_hash",
                               "keywords", "police_related", "police_terms", "sentiment",
-                              "polarity", "topics", "rule_hits", "high_risk", "jurisdiction"],
+                              "polarity", "topics", "rule_hits", "high_risk", "jurisdiction",
+                              "story_id"],
               post_rows())
         _copy(conn, "post_topics", ["post_id", "topic_id", "seen_at", "source_id", "jurisdiction",
                                     "polarity", "police_related"], topic_rows)

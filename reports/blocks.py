@@ -60,15 +60,15 @@ def duration(delta: timedelta) -> str:
 
 
 def stories_table(engine: Engine, params: QueryParams, caption: str) -> tuple[Table, QueryResult]:
-    """Top negative stories (provisional: content_hash groups) with link, counts, post id."""
+    """Top negative stories (reposts and near-copies of one text) with link, counts, post id."""
     params = replace(params, polarity="negative")
     result = run_query(engine, "top_stories", params)
     rows = tuple(
         (n, Link(r["title"] or "(无标题)", r["url"]), r["posts"], r["growth"], r["sources"],
-         r["first_seen_at"], r["first_post_id"], r["story_key"][:12])
+         r["first_seen_at"], r["first_post_id"], r["story_key"])
         for n, r in enumerate(result.records(), start=1))
     table = Table(headers=("序号", "标题（首发链接）", "负面条数", "较上期增长", "来源数",
-                           "首次出现", "首条帖子ID", "内容指纹"),
+                           "首次出现", "首条帖子ID", "事件编号"),
                   rows=rows, caption=caption, trace=trace("top_stories", params),
                   empty="本时段无负面信息")
     return table, result

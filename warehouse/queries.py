@@ -143,60 +143,67 @@ def _volume(pg: bool, params: QueryParams) -> str:
 STORY_CANDIDATES = 10     # top_stories first ranks limit × this many stories by posts
 
 
+# A story is a posts.story_id (near-duplicates, migration 0004). A post stored before 0004
+# and not yet rescored has none and stands alone, keyed by its negated id.
+STORY_KEY = "COALESCE(p.story_id, -p.id)"
+
+
 def _top_stories(pg: bool, params: QueryParams, candidates: bool = True) -> str:
-    """Story keys by growth (posts in the window minus posts in the window before).
+    """Stories by growth (posts in the window minus posts in the window before).
 
     Fast form: rank the window's stories by posts, keep the first limit × STORY_CANDIDATES,
     and compute growth for those only. No story outside them can grow more than the smallest
     of them has posts (candidate_floor); run_query checks that bound and otherwise reruns
-    the exact form, which counts both windows for every story."""
+    the exact form, which counts both windows for every story. A post without a story is in
+    one window only, so it has nothing before and is found by its id."""
     filters = _post_filters(params)
     if candidates:
         ranked = f"""
         cur AS (
-            SELECT p.content_hash, COUNT(*) AS posts FROM posts p WHERE {WINDOW}{filters}
-            GROUP BY p.content_hash),
+            SELECT {STORY_KEY} AS story_key, COUNT(*) AS posts FROM posts p
+            WHERE {WINDOW}{filters}
+            GROUP BY {STORY_KEY}),
         cand AS (
-            SELECT content_hash, posts FROM cur
-            ORDER BY posts DESC, content_hash LIMIT :candidates),
+            SELECT story_key, posts FROM cur
+            ORDER BY posts DESC, story_key LIMIT :candidates),
         prev AS (
-            SELECT p.content_hash, COUNT(*) AS posts
-            FROM posts p JOIN cand ON cand.content_hash = p.content_hash
+            SELECT p.story_id AS story_key, COUNT(*) AS posts
+            FROM posts p JOIN cand ON cand.story_key = p.story_id
             WHERE p.seen_at >= :before AND p.seen_at < :since{filters}
-            GROUP BY p.content_hash),
+            GROUP BY p.story_id),
         g AS (
-            SELECT cand.content_hash, cand.posts, COALESCE(prev.posts, 0) AS posts_before
-            FROM cand LEFT JOIN prev ON prev.content_hash = cand.content_hash),"""
+            SELECT cand.story_key, cand.posts, COALESCE(prev.posts, 0) AS posts_before
+            FROM cand LEFT JOIN prev ON prev.story_key = cand.story_key),"""
         bound = ("(SELECT MIN(posts) FROM cand) AS candidate_floor, "
                  "(SELECT COUNT(*) FROM cand) AS candidates_found")
     else:
         ranked = f"""
         g AS (
-            SELECT p.content_hash,
+            SELECT {STORY_KEY} AS story_key,
                    SUM(CASE WHEN p.seen_at >= :since THEN 1 ELSE 0 END) AS posts,
                    SUM(CASE WHEN p.seen_at < :since THEN 1 ELSE 0 END) AS posts_before
             FROM posts p WHERE p.seen_at >= :before AND p.seen_at < :until{filters}
-            GROUP BY p.content_hash),"""
+            GROUP BY {STORY_KEY}),"""
         bound = "NULL AS candidate_floor, NULL AS candidates_found"
     return f"""
         WITH {ranked}
         top AS (
-            SELECT content_hash, posts, posts_before, posts - posts_before AS growth
+            SELECT story_key, posts, posts_before, posts - posts_before AS growth
             FROM g WHERE posts > 0
-            ORDER BY posts - posts_before DESC, posts DESC, content_hash LIMIT :limit),
+            ORDER BY posts - posts_before DESC, posts DESC, story_key LIMIT :limit),
         described AS (
-            SELECT top.content_hash, top.posts, top.posts_before, top.growth,
+            SELECT top.story_key, top.posts, top.posts_before, top.growth,
                    {NEGATIVE} AS negative, COUNT(DISTINCT p.source_id) AS sources,
                    MIN(p.seen_at) AS first_seen_at, MAX(p.seen_at) AS last_seen_at,
                    MIN(p.id) AS first_post_id
-            FROM top JOIN posts p ON p.content_hash = top.content_hash
+            FROM top JOIN posts p ON (p.story_id = top.story_key OR p.id = -top.story_key)
             WHERE {WINDOW}{filters}
-            GROUP BY top.content_hash, top.posts, top.posts_before, top.growth)
-        SELECT d.content_hash AS story_key, d.posts, d.posts_before, d.growth, d.negative,
+            GROUP BY top.story_key, top.posts, top.posts_before, top.growth)
+        SELECT d.story_key, d.posts, d.posts_before, d.growth, d.negative,
                d.sources, d.first_seen_at, d.last_seen_at, d.first_post_id, fp.title, fp.url,
                {bound}
         FROM described d JOIN posts fp ON fp.id = d.first_post_id
-        ORDER BY d.growth DESC, d.posts DESC, d.content_hash"""
+        ORDER BY d.growth DESC, d.posts DESC, d.story_key"""
 
 
 def _candidates_suffice(rows: list[dict[str, Any]], params: QueryParams) -> bool:
@@ -294,8 +301,8 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
     NamedQuery("volume", "posts, negative and police-related counts by --by dimensions "
                f"({', '.join(DIMENSIONS)}); negative_share = negative / posts",
                POST_FILTERS, _volume, takes_by=True),
-    NamedQuery("top_stories", "stories by growth over the window before: provisional stories "
-               "are exact content_hash groups (story_key) until story clustering lands",
+    NamedQuery("top_stories", "stories (reposts and near-copies of one text, story_key = "
+               "posts.story_id) by growth over the window before",
                POST_FILTERS, _top_stories, takes_limit=True,
                time_columns=("first_seen_at", "last_seen_at")),
     NamedQuery("posts", "the posts themselves, newest first, with ids and links",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from sqlalchemy import text
+
 from collectors.records import (
     FETCH_ERROR,
     FETCH_OK,
@@ -15,6 +17,7 @@ from collectors.records import (
 )
 from jingyu.timeutil import SHANGHAI
 from transforms.records import ScoredPost
+from transforms.stories import fingerprint
 from warehouse.incidents import IncidentOpening, IncidentStore
 from warehouse.store import Warehouse
 
@@ -97,7 +100,7 @@ def _scored(post: SeedPost) -> ScoredPost:
                       keywords=("民警",), police_related=True, police_terms=("民警",),
                       sentiment={"negative": 0.1, "neutral": 0.5, "positive": 0.9}[post.polarity],
                       polarity=post.polarity, topics=post.topics, rule_hits=(),
-                      high_risk=False)
+                      high_risk=False, story_keys=fingerprint(post.title))
 
 
 @dataclass(frozen=True)
@@ -173,3 +176,11 @@ def in_window(since: datetime, until: datetime, **where) -> list[SeedPost]:
             continue
         chosen.append(post)
     return chosen
+
+
+def story_of(warehouse: Warehouse, content_hash: str) -> int:
+    """The story id the warehouse gave the posts of one seeded text (they must share one)."""
+    with warehouse.engine.connect() as conn:
+        [story] = set(conn.execute(text("SELECT story_id FROM posts WHERE content_hash = :h"),
+                                   {"h": content_hash}).scalars())
+    return story

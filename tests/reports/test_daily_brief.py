@@ -11,7 +11,7 @@ from reports.blocks import Labels
 from reports.daily import build_daily_brief
 from reports.document import Chart
 from reports.render import to_docx, to_html, to_markdown, write
-from tests.reports.seeding import DAY, DAY_START, NOW, STORY, in_window, seed
+from tests.reports.seeding import DAY, DAY_START, NOW, STORY, in_window, seed, story_of
 
 DAY_END = DAY_START + timedelta(days=1)
 LABELS = Labels(topics={"police": "涉警", "police.enforcement_dispute": "执法争议"},
@@ -19,13 +19,18 @@ LABELS = Labels(topics={"police": "涉警", "police.enforcement_dispute": "执�
 
 
 @pytest.fixture
-def brief(warehouse_url):
+def seeded(warehouse_url):
     warehouse = seed(warehouse_url)
-    yield build_daily_brief(warehouse, DAY, labels=LABELS, now=NOW)
+    yield warehouse
     warehouse.close()
 
 
-def test_numbers_trace_to_rows(brief):
+@pytest.fixture
+def brief(seeded):
+    return build_daily_brief(seeded, DAY, labels=LABELS, now=NOW)
+
+
+def test_numbers_trace_to_rows(brief, seeded):
     day = in_window(DAY_START, DAY_END)
     assert brief.facts["posts"] == len(day)
     assert brief.facts["negative"] == sum(p.polarity == "negative" for p in day)
@@ -37,7 +42,7 @@ def test_numbers_trace_to_rows(brief):
     assert brief.facts["week"]["2026-11-19"] == len(in_window(DAY_START - timedelta(days=6),
                                                               DAY_START - timedelta(days=5)))
     assert brief.facts["topics"]["police"] == len(in_window(DAY_START, DAY_END, topic="police"))
-    assert brief.facts["stories"][0] == STORY
+    assert brief.facts["stories"][0] == story_of(seeded, STORY)
     assert brief.facts["sources_down"] == ["yx_forum"]
     assert len(brief.facts["incidents"]) == 1
 
