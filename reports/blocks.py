@@ -68,7 +68,7 @@ def stories_table(engine: Engine, params: QueryParams, caption: str) -> tuple[Ta
          r["first_seen_at"], r["first_post_id"], r["story_key"])
         for n, r in enumerate(result.records(), start=1))
     table = Table(headers=("序号", "标题（首发链接）", "负面条数", "较上期增长", "来源数",
-                           "首次出现", "首条帖子ID", "事件编号"),
+                           "首次出现", "首条帖子ID", "热点编号"),
                   rows=rows, caption=caption, trace=trace("top_stories", params),
                   empty="本时段无负面信息")
     return table, result

@@ -124,9 +124,9 @@ def build_daily_brief(warehouse: Warehouse, day: date, *, jurisdiction: str | No
             replace(sentiment, title="三、" + sentiment.title),
             Section("四、热点话题", topic_blocks),
             Section("五、负面热点", (stories, Paragraph(
-                "热点按事件归并：转发、转载及改写的近似文本归入同一事件；"
-                "某一事件的全部帖子：jingyu query --sql \"select id, url from posts where "
-                "story_id = <事件编号>\"。"))),
+                "转发、转载及改写的近似文本归入同一热点；"
+                "某一热点的全部帖子：jingyu query --sql \"select id, url from posts where "
+                "story_id = <热点编号>\"。"))),
             Section("六、告警与事件（三同步）", (incidents,)),
             Section("七、信息源状态", (sources,)),
         ),
