@@ -67,6 +67,12 @@ class SpikeParams:
     warmup: float = 86_400.0
     # Log units of margin per logit of anomaly score: a record beaten by 10% scores ~0.73.
     score_scale: float = 0.1
+    # Only a new record can fire (above). NAB rewards the one earliest alert per anomaly and
+    # punishes every later one, and the record gives exactly that. Duty staff need every
+    # incident, and a station with one incident a week would have its later incidents hidden
+    # behind the first for two weeks: the live path turns the record off, and then a bucket
+    # fires on significance against the hour-of-day and weekday expectation alone (min_z).
+    records: bool = True
 
     def __post_init__(self) -> None:
         if not self.scales or any(int(k) != k or k < 1 for k in self.scales):
@@ -179,6 +185,7 @@ class SpikeDetector:
         width = len(ring)
         hl_s, clip, decay = p.level_half_life, p.level_clip, p.record_decay_per_day
         min_z, inv_scale = p.min_z, 1.0 / p.score_scale
+        use_records = p.records
         warmup_us = p.warmup * _US_PER_S
         refractory_us = p.refractory * _US_PER_S
         # A slot is visited for one hour a day (one day a week), so these per-second rates
@@ -261,9 +268,9 @@ class SpikeDetector:
                     b = level[j]
                     v = u - b
                     m = record[j] - fade
-                    g = (v - m) * inv_scale
-                    if v > m:
-                        record[j] = v
+                    g = (v - m) * inv_scale if use_records else inf
+                    if v > m or not use_records:
+                        record[j] = v if v > m else m
                         # Only a record can fire, and records are rare, so significance is
                         # computed just for them. Anscombe: 2*sqrt(count) is ~unit-variance for
                         # Poisson counts; the divisor widens that to a negative binomial with

@@ -75,8 +75,10 @@ def series_of(mention: Mention) -> Iterator[SeriesKey]:
 
 
 def detector_params(settings: SpikeSettings) -> SpikeParams:
-    """The NAB-measured detector, in Beijing days, re-arming after follow_hours."""
-    return SpikeParams(utc_offset_hours=8.0, min_z=settings.min_z,
+    """The NAB-measured detector in Beijing days, firing on significance against the usual
+    count for the hour and weekday (no record gate: every incident counts, not just the
+    biggest of the fortnight), re-arming after follow_hours."""
+    return SpikeParams(utc_offset_hours=8.0, min_z=settings.min_z, records=False,
                        refractory=settings.follow.total_seconds())
 
 
@@ -121,28 +123,31 @@ def find_surges(recent: Iterable[Mention],
     # The share of a negative series needs the police volume of its scope alongside.
     replay = candidates | {(POLICE_VOLUME, scope) for kind, scope in candidates
                            if kind == POLICE_NEGATIVE}
-    counts = _bucket_counts(history(start, now), replay, settings, start, now)
+    first = _first_seen(history(start, now), replay, settings, start, now)
+    # The latest window is (now - window, now], counted from first appearances, exactly.
+    window_from = _epoch_s(window_start)
+    in_window = {key: int((times > window_from).sum()) for key, times in first.items()}
+    counts = {key: _bucket_counts(times, start, now) for key, times in first.items()}
     n = len(next(iter(counts.values())))
-    times = np.datetime64(start.replace(tzinfo=None), "us") + \
+    stamps = np.datetime64(start.replace(tzinfo=None), "us") + \
         np.arange(n, dtype=np.int64) * np.timedelta64(_BUCKET_S, "s")
     window = max(1, settings.window // BUCKET)
     follow_from = now - settings.follow
     surges: dict[SeriesKey, Surge] = {}
     for key in sorted(candidates, key=_key_order):
-        series = counts[key]
-        count = int(series[-window:].sum())
+        series, count = counts[key], in_window[key]
         if count < settings.min_count:
             continue
-        scores, alerts = SpikeDetector(detector_params(settings)).score_series(times, series)
+        scores, alerts = SpikeDetector(detector_params(settings)).score_series(stamps, series)
         flagged = np.flatnonzero(alerts)
         if not flagged.size or _bucket_time_of(start, flagged[-1]) < follow_from:
             continue
         share = usual_share = None
         if key[0] == POLICE_NEGATIVE:
-            volume = counts[(POLICE_VOLUME, key[1])]
-            share = count / max(int(volume[-window:].sum()), 1)
-            before = int(volume[:-window].sum())
-            usual_share = int(series[:-window].sum()) / before if before else None
+            volume = (POLICE_VOLUME, key[1])
+            share = count / max(in_window[volume], 1)
+            before = len(first[volume]) - in_window[volume]
+            usual_share = (len(first[key]) - count) / before if before else None
         surges[key] = Surge(key=key, flagged_at=_bucket_time_of(start, flagged[-1]),
                             count=count, usual=_usual(series, window),
                             score=float(scores[flagged[-1]]), share=share,
@@ -154,25 +159,29 @@ def _counts(mention: Mention, settings: SpikeSettings) -> bool:
     return not (settings.ignore_official and mention.official)
 
 
-def _bucket_counts(mentions: Sequence[Mention], keys: set[SeriesKey], settings: SpikeSettings,
-                   start: datetime, now: datetime) -> dict[SeriesKey, np.ndarray]:
-    """Per key: new distinct texts per bucket from `start` to the bucket holding `now`."""
-    origin = _epoch_s(start)
-    n = (_epoch_s(now) - origin) // _BUCKET_S + 1
+def _first_seen(mentions: Sequence[Mention], keys: set[SeriesKey], settings: SpikeSettings,
+                start: datetime, now: datetime) -> dict[SeriesKey, np.ndarray]:
+    """Per key: when each distinct text first appeared (epoch seconds), from `start` to `now`."""
     first: dict[SeriesKey, dict[str, int]] = {key: {} for key in keys}
     for mention in mentions:
         if not _counts(mention, settings) or not start <= mention.seen_at <= now:
             continue
-        index = (_epoch_s(mention.seen_at) - origin) // _BUCKET_S
+        at = _epoch_s(mention.seen_at)
         for key in series_of(mention):
             seen = first.get(key)
             if seen is not None:
                 old = seen.get(mention.content_hash)
-                if old is None or index < old:
-                    seen[mention.content_hash] = index
-    return {key: np.bincount(np.fromiter(seen.values(), dtype=np.int64, count=len(seen)),
-                             minlength=n).astype(float)[:n]
+                if old is None or at < old:
+                    seen[mention.content_hash] = at
+    return {key: np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
             for key, seen in first.items()}
+
+
+def _bucket_counts(first: np.ndarray, start: datetime, now: datetime) -> np.ndarray:
+    """New distinct texts per bucket from `start` to the bucket holding `now`."""
+    origin = _epoch_s(start)
+    n = (_epoch_s(now) - origin) // _BUCKET_S + 1
+    return np.bincount((first - origin) // _BUCKET_S, minlength=n).astype(float)[:n]
 
 
 def _usual(series: np.ndarray, window: int) -> float:
