@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from alerts.records import Alert, Evidence
 from alerts.render import local_minute
 from alerts.settings import AlertSettings
-from alerts.surges import POLICE_NEGATIVE, POLICE_VOLUME, TOPIC, Mention, SeriesKey, Surge, \
-    scopes_of, series_of
+from alerts.surges import NEGATIVE_SHARE, POLICE_NEGATIVE, POLICE_VOLUME, TOPIC, Mention, \
+    SeriesKey, Surge, scopes_of, series_of
 from jingyu.timeutil import shanghai, to_utc
 from transforms.records import NEGATIVE
 from warehouse.records import PostRow
@@ -19,7 +19,10 @@ SPIKE_EVIDENCE_LIMIT = 10
 ALL_JURISDICTIONS = "all"
 # A jurisdiction is the epicentre of a surge when it holds at least this share of its texts.
 EPICENTRE_SHARE = 0.6
-_SERIES_NAMES = {POLICE_NEGATIVE: "涉警负面信息", POLICE_VOLUME: "涉警信息", TOPIC: "专题信息"}
+_SERIES_NAMES = {POLICE_NEGATIVE: "涉警负面信息", POLICE_VOLUME: "涉警信息", TOPIC: "专题信息",
+                 NEGATIVE_SHARE: "涉警负面信息"}
+_TITLES = {POLICE_NEGATIVE: "涉警负面舆情激增：", POLICE_VOLUME: "涉警舆情量激增：",
+           NEGATIVE_SHARE: "涉警负面占比突增："}
 
 
 def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
@@ -58,7 +61,10 @@ def spike_alerts(surges: Mapping[SeriesKey, Surge], posts: Sequence[PostRow],
     negative = _roots(surges, POLICE_NEGATIVE)
     volume = [s for s in _roots(surges, POLICE_VOLUME)
               if not any(_related(s.key[1], n.key[1]) for n in negative)]
-    police = sorted(negative + volume, key=lambda s: -s.count)
+    # A turn in the share is news only where no count surge already reports it (with its share).
+    turned = [s for s in _roots(surges, NEGATIVE_SHARE)
+              if not any(_related(s.key[1], c.key[1]) for c in negative + volume)]
+    police = sorted(negative + volume + turned, key=lambda s: -s.count)
     topics = [s for key, s in sorted(surges.items(), key=lambda kv: kv[0][1] or "")
               if key[0] == TOPIC]
     merged = [t for t in topics if police and _is_police_topic(t.key[1])]
@@ -149,8 +155,10 @@ def _spike_alert(surge: Surge, window: Sequence[PostRow], settings: AlertSetting
                  ongoing: Sequence[str]) -> Alert:
     rules = settings.spike
     kind, scope = surge.key
+    # A turned share's evidence: the negative texts of its scope.
+    counted = (POLICE_NEGATIVE, scope) if kind == NEGATIVE_SHARE else surge.key
     latest = [p for p in window
-              if surge.key in series_of(Mention.of(p)) and not (rules.ignore_official and p.official)]
+              if counted in series_of(Mention.of(p)) and not (rules.ignore_official and p.official)]
     level = next((r.level for r in rules.levels
                   if surge.count >= r.min_count and surge.ratio >= r.min_ratio),
                  rules.default_level)
@@ -160,10 +168,13 @@ def _spike_alert(surge: Surge, window: Sequence[PostRow], settings: AlertSetting
         title = f"专题舆情激增：{name}"
     else:
         where, epicentre = scope or "全部辖区", _epicentre(latest, scope)
-        title = ("涉警负面舆情激增：" if kind == POLICE_NEGATIVE else "涉警舆情量激增：") + \
-            (epicentre or "全部辖区")
-    usual = (f"平时同一时段约 {surge.usual:.1f} 条，为平时的 {surge.ratio:.1f} 倍"
-             if surge.usual >= 1.0 else "平时同一时段几乎没有")
+        title = _TITLES[kind] + (epicentre or "全部辖区")
+    if kind == NEGATIVE_SHARE:
+        usual = f"按平时的负面占比应约 {surge.usual:.1f} 条"
+    elif surge.usual >= 1.0:
+        usual = f"平时同一时段约 {surge.usual:.1f} 条，为平时的 {surge.ratio:.1f} 倍"
+    else:
+        usual = "平时同一时段几乎没有"
     reason = (f"{where} 近 {rules.window_minutes} 分钟新出现{_SERIES_NAMES[kind]} "
               f"{surge.count} 条不同文本（含转载共 {len(latest)} 条），{usual}；"
               f"{local_minute(surge.flagged_at)} 起异常")

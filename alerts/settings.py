@@ -56,6 +56,7 @@ class SpikeSettings:
     follow_hours: int = 6              # a flagged series stays surging (and updates its alert)
     min_z: float = 4.0                 # significance against the usual count for the time of day
     share_rise: float = 0.25           # negative share this far above usual raises the level
+    #                                    (and, when significant, alerts as 负面占比突增)
     ignore_official: bool = True
     levels: tuple[SpikeLevelRule, ...] = (
         SpikeLevelRule(level=1, min_count=1000),

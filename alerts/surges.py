@@ -15,6 +15,7 @@ with `min_count` new texts in the latest window can alert, so only those are rep
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -34,6 +35,11 @@ USUAL_DAYS = 7                       # "usual" = the same window on up to 7 earl
 POLICE_NEGATIVE = "police_negative"
 POLICE_VOLUME = "police_volume"
 TOPIC = "topic"
+# Not a count: the negative share of a scope's police texts turning against its usual share.
+NEGATIVE_SHARE = "negative_share"
+# The usual share needs this many police texts before the window to be worth testing against.
+SHARE_MIN_HISTORY = 50
+SHARE_SWING_FLOOR = 0.05             # the least swing of a share assumed between windows
 
 SeriesKey = tuple[str, str | None]   # (kind, jurisdiction or topic id; None = all)
 
@@ -120,9 +126,11 @@ def find_surges(recent: Iterable[Mention],
     candidates = {key for key, hashes in texts.items() if len(hashes) >= settings.min_count}
     if not candidates:
         return {}
-    # The share of a negative series needs the police volume of its scope alongside.
+    # A negative series' share needs the police volume of its scope alongside, and the share
+    # test of a busy police series needs its negative texts.
     replay = candidates | {(POLICE_VOLUME, scope) for kind, scope in candidates
-                           if kind == POLICE_NEGATIVE}
+                           if kind == POLICE_NEGATIVE} \
+        | {(POLICE_NEGATIVE, scope) for kind, scope in candidates if kind == POLICE_VOLUME}
     first = _first_seen(history(start, now), replay, settings, start, now)
     # The latest window is (now - window, now], counted from first appearances, exactly.
     window_from = _epoch_s(window_start)
@@ -152,7 +160,65 @@ def find_surges(recent: Iterable[Mention],
                             count=count, usual=_usual(series, window),
                             score=float(scores[flagged[-1]]), share=share,
                             usual_share=usual_share)
+    if now - start >= timedelta(seconds=detector_params(settings).warmup):
+        surges.update(_share_surges(candidates, first, in_window, settings, window_from))
     return surges
+
+
+def _share_surges(candidates: set[SeriesKey], first: dict[SeriesKey, np.ndarray],
+                  in_window: dict[SeriesKey, int], settings: SpikeSettings, window_from: int
+                  ) -> dict[SeriesKey, Surge]:
+    """Scopes whose police texts turned negative: the latest window's negative share against
+    the scope's share over the history before it, with min_count negative texts, a rise of
+    at least share_rise and a z of at least min_z. Opinion can turn at an ordinary volume,
+    which no count series shows.
+
+    The z allows for the share's own swings from one window to the next (news moods, a
+    sarcastic thread), measured on the scope's earlier windows: shares are far more
+    variable than coin flips, and a binomial z alone would page several times a week."""
+    found: dict[SeriesKey, Surge] = {}
+    for kind, scope in sorted((k for k in candidates if k[0] == POLICE_VOLUME), key=_key_order):
+        volume, negative = (POLICE_VOLUME, scope), (POLICE_NEGATIVE, scope)
+        n, k = in_window[volume], in_window[negative]
+        before = len(first[volume]) - n
+        if k < settings.min_count or before < SHARE_MIN_HISTORY:
+            continue
+        usual = (len(first[negative]) - k) / before
+        share = k / n
+        swing = _share_swing(first[volume], first[negative], window_from,
+                             int(settings.window.total_seconds()))
+        spread = math.sqrt(n * usual * (1.0 - usual) + (n * swing) ** 2)
+        z = (k - n * usual) / max(spread, 0.5)
+        if z < settings.min_z or share - usual < settings.share_rise:
+            continue
+        times = first[negative]
+        found[(NEGATIVE_SHARE, scope)] = Surge(
+            key=(NEGATIVE_SHARE, scope),
+            flagged_at=_bucket_time(int(times[times > window_from].min()) // _BUCKET_S),
+            count=k, usual=n * usual, score=1.0 / (1.0 + math.exp(settings.min_z - z)),
+            share=share, usual_share=usual)
+    return found
+
+
+def _share_swing(volume: np.ndarray, negative: np.ndarray, window_from: int, width: int
+                 ) -> float:
+    """How much the negative share moves between earlier windows beyond chance (its standard
+    deviation, at least SHARE_SWING_FLOOR): windows of `width` seconds ending at window_from,
+    those with min 5 texts."""
+    if not volume.size:
+        return SHARE_SWING_FLOOR
+    edges = np.arange(window_from, int(volume.min()) - width, -width)[::-1]
+    if len(edges) < 3:
+        return SHARE_SWING_FLOOR
+    n = np.histogram(volume, bins=edges)[0].astype(float)
+    k = np.histogram(negative, bins=edges)[0].astype(float)
+    busy = n >= 5
+    if busy.sum() < 10:
+        return SHARE_SWING_FLOOR
+    p = k[busy] / n[busy]
+    mean = k[busy].sum() / n[busy].sum()
+    chance = float(np.mean(mean * (1.0 - mean) / n[busy]))
+    return max(SHARE_SWING_FLOOR, math.sqrt(max(0.0, float(np.var(p)) - chance)))
 
 
 def _counts(mention: Mention, settings: SpikeSettings) -> bool:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from alerts.detect import detect_all
 from alerts.settings import AlertSettings, SensitiveItemSettings, SpikeLevelRule, SpikeSettings
-from alerts.surges import POLICE_NEGATIVE, POLICE_VOLUME, TOPIC, find_surges
+from alerts.surges import NEGATIVE_SHARE, POLICE_NEGATIVE, POLICE_VOLUME, TOPIC, find_surges
 from transforms.records import NEGATIVE, NEUTRAL, POSITIVE
 from warehouse.records import Mention
 
@@ -222,3 +222,29 @@ def test_a_surge_keeps_the_fingerprint_of_its_ongoing_alert(make_post, now):
                                      ["spike:police_negative:qingchuan.beihu:2026-11-25"])
                if a.kind == "spike"]
     assert fresh.fingerprint == "spike:police_negative:all:2026-11-26"
+
+
+def test_opinion_turning_negative_at_an_ordinary_volume_alerts(make_post, now):
+    def steady(negative_from_minute):
+        """A police text every 5 minutes in 北湖 for nine days, one in four negative; in the
+        last hour, texts from `negative_from_minute` minutes ago on are all negative."""
+        return [make_post(seen_at=now - timedelta(minutes=5 * k + 1), content_hash=f"st-{k}",
+                          high_risk=False, topics=(), jurisdiction="qingchuan.beihu",
+                          polarity=NEGATIVE if k % 4 == 0 or 5 * k + 1 < negative_from_minute
+                          else NEUTRAL)
+                for k in range(9 * 24 * 12)]
+
+    # The usual 12 texts in the hour, but 10 of them negative where a quarter is usual: no
+    # count series surges (3 times the usual negatives is within their spread), the share does.
+    turned = steady(negative_from_minute=50)
+    surges = surges_at(turned, now)
+    assert set(surges) == {(NEGATIVE_SHARE, scope) for scope in (None, "qingchuan",
+                                                                 "qingchuan.beihu")}
+    [alert] = [a for a in detect_all(turned, SETTINGS, now, LABELS, surges) if a.kind == "spike"]
+    assert alert.title == "涉警负面占比突增：qingchuan.beihu"
+    assert "新出现涉警负面信息 10 条不同文本" in alert.reason
+    assert "负面占比 83%（平时 25%）" in alert.reason and "预警升一级" in alert.reason
+    assert alert.fingerprint.startswith("spike:negative_share:all:")     # one alert, placed
+    assert alert.jurisdiction == "qingchuan.beihu"                         # where it happens
+    # Half of them negative is a rise, but not one that stands out from chance.
+    assert surges_at(steady(negative_from_minute=25), now) == {}
