@@ -8,10 +8,12 @@ hundred reposts of one text are one text.
 
 Every cycle the series are rebuilt from the warehouse and the detector of alerts/spike.py
 (causal: a bucket's decision uses earlier buckets only) runs over them from a fixed start:
-local midnight `history_days` ago, or when the warehouse's record begins if later. Within a day the start
-stays put, so each cycle replays the same prefix and reaches the same decisions as a detector
-that had run all along; late posts and rescoring are simply in the next replay. Only series
-with `min_count` new texts in the latest window can alert, so only those are replayed.
+local midnight `history_days` ago, or when the warehouse's record begins if later. Within a
+day the start stays put, so each cycle replays the same prefix and reaches the same decisions
+as a detector that had run all along; late posts and rescoring are simply in the next replay.
+Only series with `min_count` new texts in the latest window can alert, so only those are
+replayed. Beside the counts, the negative share of each busy area is tested on its own
+(_share_surges): opinion can turn at an ordinary volume.
 """
 from __future__ import annotations
 
