@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import text
 
+from alerts.records import Alert
 from collectors.records import (
     FETCH_ERROR,
     FETCH_OK,
@@ -103,18 +104,6 @@ def _scored(post: SeedPost) -> ScoredPost:
                       high_risk=False, story_keys=fingerprint(post.title))
 
 
-@dataclass(frozen=True)
-class Alert:
-    fingerprint: str
-    kind: str
-    level: int
-    title: str
-    reason: str
-    jurisdiction: str | None
-    detected_at: datetime
-    evidence: tuple = ()
-
-
 def seed(url: str) -> Warehouse:
     """Load POSTS day by day (one run per day and source), then fail DEAD_SOURCE twice and
     open one incident on DAY at 11:30 with its legal track started."""
@@ -144,7 +133,7 @@ def seed(url: str) -> Warehouse:
     opened = DAY_START + timedelta(hours=11, minutes=30)
     alert = Alert(fingerprint=f"story:{STORY}", kind="sensitive", level=3,
                   title="敏感信息：临江交警执法争议<b>视频</b>", reason="6 posts in 1 hour",
-                  jurisdiction="qingchuan.linjiang", detected_at=opened)
+                  evidence=(), jurisdiction="qingchuan.linjiang", detected_at=opened)
     stored = warehouse.record_alert(alert, lambda _a, _v: [])
     incidents = IncidentStore(warehouse)
     incidents.upsert(stored.alert_id, IncidentOpening(

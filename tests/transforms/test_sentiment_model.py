@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from flows.evaluate import EvaluationDataError, evaluate_sentiment
+from tests.transforms.sentiment_pairs import COMPLAINT_PRAISE_PAIRS
 from transforms.evaluation import roc_auc
 from transforms.records import NEGATIVE, NEUTRAL, POSITIVE
 from transforms.segment import load_tokenizer, segment
@@ -14,16 +15,6 @@ from transforms.sentiment_model import (MODEL_PATH, ThreeWay, factual_score, loa
                                         polarity, shipped_model)
 from transforms.text import normalise
 
-COMPLAINT_PRAISE_PAIRS = [
-    ("报警两个小时了都没人来，派出所推诿扯皮，态度极差，太让人失望了。",
-     "感谢辛苦的民警同志，帮我找回了丢失的钱包，服务特别好，真心点赞！"),
-    ("交警乱罚款，态度恶劣，根本不讲道理，太气人了，差评！",
-     "向英勇的公安英模致敬，你们是最可爱的人，谢谢你们守护我们的平安，好样的！"),
-    ("民警办事拖拉，打了十几次电话都没人接，非常糟糕，很不满意。",
-     "派出所的民警非常耐心热情，很快就帮我办好了户口，效率很高，非常满意。"),
-    ("执法粗暴，无缘无故把人打伤，简直无法无天，太恶心了。",
-     "这位辅警见义勇为，跳进冰冷的河里救起落水儿童，真是太了不起了，为他点赞！"),
-]
 TEXTS = [text for pair in COMPLAINT_PRAISE_PAIRS for text in pair] + ["", "。。。", "110"]
 
 
