@@ -138,22 +138,17 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
     recent = max(settings.spike.window, timedelta(hours=settings.sensitive_item.max_age_hours))
     posts = warehouse.posts_since(now - recent, until=now)
     surges = find_surges((Mention.of(p) for p in posts), warehouse.mentions_since, settings.spike,
-                         now, coverage_start=warehouse.coverage_start())
+                         now, coverage_start=warehouse.coverage_start)
+    # Only a surge can continue an ongoing spike alert.
+    ongoing = (warehouse.alert_fingerprints(SPIKE, since=now - settings.spike.follow)
+               if surges else [])
     by_id = {p.id: p for p in posts}
     store = IncidentStore(warehouse)
     silences = (*desk.routing.silences, *store.silences(now))
     recorded = [record_with_incident(warehouse, store, desk, alert, by_id, silences, now, run_id)
-                for alert in detect_all(posts, settings, now, topic_labels, surges,
-                                        ongoing_spikes(warehouse, settings, now))]
+                for alert in detect_all(posts, settings, now, topic_labels, surges, ongoing)]
     match_statements(store, now)
     return recorded
-
-
-def ongoing_spikes(warehouse: Warehouse, settings: AlertSettings, now: datetime) -> list[str]:
-    """Fingerprints of the spike alerts raised or updated within follow_hours, newest first."""
-    return [a["fingerprint"] for a in warehouse.alerts(limit=100,
-                                                       since=now - settings.spike.follow)
-            if a["kind"] == SPIKE]
 
 
 def record_with_incident(warehouse: Warehouse, store: IncidentStore, desk: Desk, alert: Alert,

@@ -103,24 +103,23 @@ def series_start(now: datetime, settings: SpikeSettings, coverage_start: datetim
 def find_surges(recent: Iterable[Mention],
                 history: Callable[[datetime, datetime], Sequence[Mention]],
                 settings: SpikeSettings, now: datetime,
-                coverage_start: datetime | None = None) -> dict[SeriesKey, Surge]:
+                coverage_start: Callable[[], datetime | None] = lambda: None
+                ) -> dict[SeriesKey, Surge]:
     """The series surging at `now`.
 
     recent: mentions reaching back at least one window (more is fine). history(since, until):
-    the mentions of that period, read only when some series has min_count texts in the window.
-    coverage_start: since when the warehouse holds the whole flow (Warehouse.coverage_start);
-    posts before it are a feed's backlog, thinner than the real flow, and would make the first
-    live day look like a surge.
+    the mentions of that period. coverage_start(): since when the warehouse holds the whole
+    flow (Warehouse.coverage_start); posts before it are a feed's backlog, thinner than the
+    real flow, and would make the first live day look like a surge. Both are read only when
+    some series has min_count texts in the window, which most cycles of a quiet area do not.
     """
     if not settings.enabled:
         return {}
     now = to_utc(now)
-    start = series_start(now, settings, coverage_start)
     window_start = now - settings.window
-    counted = [m for m in recent if _counts(m, settings) and window_start < m.seen_at <= now
-               and m.seen_at >= start]
-    # A text first seen before the window but reposted in it is not new: the replay below
-    # decides that; here an upper bound picks the series worth replaying.
+    counted = [m for m in recent if _counts(m, settings) and window_start < m.seen_at <= now]
+    # A text first seen before the window (or before coverage began) is not new: the replay
+    # below decides that; here an upper bound picks the series worth replaying.
     texts: dict[SeriesKey, set[str]] = {}
     for mention in counted:
         for key in series_of(mention):
@@ -128,6 +127,7 @@ def find_surges(recent: Iterable[Mention],
     candidates = {key for key, hashes in texts.items() if len(hashes) >= settings.min_count}
     if not candidates:
         return {}
+    start = series_start(now, settings, coverage_start())
     # A negative series' share needs the police volume of its scope alongside, and the share
     # test of a busy police series needs its negative texts.
     replay = candidates | {(POLICE_VOLUME, scope) for kind, scope in candidates

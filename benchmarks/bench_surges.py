@@ -60,7 +60,7 @@ def main() -> int:
 
     def detect():
         return find_surges([Mention.of(p) for p in recent], lambda since, until: history,
-                           settings, now, coverage_start=warehouse.coverage_start())
+                           settings, now, coverage_start=warehouse.coverage_start)
 
     surges, best, median = _timed(detect)
     series = len({key for post in recent for key in series_of(Mention.of(post))})

@@ -324,7 +324,8 @@ def run_live(world: World, cfg: Config, settings: SpikeSettings, only_surges: bo
         now = _dt(now_us)
         hi = bisect.bisect_right(ts, now_us)
         lo = bisect.bisect_left(ts, now_us - recent_us)
-        surges = find_surges(mentions[lo:hi], history, settings, now, coverage_start=coverage)
+        surges = find_surges(mentions[lo:hi], history, settings, now,
+                             coverage_start=lambda: coverage)
         hit = surges.get(KEY)
         twin = surges.get(TWIN)
         if (hit is None) != (twin is None) or (hit and hit.flagged_at != twin.flagged_at):

@@ -473,6 +473,14 @@ class Warehouse:
                 })
             return result
 
+    def alert_fingerprints(self, kind: str, since: datetime) -> list[str]:
+        """Fingerprints of the alerts of this kind raised or updated since then, newest first."""
+        with self._session() as session:
+            return list(session.scalars(
+                select(AlertRow.fingerprint)
+                .where(AlertRow.kind == kind, AlertRow.last_detected_at >= as_utc_naive(since))
+                .order_by(AlertRow.last_detected_at.desc(), AlertRow.id.desc())))
+
     # ---- source health -------------------------------------------------------------------
 
     def source_health(self, now: datetime) -> list[dict[str, Any]]:

@@ -49,7 +49,7 @@ def surges_at(posts, now, settings=SETTINGS, coverage_days=10, history_calls=Non
         return [m for m in mentions if since <= m.seen_at <= until]
 
     return find_surges(mentions, history, settings.spike, now,
-                       coverage_start=now - timedelta(days=coverage_days))
+                       coverage_start=lambda: now - timedelta(days=coverage_days))
 
 
 def spikes_at(posts, now, settings=SETTINGS, **kwargs):

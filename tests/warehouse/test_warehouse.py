@@ -254,3 +254,12 @@ def test_coverage_starts_with_monitoring_or_with_imported_history(wh: Warehouse)
     later = wh.start_run(NOW + timedelta(hours=1))
     wh.store_fetch(later, ok("export", imported), imported, NOW + timedelta(hours=1))
     assert wh.coverage_start() == NOW - timedelta(days=7, hours=1)
+
+
+def test_alert_fingerprints_of_a_kind_since_a_time(wh: Warehouse) -> None:
+    wh.record_alert(FakeAlert("spike:old", 4, detected_at=NOW - timedelta(hours=8)), _notify)
+    wh.record_alert(FakeAlert("spike:a", 4, detected_at=NOW - timedelta(hours=2)), _notify)
+    wh.record_alert(FakeAlert("item:b", 3, kind="sensitive_item",
+                              detected_at=NOW - timedelta(hours=1)), _notify)
+    wh.record_alert(FakeAlert("spike:c", 4, detected_at=NOW - timedelta(minutes=5)), _notify)
+    assert wh.alert_fingerprints("spike", since=NOW - timedelta(hours=6)) == ["spike:c", "spike:a"]
