@@ -57,8 +57,14 @@ class PostLedger(Protocol):
     def posts_since(self, channel: str, since: datetime) -> list[PostRecord]:
         """Posts made through `channel` at or after `since`, and blocks still running then."""
 
-    def record_post(self, channel: str, record: PostRecord) -> None:
-        """Remember one post (however many outbox messages it carried)."""
+    def claim_post(self, channel: str, record: PostRecord, since: datetime,
+                   decide: Callable[[list[PostRecord]], float]) -> float:
+        """Atomically: read the posts since `since`, ask `decide` (0.0: one more fits, else
+        seconds to wait) and, on 0.0, record `record`. No other process claims in between."""
+
+    def record_block(self, channel: str, record: PostRecord) -> None:
+        """The platform refused the claimed post `record` as too fast, until
+        `record.blocked_until`."""
 
 
 class Channel(ABC):

@@ -1,6 +1,7 @@
 """Deliver the outbox: every due notification, through its channel, retried until sent."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,21 @@ class WarehouseLedger:
         self.warehouse = warehouse
 
     def posts_since(self, channel: str, since: datetime) -> list[PostRecord]:
-        return [PostRecord(at=p["at"], by=p["by"], blocked_until=p["blocked_until"])
-                for p in self.warehouse.robot_posts(channel, since)]
+        return [_post_record(p) for p in self.warehouse.robot_posts(channel, since)]
 
-    def record_post(self, channel: str, record: PostRecord) -> None:
-        self.warehouse.record_robot_post(channel, record.at, record.by, record.blocked_until)
+    def claim_post(self, channel: str, record: PostRecord, since: datetime,
+                   decide: Callable[[list[PostRecord]], float]) -> float:
+        return self.warehouse.claim_robot_post(
+            channel, record.at, record.by, since,
+            lambda posts: decide([_post_record(p) for p in posts]))
+
+    def record_block(self, channel: str, record: PostRecord) -> None:
+        if record.blocked_until is not None:
+            self.warehouse.block_robot(channel, record.at, record.by, record.blocked_until)
+
+
+def _post_record(post: dict[str, Any]) -> PostRecord:
+    return PostRecord(at=post["at"], by=post["by"], blocked_until=post["blocked_until"])
 
 
 def deliver_pending(warehouse: Warehouse, settings: AlertSettings, now: datetime

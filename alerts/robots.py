@@ -10,9 +10,11 @@ pending in the outbox and goes out on a later cycle; it is never counted as deli
 
 The budget is the robot's, not the process's: the monitor flow, the watchdog flow and
 `jingyu alerts ...` commands run in different processes and may post through the same robot.
-Each post (a digest is one post; a post the platform refused still used budget) is recorded in
-the warehouse's robot_posts (alerts.pipeline attaches the ledger, see Channel.share_budget); at the start of a delivery pass each robot adds the posts and blocks
-of other processes to its in-process limiter, which stays the fast path within the pass.
+Each post (a digest is one post; a post the platform refused still used budget) is claimed in
+the warehouse's robot_posts before it is made (alerts.pipeline attaches the ledger, see
+Channel.share_budget): the claim reads the other processes' posts and blocks and records this
+one in one step that no other process can interleave, so two passes at once never both spend
+the last post. At the start of a pass the same reading plans how many digests are needed.
 
 Each robot @-mentions the routed recipients (payload["recipients"], see
 alerts.routing.Recipient.document) who have a handle for its kind; a digest mentions the union
@@ -374,6 +376,9 @@ class RobotChannel(Channel):
                            "process's posts only: %s", self.kind, self.name,
                            self._redact(str(exc)))
             return
+        self._seed_from(records, wall_now)
+
+    def _seed_from(self, records: Sequence[PostRecord], wall_now: float) -> None:
         others = [r for r in records if r.by != self.limiter.origin]
         longest = self.limiter.windows[-1][1]
         ages = [wall_now - r.at.timestamp() for r in others]
@@ -381,17 +386,40 @@ class RobotChannel(Channel):
                            if r.blocked_until is not None), default=0.0)
         self.limiter.seed([age for age in ages if age < longest], blocked_for)
 
-    def _record_post(self, posted_at: float, blocked_for: float | None) -> None:
+    def _claim(self, posted_at: float) -> float:
+        """Take one post from the budget: 0.0 if taken (counted here and in the ledger),
+        else the seconds until one is free. With a ledger the check and the record are one
+        step for all processes, so two passes at once cannot both spend the last post."""
+        if self._ledger is not None:
+            def decide(records: list[PostRecord]) -> float:
+                self._seed_from(records, posted_at)
+                return self.limiter.wait_time()
+
+            record = PostRecord(at=_utc(posted_at), by=self.limiter.origin)
+            try:
+                wait = self._ledger.claim_post(
+                    self.name, record, _utc(posted_at - LEDGER_HORIZON_SECONDS), decide)
+            except Exception as exc:
+                logger.warning("%s %s: cannot use the shared rate budget, counting this "
+                               "process's posts only: %s", self.kind, self.name,
+                               self._redact(str(exc)))
+                wait = self.limiter.wait_time()
+        else:
+            wait = self.limiter.wait_time()
+        if wait <= 0:
+            self.limiter.record()
+        return wait
+
+    def _record_block(self, posted_at: float, blocked_for: float) -> None:
         if self._ledger is None:
             return
         record = PostRecord(at=_utc(posted_at), by=self.limiter.origin,
-                            blocked_until=(_utc(wallclock() + blocked_for)
-                                           if blocked_for else None))
+                            blocked_until=_utc(wallclock() + blocked_for))
         try:
-            self._ledger.record_post(self.name, record)
+            self._ledger.record_block(self.name, record)
         except Exception as exc:
-            logger.warning("%s %s: cannot record a post in the shared rate budget: %s",
-                           self.kind, self.name, self._redact(str(exc)))
+            logger.warning("%s %s: cannot record the platform's block in the shared rate "
+                           "budget: %s", self.kind, self.name, self._redact(str(exc)))
 
     # -- Channel interface ----------------------------------------------------------------
 
@@ -442,29 +470,27 @@ class RobotChannel(Channel):
         return results
 
     def _post_within_budget(self, target: _Target, post: Post) -> SendResult:
-        wait = self.limiter.wait_time()
+        posted_at = wallclock()
+        wait = self._claim(posted_at)
         if 0 < wait <= self.max_wait_seconds:
             sleep(wait)
-            wait = self.limiter.wait_time()
+            posted_at = wallclock()
+            wait = self._claim(posted_at)
         if wait > 0:
             return RateLimited(f"{self.prefix}: held back by jingyu's own rate limit "
                                f"({self.limiter.describe()}); next post possible in "
                                f"{wait:.0f} s", retry_after=wait)
-        self.limiter.record()
-        posted_at = wallclock()
-        result: SendResult = None
-        blocked_for: float | None = None
+        # Claimed before posting: a post the platform refuses still used the robot's budget.
         try:
             self._post(target, post)
         except RateLimited as exc:
             blocked_for = exc.retry_after or self.throttle_seconds
             self.limiter.block_for(blocked_for)
-            result = exc
+            self._record_block(posted_at, blocked_for)
+            return exc
         except DeliveryError as exc:
-            result = exc
-        # Recorded whatever the answer: a refused post still used the robot's budget.
-        self._record_post(posted_at, blocked_for)
-        return result
+            return exc
+        return None
 
     # -- who to @-mention -------------------------------------------------------------------
 

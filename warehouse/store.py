@@ -1,15 +1,16 @@
 """The warehouse's operations: idempotent loads, the run ledger, alerts and the outbox."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Text, cast, delete, func, insert, select, update
+from sqlalchemy import Engine, Text, cast, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.records import (FETCH_ERROR, FETCH_OK, FILE_KIND, FetchResult, SourceConfig,
                                 SourceCursor)
@@ -26,6 +27,23 @@ SEEN_IDS_KEPT = 200
 ROBOT_POSTS_KEPT = timedelta(days=1)
 # A run still "running" this long after it started was killed; the next cycle closes it.
 STALE_RUN_AFTER = timedelta(hours=1)
+
+
+def _robot_lock_key(channel: str) -> int:
+    """A stable advisory-lock key per chat robot (a signed 64-bit integer)."""
+    digest = hashlib.blake2b(f"jingyu robot {channel}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _robot_posts(session: Session, channel: str, since: datetime) -> list[dict[str, Any]]:
+    stamp = as_utc_naive(since)
+    rows = session.scalars(
+        select(RobotPost).where(RobotPost.channel == channel,
+                                (RobotPost.posted_at >= stamp)
+                                | (RobotPost.blocked_until > stamp))
+        .order_by(RobotPost.posted_at, RobotPost.id))
+    return [{"at": from_db(r.posted_at), "by": r.origin,
+             "blocked_until": from_db(r.blocked_until)} for r in rows]
 
 
 class AlertLike(Protocol):
@@ -417,34 +435,48 @@ class Warehouse:
 
     # ---- chat robots' rate budgets, shared by every process ---------------------------------
 
-    def record_robot_post(self, channel: str, at: datetime, origin: str,
-                          blocked_until: datetime | None = None) -> None:
-        """Remember that a chat robot posted (or tried to) at `at`, so that other processes
-        posting through it count the post against the platform's rate limit. `origin` names
-        the limiter (process) that posted; `blocked_until`: the platform answered "too fast".
-        Posts a day old are dropped as new ones come: no platform window is that long."""
+    def claim_robot_post(self, channel: str, at: datetime, origin: str, since: datetime,
+                         decide: Callable[[list[dict[str, Any]]], float]) -> float:
+        """Take one post from a chat robot's shared rate budget, atomically.
+
+        `decide` gets this channel's posts since `since` (as robot_posts gives them) and
+        returns 0.0 if one more post fits now, else the seconds until one does. Only on 0.0
+        is the post recorded, at `at` by `origin`, in the same transaction. Processes claim
+        one at a time per robot (PostgreSQL: a transaction-level advisory lock; SQLite: the
+        first statement writes, which takes the database's write lock), so two delivery
+        passes running at once cannot both spend the robot's last post.
+        Posts a day old are dropped as new ones come: no platform window is that long.
+        """
         with self._session.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                {"key": _robot_lock_key(channel)})
             session.execute(delete(RobotPost).where(
                 RobotPost.channel == channel,
                 RobotPost.posted_at < as_utc_naive(at - ROBOT_POSTS_KEPT),
                 (RobotPost.blocked_until.is_(None)
                  | (RobotPost.blocked_until < as_utc_naive(at)))))
-            session.add(RobotPost(channel=channel, posted_at=as_utc_naive(at), origin=origin,
-                                  blocked_until=as_utc_naive(blocked_until)
-                                  if blocked_until else None))
+            wait = decide(_robot_posts(session, channel, since))
+            if wait <= 0:
+                session.add(RobotPost(channel=channel, posted_at=as_utc_naive(at),
+                                      origin=origin))
+            return wait
+
+    def block_robot(self, channel: str, at: datetime, origin: str,
+                    blocked_until: datetime) -> None:
+        """The platform answered the post claimed at `at` with "too fast": every process
+        holds back from this robot until `blocked_until`."""
+        with self._session.begin() as session:
+            session.execute(update(RobotPost).where(
+                RobotPost.channel == channel, RobotPost.origin == origin,
+                RobotPost.posted_at == as_utc_naive(at))
+                .values(blocked_until=as_utc_naive(blocked_until)))
 
     def robot_posts(self, channel: str, since: datetime) -> list[dict[str, Any]]:
         """This channel's posts at or after `since`, and those whose block lasts past it:
         {"at", "by", "blocked_until"} (aware UTC or None), oldest first."""
-        stamp = as_utc_naive(since)
         with self._session() as session:
-            rows = session.scalars(
-                select(RobotPost).where(RobotPost.channel == channel,
-                                        (RobotPost.posted_at >= stamp)
-                                        | (RobotPost.blocked_until > stamp))
-                .order_by(RobotPost.posted_at, RobotPost.id))
-            return [{"at": from_db(r.posted_at), "by": r.origin,
-                     "blocked_until": from_db(r.blocked_until)} for r in rows]
+            return _robot_posts(session, channel, since)
 
     def outbox_counts(self) -> dict[str, int]:
         with self._session() as session:

@@ -26,7 +26,7 @@ from alerts import robots
 from alerts.channel_secrets import check_channel_secrets, redact_text, redact_url
 from alerts.channels import DeliveryError, RateLimited, build_channels
 from alerts.delivery import deliver
-from alerts.pipeline import deliver_pending
+from alerts.pipeline import WarehouseLedger, deliver_pending
 from alerts.records import Alert, Evidence
 from alerts.render import render_notification
 from alerts.robots import (DingTalkChannel, FeishuChannel, SlidingWindowLimiter, WeComChannel,
@@ -877,15 +877,23 @@ channels:
         warehouse.close()
 
 
+def _claim(warehouse: Warehouse, channel: str, at: datetime, by: str,
+           blocked_until: datetime | None = None) -> None:
+    assert warehouse.claim_robot_post(channel, at, by, at - timedelta(hours=1),
+                                      lambda _posts: 0.0) == 0.0
+    if blocked_until is not None:
+        warehouse.block_robot(channel, at, by, blocked_until)
+
+
 def test_the_warehouse_keeps_robot_posts_per_channel_and_forgets_old_ones(warehouse_url, now):
     warehouse = Warehouse(warehouse_url)
     try:
-        warehouse.record_robot_post("duty-ding", now - timedelta(days=2), "ancient")
-        warehouse.record_robot_post("duty-ding", now - timedelta(hours=2), "old")
-        warehouse.record_robot_post("duty-ding", now - timedelta(seconds=30), "a",
-                                    blocked_until=now + timedelta(minutes=9))
-        warehouse.record_robot_post("duty-ding", now - timedelta(seconds=5), "a")
-        warehouse.record_robot_post("other-robot", now, "b")              # not its channel
+        _claim(warehouse, "duty-ding", now - timedelta(days=2), "ancient")
+        _claim(warehouse, "duty-ding", now - timedelta(hours=2), "old")
+        _claim(warehouse, "duty-ding", now - timedelta(seconds=30), "a",
+               blocked_until=now + timedelta(minutes=9))
+        _claim(warehouse, "duty-ding", now - timedelta(seconds=5), "a")
+        _claim(warehouse, "other-robot", now, "b")              # not its channel
 
         posts = warehouse.robot_posts("duty-ding", now - timedelta(seconds=10))
         assert [(p["at"], p["by"], p["blocked_until"]) for p in posts] == [
@@ -897,6 +905,61 @@ def test_the_warehouse_keeps_robot_posts_per_channel_and_forgets_old_ones(wareho
         assert [p["by"] for p in warehouse.robot_posts("other-robot", now)] == ["b"]
     finally:
         warehouse.close()
+
+
+def test_a_refused_claim_records_nothing_and_decide_sees_the_window(warehouse_url, now):
+    warehouse = Warehouse(warehouse_url)
+    seen: list[list[str]] = []
+
+    def full(posts):
+        seen.append([p["by"] for p in posts])
+        return 42.0
+
+    try:
+        _claim(warehouse, "duty-ding", now - timedelta(minutes=90), "too-old-to-matter")
+        _claim(warehouse, "duty-ding", now - timedelta(seconds=20), "a")
+        assert warehouse.claim_robot_post("duty-ding", now, "b", now - timedelta(hours=1),
+                                          full) == 42.0
+        assert seen == [["a"]]
+        assert [p["by"] for p in warehouse.robot_posts("duty-ding", now - timedelta(hours=1))
+                ] == ["a"]
+    finally:
+        warehouse.close()
+
+
+def test_two_processes_posting_at_once_never_exceed_the_robots_budget(
+        robot_server, fake_clock, warehouse_url):
+    """The monitor flow and the watchdog flow deliver at the same moment, each with 15 alerts
+    for the robot (DingTalk takes 20 a minute). Both read the shared budget as empty when
+    they start; claiming each post against the warehouse keeps them to 20 together, so
+    DingTalk never refuses one (130101) and never blocks the robot for 10 minutes."""
+    barrier = threading.Barrier(2)
+    results: dict[str, list] = {}
+
+    def process(name: str) -> None:
+        warehouse = Warehouse(warehouse_url)       # its own connections, as a process has
+        try:
+            channel = dingtalk(robot_server, limiter=SlidingWindowLimiter(((20, 60.0),)))
+            channel.share_budget(WarehouseLedger(warehouse))
+            batch = [message(n) for n in range(1, 16)]
+            barrier.wait()
+            results[name] = channel.send_batch(batch)
+        finally:
+            warehouse.close()
+
+    Warehouse(warehouse_url).close()                # migrate once, before both start
+    threads = [threading.Thread(target=process, args=(name,)) for name in ("monitor", "watchdog")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    outcomes = [r for batch in results.values() for r in batch]
+    assert len(outcomes) == 30
+    assert robot_server.requests <= 20
+    assert len(robot_server.accepted) == robot_server.requests      # no 130101 refusal
+    assert all(r is None or isinstance(r, RateLimited) for r in outcomes)
+    # Whatever was held back is RateLimited (kept pending), and the budget was used up.
+    assert robot_server.requests == 20 or not any(outcomes)
 
 
 # ---- secrets and settings -----------------------------------------------------------------------
