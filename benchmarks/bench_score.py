@@ -2,11 +2,14 @@
 against plain `jieba.lcut` over the same texts.
 
     python benchmarks/bench_score.py [IN.csv] [--rows 200000] [--workers 1,2]
+                                     [--sentiment fast,accurate]
 
 Without IN.csv, a CSV of --rows rows (id,text) is generated from the texts of
 /work/shared/data/sentiment/* (repeated and shuffled). jieba's throughput is the lcut loop
 alone, dictionary already loaded; jingyu's is rows over the wall time of the CLI process,
-start-up and CSV input and output included. The goal: jingyu >= 50% of jieba.
+start-up and CSV input and output included. The goal: jingyu >= 50% of jieba. Each
+--sentiment model is timed (default fast, the bulk-scoring model; the accurate transformer is
+~50x slower, so time it on fewer --rows).
 
 On a shared machine wall time depends on what else runs; the CPU seconds (user + sys of
 the process and its workers) are printed beside it, and their ratio is steadier.
@@ -80,13 +83,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def jingyu_score(path: Path, output: Path, workers: int) -> tuple[float, float]:
+def jingyu_score(path: Path, output: Path, workers: int, sentiment: str) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of the whole CLI process, workers included."""
     script = Path(sys.executable).with_name("jingyu")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
     start, cpu = time.perf_counter(), _children_cpu()
-    subprocess.run([*command, "score", str(path), "-o", str(output), "--workers", str(workers)],
-                   check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    subprocess.run([*command, "score", str(path), "-o", str(output), "--workers", str(workers),
+                    "--sentiment", sentiment], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start, _children_cpu() - cpu
 
 
@@ -95,6 +98,8 @@ def main() -> None:
     parser.add_argument("input", nargs="?", help="CSV with a text column (default: generated)")
     parser.add_argument("--rows", type=int, default=200_000, help="rows to generate")
     parser.add_argument("--workers", default="1", help="comma-separated worker counts to time")
+    parser.add_argument("--sentiment", default="fast",
+                        help="comma-separated sentiment models to time (fast, accurate)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench_score_"))
     try:
@@ -106,12 +111,13 @@ def main() -> None:
         print(f"{rows} rows, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         print(f"jieba.lcut only           {jieba_rate:6.0f} posts/s  {jieba_s:6.1f} s wall "
               f"{jieba_cpu:6.1f} s CPU")
-        for workers in (int(w) for w in args.workers.split(",")):
-            seconds, cpu = jingyu_score(source, workdir / "out.csv", workers)
-            rate = rows / seconds
-            print(f"jingyu score --workers {workers}  {rate:6.0f} posts/s  {seconds:6.1f} s wall "
-                  f"{cpu:6.1f} s CPU   ratio {rate / jieba_rate:.2f} wall, "
-                  f"{jieba_cpu / cpu:.2f} CPU")
+        for sentiment in args.sentiment.split(","):
+            for workers in (int(w) for w in args.workers.split(",")):
+                seconds, cpu = jingyu_score(source, workdir / "out.csv", workers, sentiment)
+                rate = rows / seconds
+                print(f"jingyu score --sentiment {sentiment:8s} --workers {workers}  "
+                      f"{rate:6.0f} posts/s  {seconds:6.1f} s wall {cpu:6.1f} s CPU   "
+                      f"ratio {rate / jieba_rate:.2f} wall, {jieba_cpu / cpu:.2f} CPU")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

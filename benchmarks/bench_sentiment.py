@@ -1,13 +1,15 @@
-"""Sentiment accuracy per dev set and inference throughput: old paths vs the shipped model.
+"""Sentiment accuracy per dev set and inference throughput: old paths vs the shipped models.
 
     .venv/bin/python benchmarks/bench_sentiment.py [--data DIR] [--snownlp-sample N]
 
 Per dev set (label,text CSV): accuracy / macro-F1 / ROC AUC of
   * snownlp default  SnowNLP(text).sentiments, on a seeded sample (it is slow),
   * old path         snownlp's bundled Bayes over pipeline jieba words (transforms.sentiment),
-  * new model        transforms.sentiment_model (shipped file), over the same words.
+  * fast model       transforms.sentiment_model (n-grams, shipped file), over the same words,
+  * transformer      transforms.sentiment_bert alone (fine-tuned m3e-small, numpy),
+  * accurate model   what scoring uses by default: the mean of the last two models' logits.
 Then posts/s on the same short texts for jieba.lcut, the pipeline's segment(), and the
-sentiment step alone (old path, new model per post, new model per batch).
+sentiment step alone (old path, fast model per post and per batch, accurate model).
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from transforms.evaluation import binary_metrics  # noqa: E402
 from transforms.segment import load_tokenizer, segment  # noqa: E402
 from transforms.sentiment import (PolarityThresholds, classify_sentiment,  # noqa: E402
                                   load_sentiment_model)
+from transforms.sentiment_bert import combine  # noqa: E402
+from transforms.sentiment_bert import shipped_model as transformer_model  # noqa: E402
 from transforms.sentiment_model import shipped_model  # noqa: E402
 from transforms.text import normalise  # noqa: E402
 
@@ -55,14 +59,15 @@ OPINIONS = [
 ]
 
 
-def bench_three_way(model, tokenizer) -> None:
+def bench_three_way(name: str, predict, tokenizer) -> None:
     from transforms.sentiment_model import factual_score, polarity
 
     texts = FACTUAL_NEWS + [t for _, t in OPINIONS]
     expected = ["neutral"] * len(FACTUAL_NEWS) + [e for e, _ in OPINIONS]
-    probs = model.predict_proba(texts, [segment(t, tokenizer) for t in texts])
+    probs = predict(texts, [segment(t, tokenizer) for t in texts])
     right = 0
-    print("\nthree-way polarity on hand-written texts (expected / got, P(pos), factual score):")
+    print(f"\nthree-way polarity, {name} model, on hand-written texts "
+          "(expected / got, P(pos), factual score):")
     for text, want, p in zip(texts, expected, probs):
         got = polarity(float(p), text)
         right += got == want
@@ -76,9 +81,9 @@ def fmt(m: dict[str, float]) -> str:
     return f"{m['accuracy']:.3f} / {m['macro_f1']:.3f} / {m['roc_auc']:.3f}"
 
 
-def rate(n: int, fn) -> float:
+def rate(n: int, fn, repeats: int = 3) -> float:
     best = float("inf")
-    for _ in range(3):
+    for _ in range(repeats):
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
@@ -98,9 +103,15 @@ def main() -> None:
     old = load_sentiment_model()
     thresholds = PolarityThresholds()
     model = shipped_model()
+    transformer = transformer_model()
+
+    def accurate(texts, words):
+        return combine(transformer.predict_proba(texts), model.predict_proba(texts, words))
+
     print("accuracy / macro-F1 / ROC AUC at threshold 0.5")
-    print(f"{'dev set':26s} {'rows':>5s}  {'snownlp default (sample)':28s} "
-          f"{'old Bayes over jieba':24s} {'new model':24s}")
+    print(f"{'dev set':24s} {'rows':>5s}  {'snownlp default (sample)':28s} "
+          f"{'old Bayes over jieba':22s} {'fast model':22s} {'transformer':22s} "
+          f"{'accurate model':22s}")
     short: list[str] = []
     for name in DEV_SETS:
         path = args.data / f"{name}_dev.csv"
@@ -116,11 +127,15 @@ def main() -> None:
                               [SnowNLP(texts[i]).sentiments if texts[i] else 0.5
                                for i in sample])
         old_p = [classify_sentiment(ws, old, thresholds)[0] for ws in words]
-        new_p = model.predict_proba(texts, words)
-        print(f"{name:26s} {len(texts):5d}  {fmt(snow) + f' (n={len(sample)})':28s} "
-              f"{fmt(binary_metrics(labels, old_p)):24s} {fmt(binary_metrics(labels, new_p)):24s}")
+        fast_p = model.predict_proba(texts, words)
+        transformer_p = transformer.predict_proba(texts)
+        accurate_p = combine(transformer_p, fast_p)
+        print(f"{name[:24]:24s} {len(texts):5d}  {fmt(snow) + f' (n={len(sample)})':28s} "
+              + " ".join(f"{fmt(binary_metrics(labels, p)):22s}"
+                         for p in (old_p, fast_p, transformer_p, accurate_p)))
 
-    bench_three_way(model, tokenizer)
+    bench_three_way("fast", model.predict_proba, tokenizer)
+    bench_three_way("accurate", accurate, tokenizer)
 
     # ---- throughput on the short Weibo texts --------------------------------------------
     texts = short
@@ -131,21 +146,25 @@ def main() -> None:
     old_rate = rate(n, lambda: [classify_sentiment(ws, old, thresholds) for ws in words])
     one_rate = rate(n, lambda: [model.predict_one(t, ws) for t, ws in zip(texts, words)])
     batch_rate = rate(n, lambda: model.predict_proba(texts, words))
+    accurate_rate = rate(n, lambda: accurate(texts, words), repeats=1)
     avg = sum(map(len, texts)) / n
-    print(f"\nthroughput on {n} Weibo dev posts (mean {avg:.0f} chars), posts/s, best of 3:")
+    print(f"\nthroughput on {n} Weibo dev posts (mean {avg:.0f} chars), posts/s, best of 3 "
+          "(accurate: one run):")
     print(f"  jieba.lcut                           {jieba_rate:10,.0f}")
     print(f"  pipeline segment()                   {segment_rate:10,.0f}")
     print(f"  old sentiment (snownlp Bayes)        {old_rate:10,.0f}")
-    print(f"  new model, predict_one per post      {one_rate:10,.0f}")
-    print(f"  new model, predict_proba batch       {batch_rate:10,.0f}")
-    for label, r in (("per post", one_rate), ("batch", batch_rate)):
+    print(f"  fast model, predict_one per post     {one_rate:10,.0f}")
+    print(f"  fast model, predict_proba batch      {batch_rate:10,.0f}")
+    print(f"  accurate model (transformer + fast)  {accurate_rate:10,.0f}")
+    for label, r in (("fast, per post", one_rate), ("fast, batch", batch_rate),
+                     ("accurate", accurate_rate)):
         combined = 1.0 / (1.0 / segment_rate + 1.0 / r)
-        print(f"  segment() + new model ({label}): {combined:,.0f} posts/s = "
+        print(f"  segment() + {label} model: {combined:,.0f} posts/s = "
               f"{combined / jieba_rate:.0%} of jieba.lcut alone")
     old_combined = 1.0 / (1.0 / segment_rate + 1.0 / old_rate)
     print(f"  segment() + old sentiment: {old_combined:,.0f} posts/s = "
           f"{old_combined / jieba_rate:.0%} of jieba.lcut alone")
-    print(f"\nmodel: {len(model.vocab):,} features, "
+    print(f"\nfast model: {len(model.vocab):,} features, "
           f"{np.dtype(np.float16).itemsize * model.weights.size / 1e6:.1f} MB of float16 weights")
 
 

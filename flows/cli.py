@@ -24,6 +24,7 @@ from flows.present import (  # noqa: E402
 )
 from jingyu.config import ConfigError  # noqa: E402
 from jingyu.timeutil import parse_local, utcnow  # noqa: E402
+from transforms.records import SENTIMENT_MODELS  # noqa: E402
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
@@ -66,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--database", metavar="URL",
                        help="warehouse URL (default: $JINGYU_DATABASE_URL or sqlite:///data/jingyu.db)")
 
+    def with_sentiment(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sentiment", choices=SENTIMENT_MODELS, metavar="MODEL",
+                       help="sentiment model: accurate (the transformer) or fast (n-grams, for "
+                            "very large files); default: scoring.yaml's, shipped accurate")
+
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="DIR",
                        help="configuration directory (default: $JINGYU_CONFIG_DIR or ./config)")
@@ -90,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="score on N processes (default 1); the file is streamed in chunks and "
                         "written in input order either way")
+    with_sentiment(p)
     with_config(p)
 
     p = command("rescore", _rescore,
@@ -99,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "e.g. 2026-11-01 (default: all)")
     p.add_argument("--batch", type=int, default=1000, metavar="N",
                    help="posts per transaction (default 1000)")
+    with_sentiment(p)
     with_config(p)
     with_database(p)
 
@@ -106,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     eval_sub = p.add_subparsers(metavar="WHAT")
     ev = eval_sub.add_parser("sentiment", help="accuracy, macro-F1, ROC AUC on a label,text CSV")
     ev.add_argument("input", help="CSV with columns label (1 positive, 0 negative) and text")
+    with_sentiment(ev)
+    with_config(ev)
     ev.set_defaults(handler=_eval_sentiment)
 
     p = command("detect", _detect,
@@ -223,7 +233,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from flows.scoring import score_csv
 
-    rows = score_csv(args.input, args.output, config_dir=args.config, workers=args.workers)
+    rows = score_csv(args.input, args.output, config_dir=args.config, workers=args.workers,
+                     sentiment_model=args.sentiment)
     print(f"scored {rows} rows -> {args.output}")
     return 0
 
@@ -233,7 +244,7 @@ def _rescore(args: argparse.Namespace) -> int:
 
     since = parse_local(args.since) if args.since else None
     report = rescore(config_dir=args.config, database_url=args.database, since=since,
-                     batch=args.batch)
+                     batch=args.batch, sentiment_model=args.sentiment)
     print(f"rescored {report.posts} posts: {report.changed} changed, "
           f"{report.stories} stories")
     return 0
@@ -327,7 +338,11 @@ def _incident_action(args: argparse.Namespace, change) -> int:
 def _eval_sentiment(args: argparse.Namespace) -> int:
     from flows.evaluate import evaluate_sentiment
 
-    result = evaluate_sentiment(args.input)
+    from flows.scoring import load_scoring
+
+    model = load_scoring(args.config, args.sentiment).sentiment_model
+    result = evaluate_sentiment(args.input, model=model)
+    print(f"sentiment model: {model}")
     print(f"{result['file']}: {result['rows']} rows ({result['positives']} positive)")
     print(f"  accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}"
           f"   ROC AUC {result['roc_auc']:.3f}   (threshold {result['threshold']})")

@@ -6,6 +6,7 @@ transforms.evaluation.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from transforms.evaluation import binary_metrics
+from transforms.records import ACCURATE
 
 REQUIRED_COLUMNS = ("label", "text")
 
@@ -63,16 +65,16 @@ def read_labelled_csv(csv_path: str | Path) -> tuple[list[int], list[str]]:
 
 def evaluate_sentiment(csv_path: str | Path,
                        predict: Callable[[list[str]], Sequence[float]] | None = None,
-                       threshold: float = 0.5) -> dict[str, Any]:
+                       threshold: float = 0.5, model: str = ACCURATE) -> dict[str, Any]:
     """Accuracy, macro-F1 and ROC AUC of P(positive) on a `label,text` CSV.
 
-    `predict` maps texts to P(positive); by default the shipped model
-    (transforms.sentiment_model) on the normalised texts, segmented as the pipeline does.
+    `predict` maps texts to P(positive); by default the shipped `model` (accurate or fast)
+    on the normalised texts, as the pipeline scores them.
     Returns {"file", "rows", "positives", "accuracy", "macro_f1", "roc_auc", "threshold"}.
     """
     labels, texts = read_labelled_csv(csv_path)
     if predict is None:
-        predict = _shipped_predict
+        predict = functools.partial(shipped_predict, model=model)
     p = np.asarray(predict(texts), dtype=np.float64)
     if p.shape != (len(texts),):
         raise ValueError(f"predict returned shape {p.shape} for {len(texts)} texts")
@@ -80,11 +82,16 @@ def evaluate_sentiment(csv_path: str | Path,
             **binary_metrics(labels, p, threshold), "threshold": threshold}
 
 
-def _shipped_predict(texts: list[str]) -> np.ndarray:
+def shipped_predict(texts: list[str], model: str = ACCURATE) -> np.ndarray:
+    """P(positive) of raw texts by a shipped model, normalised and segmented as the pipeline
+    does."""
+    from transforms import sentiment_bert, sentiment_model
     from transforms.segment import load_tokenizer, segment
-    from transforms.sentiment_model import shipped_model
     from transforms.text import normalise
 
     tokenizer = load_tokenizer()
     clean = [normalise(t) for t in texts]
-    return shipped_model().predict_proba(clean, [segment(t, tokenizer) for t in clean])
+    words = [segment(t, tokenizer) for t in clean]
+    if model == ACCURATE:
+        return sentiment_bert.accurate_proba(clean, words)
+    return sentiment_model.shipped_model().predict_proba(clean, words)

@@ -99,7 +99,7 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     logger.info("run %d: %d of %d sources due", run_id, len(due), len(settings.sources))
 
     cursors = warehouse.cursors()
-    scorer = Scorer(settings.rules, places=settings.places)
+    scorer = Scorer(settings.rules, settings.scoring, places=settings.places)
     errors: list[str] = []
     with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
         stores = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from flows.scoring import load_scoring
 from flows.settings import load_places, load_rules
 from transforms.scoring import Scorer
 from warehouse.rescoring import RescoreReport, rescore_posts
@@ -11,9 +12,12 @@ from warehouse.store import Warehouse
 
 
 def rescore(config_dir: str | Path | None = None, database_url: str | None = None,
-            since: datetime | None = None, batch: int = 1000) -> RescoreReport:
-    """Rescore every post seen since `since` (all by default); see rescore_posts."""
-    scorer = Scorer(load_rules(config_dir), places=load_places(config_dir))
+            since: datetime | None = None, batch: int = 1000,
+            sentiment_model: str | None = None) -> RescoreReport:
+    """Rescore every post seen since `since` (all by default); see rescore_posts.
+    `sentiment_model` overrides scoring.yaml's choice."""
+    scorer = Scorer(load_rules(config_dir), load_scoring(config_dir, sentiment_model),
+                    places=load_places(config_dir))
     warehouse = Warehouse(database_url)
     try:
         return rescore_posts(warehouse, scorer.score_stored, since=since, batch=batch)

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pandas as pd
 from jingyu.config import config_file, load_yaml
 from transforms.places import parse_jurisdictions
 from transforms.rules import parse_rules
-from transforms.scoring import SCORE_COLUMNS, Scorer
+from transforms.scoring import SCORE_COLUMNS, Scorer, ScoringSettings, parse_scoring
 
 CHUNK_ROWS = 5_000
 # The scorer of this process: built once, by the parent before a fork (the workers inherit
@@ -23,18 +24,26 @@ CHUNK_ROWS = 5_000
 _scorer: Scorer | None = None
 
 
-def _build_scorer(config_dir: str | Path | None) -> Scorer:
+def load_scoring(config_dir: str | Path | None = None,
+                 sentiment_model: str | None = None) -> ScoringSettings:
+    """scoring.yaml (which sentiment model), with the command line's choice over it."""
+    path = config_file("scoring.yaml", config_dir)
+    settings = parse_scoring(load_yaml(path), path)
+    return replace(settings, sentiment_model=sentiment_model) if sentiment_model else settings
+
+
+def _build_scorer(config_dir: str | Path | None, sentiment_model: str | None = None) -> Scorer:
     # Not flows.settings.load_rules / load_places: importing flows.settings pulls in the
     # alerts and the warehouse, seconds of start-up a scoring process does not need.
     rules, places = (config_file(name, config_dir) for name in ("rules.yaml", "jurisdictions.yaml"))
-    return Scorer(parse_rules(load_yaml(rules), rules),
+    return Scorer(parse_rules(load_yaml(rules), rules), load_scoring(config_dir, sentiment_model),
                   places=parse_jurisdictions(load_yaml(places), places))
 
 
-def _start_worker(config_dir: str | Path | None) -> None:
+def _start_worker(config_dir: str | Path | None, sentiment_model: str | None = None) -> None:
     global _scorer
     if _scorer is None:
-        _scorer = _build_scorer(config_dir)
+        _scorer = _build_scorer(config_dir, sentiment_model)
 
 
 def _score_chunk(texts: list[str]) -> dict[str, list[Any]]:
@@ -66,7 +75,7 @@ def _joined(chunk: pd.DataFrame, scores: dict[str, list[Any]]) -> pd.DataFrame:
 
 def score_csv(input_path: str | Path, output_path: str | Path,
               config_dir: str | Path | None = None, workers: int = 1,
-              chunk_rows: int = CHUNK_ROWS) -> int:
+              chunk_rows: int = CHUNK_ROWS, sentiment_model: str | None = None) -> int:
     """Read INPUT, add the score columns, write OUTPUT (UTF-8 with BOM so Excel reads it).
 
     The file is read and written `chunk_rows` at a time; with `workers` > 1 the chunks are
@@ -82,7 +91,7 @@ def score_csv(input_path: str | Path, output_path: str | Path,
     output = Path(output_path)
     partial = output.with_name(f".{output.name}.partial")
     # Configuration errors surface here, before any process starts; a fork then shares it.
-    _scorer = _build_scorer(config_dir)
+    _scorer = _build_scorer(config_dir, sentiment_model)
     rows = 0
     try:
         with partial.open("w", encoding="utf-8-sig", newline="") as out:
@@ -95,7 +104,7 @@ def score_csv(input_path: str | Path, output_path: str | Path,
                 for chunk in _chunks(path, chunk_rows):
                     write(chunk, _score_chunk(list(chunk["text"])))
             else:
-                _score_in_pool(path, chunk_rows, workers, config_dir, write)
+                _score_in_pool(path, chunk_rows, workers, (config_dir, sentiment_model), write)
             if rows == 0:  # a header and no rows: still a valid table with the new columns
                 header = pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig")
                 _joined(header, {c: [] for c in SCORE_COLUMNS}).to_csv(out, index=False)
@@ -105,13 +114,14 @@ def score_csv(input_path: str | Path, output_path: str | Path,
     return rows
 
 
-def _score_in_pool(path: Path, chunk_rows: int, workers: int, config_dir: str | Path | None,
+def _score_in_pool(path: Path, chunk_rows: int, workers: int,
+                   scorer_args: tuple[str | Path | None, str | None],
                    write: Callable[[pd.DataFrame, dict[str, list[Any]]], None]) -> None:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pending: deque[tuple[pd.DataFrame, Future]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_start_worker, initargs=(config_dir,)) as pool:
+                             initializer=_start_worker, initargs=scorer_args) as pool:
         for chunk in _chunks(path, chunk_rows):
             pending.append((chunk, pool.submit(_score_chunk, list(chunk["text"]))))
             # Two chunks in flight per worker keep them busy; more would only fill memory.

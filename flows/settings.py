@@ -13,6 +13,8 @@ from collectors.sources import parse_sources
 from jingyu.config import config_file, load_yaml
 from transforms.places import EMPTY_GAZETTEER, Gazetteer, parse_jurisdictions
 from transforms.rules import RuleSet, parse_rules
+from flows.scoring import load_scoring
+from transforms.scoring import ScoringSettings
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class CycleSettings:
     routing: Routing = Routing()
     roster: DutyRoster = EMPTY_ROSTER
     places: Gazetteer = EMPTY_GAZETTEER
+    scoring: ScoringSettings = ScoringSettings()
 
     @property
     def desk(self) -> Desk:
@@ -61,6 +64,7 @@ def load_cycle_settings(directory: str | Path | None = None) -> CycleSettings:
         routing=load_routing(directory, [c.name for c in alerts.channels]),
         roster=load_roster(directory),
         places=load_places(directory),
+        scoring=load_scoring(directory),
     )
 
 

@@ -9,6 +9,11 @@ NEGATIVE = "negative"
 NEUTRAL = "neutral"
 POSITIVE = "positive"
 
+# The two sentiment models (models/MODEL_CARD.md has their scores and speeds).
+ACCURATE = "accurate"     # the fine-tuned transformer: a few hundred posts a second
+FAST = "fast"             # the n-gram model: as fast as segmentation, less accurate
+SENTIMENT_MODELS = (ACCURATE, FAST)
+
 
 @dataclass(frozen=True)
 class ScoredPost:

@@ -40,9 +40,16 @@ def _raw(post: Post) -> RawPost:
                    published_at=from_db(post.published_at), fetched_at=from_db(post.fetched_at))
 
 
+# The transformer's P(positive) of a text can differ in the 8th decimal with the batch it is
+# scored in (BLAS rounding); such a difference is not a change.
+SENTIMENT_TOLERANCE = 1e-6
+
+
 def _same(stored: Any, new: Any) -> bool:
     if isinstance(new, list):
         return list(stored or []) == new
+    if isinstance(new, float) and isinstance(stored, float):
+        return abs(stored - new) <= SENTIMENT_TOLERANCE
     return stored == new
 
 

@@ -20,6 +20,9 @@ def test_eval_prints_the_three_measures(tmp_path, capsys) -> None:
     values = dict(re.findall(r"(accuracy|macro-F1|ROC AUC) ([0-9.]+)", out))
     assert set(values) == {"accuracy", "macro-F1", "ROC AUC"}
     assert all(0.0 <= float(v) <= 1.0 for v in values.values())
+    assert "sentiment model: accurate" in out
+    assert main(["eval", "sentiment", str(data), "--sentiment", "fast"]) == 0
+    assert "sentiment model: fast" in capsys.readouterr().out
 
 
 def test_eval_on_a_file_without_labels_exits_2(tmp_path, capsys) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from flows.cli import main
 
@@ -38,3 +39,53 @@ def test_score_without_text_column_exits_2(tmp_path, capsys) -> None:
 def test_score_missing_file_exits_2(tmp_path, capsys) -> None:
     assert main(["score", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.csv")]) == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+def test_the_sentiment_model_is_chosen_by_scoring_yaml_and_the_command_line(tmp_path) -> None:
+    from transforms.sentiment_bert import accurate_proba
+    from transforms.sentiment_model import shipped_model as ngram_model
+    from transforms.segment import load_tokenizer, segment
+    from transforms.text import clean_text
+
+    texts = ["派出所推诿扯皮，态度极差", "感谢民警帮我找回钱包，真心点赞", "今天天气很好，适合散步"]
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"text": texts}).to_csv(source, index=False)
+    clean = [clean_text(t) for t in texts]          # what scoring reads: full-width -> half
+    words = [segment(t, load_tokenizer()) for t in clean]
+    expected = {"accurate": accurate_proba(clean, words),
+                "fast": ngram_model().predict_proba(clean, words)}
+
+    def scored(*options: str, config: str | None = None) -> list[float]:
+        out = tmp_path / "out.csv"
+        args = ["score", str(source), "-o", str(out), *options]
+        assert main(args + (["--config", config] if config else [])) == 0
+        return list(pd.read_csv(out, encoding="utf-8-sig")["sentiment"])
+
+    # Shipped default: accurate. A deployment's scoring.yaml picks fast; --sentiment wins.
+    assert scored() == pytest.approx(list(expected["accurate"]), abs=1e-9)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "scoring.yaml").write_text("sentiment:\n  model: fast\n", encoding="utf-8")
+    assert scored(config=str(config)) == pytest.approx(list(expected["fast"]), abs=1e-9)
+    assert scored("--sentiment", "accurate", config=str(config)) == pytest.approx(
+        list(expected["accurate"]), abs=1e-9)
+    assert expected["accurate"] != pytest.approx(expected["fast"], abs=1e-3)
+
+
+@pytest.mark.parametrize("content, field", [
+    ("sentiment:\n  model: bert\n", "sentiment.model"),
+    ("sentiment:\n  modle: fast\n", "sentiment.modle"),
+    ("sentiment: fast\n", "sentiment"),
+    ("scoring:\n  model: fast\n", "scoring"),
+])
+def test_a_bad_scoring_yaml_is_named_and_exits_2(tmp_path, capsys, content, field) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "scoring.yaml").write_text(content, encoding="utf-8")
+    source = tmp_path / "in.csv"
+    source.write_text("text\n民警\n", encoding="utf-8")
+    assert main(["score", str(source), "-o", str(tmp_path / "o.csv"),
+                 "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "scoring.yaml" in err and f"{field}:" in err
+    assert not (tmp_path / "o.csv").exists()
