@@ -10,10 +10,10 @@ from alerts.routing import Routing, load_routing
 from alerts.settings import AlertSettings, parse_alert_settings
 from collectors.records import SourceConfig
 from collectors.sources import parse_sources
+from flows.scoring import load_scoring
 from jingyu.config import config_file, load_yaml
 from transforms.places import EMPTY_GAZETTEER, Gazetteer, parse_jurisdictions
 from transforms.rules import RuleSet, parse_rules
-from flows.scoring import load_scoring
 from transforms.scoring import ScoringSettings
 
 

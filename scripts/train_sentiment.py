@@ -9,7 +9,6 @@ a dev set and (2) report scores; nothing is tuned on them here. See models/MODEL
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
 import time
 from collections import Counter
