@@ -10,7 +10,7 @@ NEUTRAL = "neutral"
 POSITIVE = "positive"
 
 # The two sentiment models (models/MODEL_CARD.md has their scores and speeds).
-ACCURATE = "accurate"     # the fine-tuned transformer: a few hundred posts a second
+ACCURATE = "accurate"     # fine-tuned transformer + n-grams: about 100 posts a second
 FAST = "fast"             # the n-gram model: as fast as segmentation, less accurate
 SENTIMENT_MODELS = (ACCURATE, FAST)
 

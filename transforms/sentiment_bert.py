@@ -11,7 +11,7 @@ framework is needed at run time.
 It reads characters in context, which the n-gram model (transforms.sentiment_model) cannot;
 the two err differently, so the accurate P(positive) is the mean of their logits
 (accurate_proba), better on every training domain than either alone. It costs about 100x
-the n-gram model (some 75 short posts a second on two cores). Scoring uses it when
+the n-gram model (about 105 short Weibo posts a second on two cores). Scoring uses it when
 scoring.yaml's sentiment.model is "accurate"; models/MODEL_CARD.md has the scores.
 """
 from __future__ import annotations
