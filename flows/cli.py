@@ -69,8 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_sentiment(p: argparse.ArgumentParser) -> None:
         p.add_argument("--sentiment", choices=SENTIMENT_MODELS, metavar="MODEL",
-                       help="sentiment model: accurate (the transformer) or fast (n-grams, for "
-                            "very large files); default: scoring.yaml's, shipped accurate")
+                       help="sentiment model: accurate (transformer + n-grams) or fast (n-grams "
+                            "alone, for very large files); default: scoring.yaml's, shipped "
+                            "accurate")
 
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="DIR",
@@ -337,7 +338,6 @@ def _incident_action(args: argparse.Namespace, change) -> int:
 
 def _eval_sentiment(args: argparse.Namespace) -> int:
     from flows.evaluate import evaluate_sentiment
-
     from flows.scoring import load_scoring
 
     model = load_scoring(args.config, args.sentiment).sentiment_model

