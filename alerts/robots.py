@@ -390,11 +390,12 @@ class RobotChannel(Channel):
         """Take one post from the budget: 0.0 if taken (counted here and in the ledger),
         else the seconds until one is free. With a ledger the check and the record are one
         step for all processes, so two passes at once cannot both spend the last post."""
-        if self._ledger is not None:
-            def decide(records: list[PostRecord]) -> float:
-                self._seed_from(records, posted_at)
-                return self.limiter.wait_time()
+        def decide(records: list[PostRecord]) -> float:
+            self._seed_from(records, posted_at)
+            return self.limiter.wait_time()
 
+        wait: float | None = None
+        if self._ledger is not None:
             record = PostRecord(at=_utc(posted_at), by=self.limiter.origin)
             try:
                 wait = self._ledger.claim_post(
@@ -403,8 +404,7 @@ class RobotChannel(Channel):
                 logger.warning("%s %s: cannot use the shared rate budget, counting this "
                                "process's posts only: %s", self.kind, self.name,
                                self._redact(str(exc)))
-                wait = self.limiter.wait_time()
-        else:
+        if wait is None:
             wait = self.limiter.wait_time()
         if wait <= 0:
             self.limiter.record()

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from jingyu.config import ConfigError, config_dir, load_yaml, require
+from jingyu.config import ConfigError, config_dir, load_yaml, reject_unknown_keys, require
 from jingyu.timeutil import SHANGHAI, to_utc
 
 # What a unit does; the three tracks of 三同步 and the 带班领导 are named by these roles.
@@ -184,7 +184,7 @@ def parse_roster(data: Any, file: str | Path) -> DutyRoster:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", "must be a mapping",
                           "write 'shifts:', 'units:', 'people:' and 'duty:' sections")
-    _known(data, {"shifts", "units", "people", "duty", "overrides"}, file, "")
+    reject_unknown_keys(data, {"shifts", "units", "people", "duty", "overrides"}, file, "")
     shifts = {s.id: s for s in _items(data, "shifts", file, _shift)}
     units = {u.id: u for u in _items(data, "units", file, _unit)}
     people = {p.id: p for p in _items(data, "people", file, _person)}
@@ -202,13 +202,6 @@ def parse_roster(data: Any, file: str | Path) -> DutyRoster:
             for person in ids:
                 _exists(person, people, file, f"{at}.people", "people")
     return DutyRoster(shifts=shifts, units=units, people=people, rotas=rotas, overrides=overrides)
-
-
-def _known(mapping: dict, known: set[str], file: str | Path, where: str) -> None:
-    for key in mapping:
-        if key not in known:
-            raise ConfigError(file, f"{where}.{key}" if where else str(key), "unknown setting",
-                              f"use one of: {', '.join(sorted(known))}")
 
 
 def _items(data: dict, section: str, file: str | Path, parse) -> list:
@@ -245,14 +238,14 @@ def _clock(entry: dict, key: str, file: str | Path, at: str) -> time:
 
 
 def _shift(entry: dict, file: str | Path, at: str) -> Shift:
-    _known(entry, {"id", "name", "start", "end"}, file, at)
+    reject_unknown_keys(entry, {"id", "name", "start", "end"}, file, at)
     shift_id = require(entry, "id", str, file, at, "name the shift, e.g. day or night")
     return Shift(id=shift_id, name=str(entry.get("name") or shift_id),
                  start=_clock(entry, "start", file, at), end=_clock(entry, "end", file, at))
 
 
 def _unit(entry: dict, file: str | Path, at: str) -> Unit:
-    _known(entry, {"id", "name", "jurisdiction", "roles"}, file, at)
+    reject_unknown_keys(entry, {"id", "name", "jurisdiction", "roles"}, file, at)
     roles = entry.get("roles") or []
     if not isinstance(roles, list) or not roles:
         raise ConfigError(file, f"{at}.roles", "must be a non-empty list",
@@ -269,7 +262,7 @@ def _unit(entry: dict, file: str | Path, at: str) -> Unit:
 
 
 def _person(entry: dict, file: str | Path, at: str) -> Person:
-    _known(entry, {"id", "name", "unit", "phone", "handles"}, file, at)
+    reject_unknown_keys(entry, {"id", "name", "unit", "phone", "handles"}, file, at)
     handles = entry.get("handles") or {}
     if not isinstance(handles, dict) or not all(isinstance(v, (str, int))
                                                 for v in handles.values()):
@@ -295,7 +288,7 @@ def _people(value: Any, file: str | Path, field: str) -> tuple[str, ...]:
 
 
 def _rota(entry: dict, file: str | Path, at: str) -> Rota:
-    _known(entry, {"unit", "shift", "weekly", "daily"}, file, at)
+    reject_unknown_keys(entry, {"unit", "shift", "weekly", "daily"}, file, at)
     weekly: dict[str, tuple[str, ...]] = {}
     if entry.get("daily") is not None:
         weekly = {day: _people(entry["daily"], file, f"{at}.daily") for day in WEEKDAYS}
@@ -315,7 +308,7 @@ def _rota(entry: dict, file: str | Path, at: str) -> Rota:
 
 
 def _override(entry: dict, file: str | Path, at: str) -> Override:
-    _known(entry, {"date", "unit", "shift", "people"}, file, at)
+    reject_unknown_keys(entry, {"date", "unit", "shift", "people"}, file, at)
     day = entry.get("date")
     if isinstance(day, str):
         try:

@@ -12,7 +12,7 @@ from alerts.records import LEVELS
 from alerts.roster import ROLES, DutyRoster, OnDuty, jurisdiction_chain, jurisdiction_level
 from alerts.timers import TimerSettings
 from alerts.watchdog import WatchdogSettings
-from jingyu.config import ConfigError, config_file, load_yaml, require
+from jingyu.config import ConfigError, config_file, load_yaml, reject_unknown_keys, require
 from jingyu.timeutil import parse_local, to_utc
 from warehouse.records import Silence
 
@@ -214,7 +214,7 @@ def parse_routing(data: Any, file: str | Path, channels: Iterable[str] | None = 
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", "must be a mapping",
                           f"write some of the sections {', '.join(sorted(SECTIONS))}")
-    _known(data, SECTIONS, file, "")
+    reject_unknown_keys(data, SECTIONS, file, "")
     escalation = _mapping(data, "escalation", file, {"channels"})
     watchdog = _mapping(data, "watchdog", file,
                         set(WatchdogSettings.__dataclass_fields__) | {"roles", "channels"})
@@ -240,18 +240,11 @@ def parse_routing(data: Any, file: str | Path, channels: Iterable[str] | None = 
     return routing
 
 
-def _known(mapping: dict, known: set[str], file: str | Path, where: str) -> None:
-    for key in mapping:
-        if key not in known:
-            raise ConfigError(file, f"{where}.{key}" if where else str(key), "unknown setting",
-                              f"use one of: {', '.join(sorted(known))}")
-
-
 def _mapping(data: dict, key: str, file: str | Path, known: set[str]) -> dict:
     value = data.get(key) or {}
     if not isinstance(value, dict):
         raise ConfigError(file, key, "must be a mapping", f"indent its settings under '{key}:'")
-    _known(value, known, file, key)
+    reject_unknown_keys(value, known, file, key)
     return value
 
 
@@ -312,7 +305,7 @@ def _bool(mapping: dict, key: str, default: bool, file: str | Path, where: str) 
 
 
 def _rule(entry: dict, file: str | Path, at: str) -> RouteRule:
-    _known(entry, set(RouteRule.__dataclass_fields__), file, at)
+    reject_unknown_keys(entry, set(RouteRule.__dataclass_fields__), file, at)
     reach = _names(entry, "reach", file, at) or REACH
     for level in reach:
         if level not in REACH:
@@ -375,7 +368,7 @@ def _watchdog(data: dict, file: str | Path) -> WatchdogSettings:
 
 
 def _silence(entry: dict, file: str | Path, at: str) -> Silence:
-    _known(entry, {"match", "until", "reason"}, file, at)
+    reject_unknown_keys(entry, {"match", "until", "reason"}, file, at)
     match = require(entry, "match", str, file, at, "give a fingerprint prefix, e.g. item:ab12")
     if not match.strip():
         raise ConfigError(file, f"{at}.match", "must not be empty", "an empty prefix silences all")

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from alerts.records import LEVELS
-from jingyu.config import ConfigError, config_dir, load_yaml, require
+from jingyu.config import (ConfigError, config_dir, load_yaml, reject_unknown_keys,
+                           require)
 
 CHANNEL_KINDS = ("console", "jsonl", "webhook", "dingtalk", "wecom", "feishu", "email")
 ROBOT_KINDS = ("dingtalk", "wecom", "feishu")           # chat-group robots behind a webhook URL
@@ -129,7 +130,7 @@ def parse_alert_settings(data: Any, file: str | Path) -> AlertSettings:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", "must be a mapping",
                           "write 'sensitive_item:', 'spike:' and 'channels:' sections")
-    _reject_unknown(data, {"sensitive_item", "spike", "channels"}, file, "")
+    reject_unknown_keys(data, {"sensitive_item", "spike", "channels"}, file, "")
     return AlertSettings(
         sensitive_item=_parse_sensitive_item(_section(data, "sensitive_item", file), file),
         spike=_parse_spike(_section(data, "spike", file), file),
@@ -146,15 +147,6 @@ def _section(data: dict, key: str, file: str | Path) -> dict:
         raise ConfigError(file, key, f"must be a mapping, got {type(value).__name__}",
                           f"indent the '{key}' settings under '{key}:'")
     return value
-
-
-def _reject_unknown(mapping: dict, known: set[str], file: str | Path, where: str) -> None:
-    # A misspelt key would otherwise silently fall back to its default.
-    for key in mapping:
-        if key not in known:
-            field = f"{where}.{key}" if where else str(key)
-            raise ConfigError(file, field, "unknown setting",
-                              f"use one of: {', '.join(sorted(known))}")
 
 
 TYPE_FIXES: dict[type | tuple[type, ...], str] = {
@@ -196,7 +188,7 @@ def _at_least(value: float, minimum: float, file: str | Path, field: str, fix: s
 def _parse_sensitive_item(data: dict, file: str | Path) -> SensitiveItemSettings:
     where = "sensitive_item"
     defaults = SensitiveItemSettings()
-    _reject_unknown(data, set(SensitiveItemSettings.__dataclass_fields__), file, where)
+    reject_unknown_keys(data, set(SensitiveItemSettings.__dataclass_fields__), file, where)
     max_age_hours = _optional(data, "max_age_hours", int, defaults.max_age_hours, file, where)
     _at_least(max_age_hours, 1, file, f"{where}.max_age_hours",
               "give the age in hours after which a post is too old to alert on")
@@ -216,7 +208,7 @@ def _parse_sensitive_item(data: dict, file: str | Path) -> SensitiveItemSettings
 def _parse_spike(data: dict, file: str | Path) -> SpikeSettings:
     where = "spike"
     defaults = SpikeSettings()
-    _reject_unknown(data, set(SpikeSettings.__dataclass_fields__), file, where)
+    reject_unknown_keys(data, set(SpikeSettings.__dataclass_fields__), file, where)
     settings = SpikeSettings(
         enabled=_optional(data, "enabled", bool, defaults.enabled, file, where),
         window_minutes=_optional(data, "window_minutes", int, defaults.window_minutes, file,
@@ -257,7 +249,7 @@ def _parse_level_rules(data: Any, file: str | Path) -> tuple[SpikeLevelRule, ...
         at = f"{where}[{index}]"
         if not isinstance(entry, dict):
             raise ConfigError(file, at, "must be a mapping", "write '{level: 2, min_count: 200}'")
-        _reject_unknown(entry, set(SpikeLevelRule.__dataclass_fields__), file, at)
+        reject_unknown_keys(entry, set(SpikeLevelRule.__dataclass_fields__), file, at)
         rule = SpikeLevelRule(
             level=_level(entry, "level", None, file, at),
             min_count=require(entry, "min_count", int, file, at,
@@ -282,7 +274,7 @@ def _parse_channels(data: Any, file: str | Path) -> tuple[ChannelSettings, ...]:
         if not isinstance(entry, dict):
             raise ConfigError(file, at, "must be a mapping",
                               "write 'name:', 'kind:' and 'min_level:' under '-'")
-        _reject_unknown(entry, set(ChannelSettings.__dataclass_fields__), file, at)
+        reject_unknown_keys(entry, set(ChannelSettings.__dataclass_fields__), file, at)
         name = require(entry, "name", str, file, at,
                        "give the channel a unique name; quote names YAML reads as true/false "
                        "such as 'off' or 'no'")

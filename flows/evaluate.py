@@ -85,13 +85,10 @@ def evaluate_sentiment(csv_path: str | Path,
 def shipped_predict(texts: list[str], model: str = ACCURATE) -> np.ndarray:
     """P(positive) of raw texts by a shipped model, normalised and segmented as the pipeline
     does."""
-    from transforms import sentiment_bert, sentiment_model
+    from transforms.scoring import sentiment_proba
     from transforms.segment import load_tokenizer, segment
     from transforms.text import normalise
 
     tokenizer = load_tokenizer()
     clean = [normalise(t) for t in texts]
-    words = [segment(t, tokenizer) for t in clean]
-    if model == ACCURATE:
-        return sentiment_bert.accurate_proba(clean, words)
-    return sentiment_model.shipped_model().predict_proba(clean, words)
+    return sentiment_proba(model, clean, [segment(t, tokenizer) for t in clean])

@@ -1,9 +1,11 @@
 """Locate and load jingyu's YAML configuration; every error names file, field and fix."""
 from __future__ import annotations
 
+import difflib
 import os
 from importlib import resources
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import yaml
@@ -74,3 +76,16 @@ def require(mapping: dict, key: str, kind: type | tuple[type, ...], file: str | 
         raise ConfigError(file, field, f"must be {names}, got {type(value).__name__} {value!r}",
                           fix)
     return value
+
+
+def reject_unknown_keys(mapping: Mapping, allowed: Collection[str], file: str | Path,
+                        where: str = "") -> None:
+    """ConfigError for the first key of `mapping` not in `allowed`, with the closest allowed
+    key as a hint: a misspelt key would otherwise silently fall back to its default."""
+    names = sorted(allowed) if isinstance(allowed, (set, frozenset)) else list(allowed)
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(file, f"{where}.{key}" if where else str(key), "unknown key",
+                              f"{hint}allowed keys: {', '.join(names)}")

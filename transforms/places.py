@@ -1,14 +1,13 @@
 """Jurisdictions (config/jurisdictions.yaml) and the places a text names, mapped to their ids."""
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jingyu.config import ConfigError, require
+from jingyu.config import ConfigError, reject_unknown_keys, require
 from transforms.term_scan import TermScanner
 from transforms.text import normalise
 
@@ -72,12 +71,7 @@ def _parse_jurisdiction(item: Any, file: str | Path, where: str) -> Jurisdiction
     if not isinstance(item, dict):
         raise ConfigError(file, where, f"must be a mapping, got {type(item).__name__} {item!r}",
                           "write the jurisdiction as id:, name:, level:, unit:, aliases: lines")
-    for key in item:
-        if key not in JURISDICTION_KEYS:
-            close = difflib.get_close_matches(str(key), JURISDICTION_KEYS, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            raise ConfigError(file, f"{where}.{key}", "unknown key",
-                              f"{hint}allowed keys: {', '.join(JURISDICTION_KEYS)}")
+    reject_unknown_keys(item, JURISDICTION_KEYS, file, where)
     jid = require(item, "id", str, file, where, "add an id such as qingchuan.linjiang")
     if not _JURISDICTION_ID.fullmatch(jid):
         raise ConfigError(file, f"{where}.id", f"{jid!r} is not a valid jurisdiction id",
@@ -111,10 +105,7 @@ def parse_jurisdictions(data: Any, file: str | Path) -> Gazetteer:
     if not isinstance(data, dict) or not isinstance(data.get("jurisdictions"), list):
         raise ConfigError(file, "jurisdictions", "must be a list of jurisdictions",
                           "start the file with jurisdictions: and one - id: ... per entry")
-    for key in data:
-        if key != "jurisdictions":
-            raise ConfigError(file, str(key), "unknown key",
-                              "the only top-level key is jurisdictions")
+    reject_unknown_keys(data, ("jurisdictions",), file)
     parsed: list[Jurisdiction] = []
     index_of: dict[str, int] = {}
     spelled: dict[str, tuple[int, str]] = {}

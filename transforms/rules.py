@@ -1,14 +1,13 @@
 """Topic rules (config/rules.yaml): boolean keyword expressions compiled once, matched on text."""
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from jingyu.config import ConfigError, require
+from jingyu.config import ConfigError, reject_unknown_keys, require
 from transforms.term_scan import TermScanner
 from transforms.text import normalise
 
@@ -365,20 +364,11 @@ class RuleSet:
                 for topic_id in self.topics if topic_id in evidence]
 
 
-def _unknown_key(file: str | Path, where: str, key: Any, allowed: tuple[str, ...]) -> ConfigError:
-    close = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return ConfigError(file, f"{where}.{key}" if where else str(key), "unknown key",
-                       f"{hint}allowed keys: {', '.join(allowed)}")
-
-
 def _parse_topic(item: Any, file: str | Path, where: str) -> Topic:
     if not isinstance(item, dict):
         raise ConfigError(file, where, f"must be a mapping, got {type(item).__name__} {item!r}",
                           "write the topic as id:, name:, parent:, expr: lines")
-    for key in item:
-        if key not in TOPIC_KEYS:
-            raise _unknown_key(file, where, key, TOPIC_KEYS)
+    reject_unknown_keys(item, TOPIC_KEYS, file, where)
     topic_id = require(item, "id", str, file, where, "add an id such as police.assault")
     if not _TOPIC_ID.fullmatch(topic_id):
         raise ConfigError(file, f"{where}.id", f"{topic_id!r} is not a valid topic id",
@@ -410,9 +400,7 @@ def parse_rules(data: Any, file: str | Path) -> RuleSet:
         raise ConfigError(file, "(top level)",
                           f"must be a mapping with a topics: list, got {type(data).__name__}",
                           "start the file with 'topics:'")
-    for key in data:
-        if key not in TOP_LEVEL_KEYS:
-            raise _unknown_key(file, "", key, TOP_LEVEL_KEYS)
+    reject_unknown_keys(data, TOP_LEVEL_KEYS, file)
     items = require(data, "topics", list, file, "", "list the topics under 'topics:'")
     if not items:
         raise ConfigError(file, "topics", "is empty", "add at least one topic")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from collectors.records import RawPost
-from jingyu.config import ConfigError
+from jingyu.config import ConfigError, reject_unknown_keys
 from transforms import sentiment_bert, sentiment_model
 from transforms.keywords import IdfTable, load_idf_table, top_keywords
 from transforms.places import EMPTY_GAZETTEER, Gazetteer
@@ -53,23 +53,26 @@ def parse_scoring(data: Any, file: str | Path) -> ScoringSettings:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", f"must be a mapping, got {type(data).__name__}",
                           "start the file with 'sentiment:'")
-    for key in data:
-        if key != "sentiment":
-            raise ConfigError(file, str(key), "is not a setting of scoring.yaml",
-                              "the only section is 'sentiment:'")
+    reject_unknown_keys(data, ("sentiment",), file)
     sentiment = data.get("sentiment") or {}
     if not isinstance(sentiment, dict):
         raise ConfigError(file, "sentiment", f"must be a mapping, got {type(sentiment).__name__}",
                           "write 'sentiment:' then '  model: accurate' on the next line")
-    for key in sentiment:
-        if key != "model":
-            raise ConfigError(file, f"sentiment.{key}", "is not a sentiment setting",
-                              "the only one is 'model'")
+    reject_unknown_keys(sentiment, ("model",), file, "sentiment")
     model = sentiment.get("model", ACCURATE)
     if model not in SENTIMENT_MODELS:
         raise ConfigError(file, "sentiment.model", f"must be {' or '.join(SENTIMENT_MODELS)}, "
                           f"got {model!r}", "accurate for monitoring, fast for bulk scoring")
     return ScoringSettings(sentiment_model=model)
+
+
+def sentiment_proba(model: str, texts: Sequence[str],
+                    words: Sequence[Sequence[str]]) -> np.ndarray:
+    """P(positive) of normalised texts and their words (segment.segment) by the named model
+    (ACCURATE or FAST), in one batched call."""
+    if model == FAST:
+        return sentiment_model.shipped_model().predict_proba(texts, tokens=words)
+    return sentiment_bert.accurate_proba(texts, words)
 
 
 class _Analysis(NamedTuple):
@@ -102,16 +105,10 @@ class Scorer:
         if self.settings.sentiment_model == ACCURATE:
             sentiment_bert.shipped_model()
 
-    def _positive(self, texts: Sequence[str], words: Sequence[Sequence[str]]) -> np.ndarray:
-        """P(positive) of each text, by the configured model, in one batched call."""
-        if self.settings.sentiment_model == FAST:
-            return sentiment_model.shipped_model().predict_proba(texts, tokens=words)
-        return sentiment_bert.accurate_proba(texts, words)
-
     def _analyse_many(self, texts: Sequence[str]) -> list[_Analysis]:
         """The analysis of each normalised text; the fingerprints are hashed as one batch."""
         words = [segment(text, self._tokenizer) for text in texts]
-        positive = self._positive(texts, words)
+        positive = sentiment_proba(self.settings.sentiment_model, texts, words)
         analyses = []
         for text, text_words, p, keys in zip(texts, words, positive, fingerprints(texts)):
             sentiment = float(p)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Text, cast, delete, func, insert, select, text, update
+from sqlalchemy import Engine, Text, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,7 +16,7 @@ from collectors.records import (FETCH_ERROR, FETCH_OK, FILE_KIND, FetchResult, S
                                 SourceCursor)
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.records import NEGATIVE, ScoredPost
-from warehouse.db import database_url, ensure_schema, make_engine
+from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
 from warehouse.models import (AlertRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
                               Source)
 from warehouse.records import Mention, OutboxMessage, PostRow
@@ -448,9 +448,7 @@ class Warehouse:
         Posts a day old are dropped as new ones come: no platform window is that long.
         """
         with self._session.begin() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                {"key": _robot_lock_key(channel)})
+            one_at_a_time(session, _robot_lock_key(channel))
             session.execute(delete(RobotPost).where(
                 RobotPost.channel == channel,
                 RobotPost.posted_at < as_utc_naive(at - ROBOT_POSTS_KEPT),

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, select, text, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.stories import SAME_STORY, jaccard, shingles
+from warehouse.db import one_at_a_time
 from warehouse.models import Post, PostBand, Source, Story
 
 # A key shared by a hot story's thousands of reposts would bring them all back as
@@ -68,8 +69,7 @@ def join_stories(session: Session, members: Sequence[StoryMember]) -> set[int]:
     members' band keys, refreshes the stories touched and returns their ids."""
     if not members:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STORY_LOCK})
+    one_at_a_time(session, _STORY_LOCK)
     candidates: dict[int, list[tuple[int, int]]] = defaultdict(list)  # key -> (post, story)
     texts: dict[int, str] = {}
     for chunk in _chunks({key for member in members for key in member.keys}):
