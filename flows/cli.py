@@ -571,7 +571,7 @@ def _report_output(document, output: str | None) -> int:
 def _report_daily(args: argparse.Namespace) -> int:
     from datetime import date, timedelta
 
-    from flows.reports import daily_brief_document
+    from flows.reporting import daily_brief_document
     from jingyu.timeutil import shanghai
 
     day = (date.fromisoformat(args.date) if args.date
@@ -582,7 +582,7 @@ def _report_daily(args: argparse.Namespace) -> int:
 
 
 def _report_handover(args: argparse.Namespace) -> int:
-    from flows.reports import handover_document
+    from flows.reporting import handover_document
 
     until = parse_local(args.until) if args.until else utcnow()
     return _report_output(handover_document(parse_local(args.since), until,

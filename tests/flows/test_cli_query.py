@@ -132,7 +132,7 @@ def test_daily_brief_flow_writes_files_and_an_artifact(prefect_harness, database
     import httpx
     from prefect.settings import PREFECT_API_URL
 
-    from flows.reports import daily_brief
+    from flows.reporting import daily_brief
 
     result = daily_brief(database_url=database, day="2026-11-25", output_dir=str(tmp_path))
     assert sorted(Path(f).suffix for f in result["files"]) == [".docx", ".html", ".md"]
