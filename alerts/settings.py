@@ -7,9 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.records import LEVELS
-from jingyu.config import (ConfigError, config_dir, load_yaml, reject_unknown_keys,
-                           require)
+from alerts.levels import LEVELS
+from jingyu.config import ConfigError, config_dir, load_yaml, reject_unknown_keys, require
 
 CHANNEL_KINDS = ("console", "jsonl", "webhook", "dingtalk", "wecom", "feishu", "email")
 ROBOT_KINDS = ("dingtalk", "wecom", "feishu")           # chat-group robots behind a webhook URL

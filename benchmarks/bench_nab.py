@@ -1,4 +1,4 @@
-"""NAB realTweets benchmark of alerts.spike: per-file and total scores next to published ones.
+"""NAB realTweets benchmark of alerts.detection.spike: per-file and total scores vs published ones.
 
 Usage: .venv/bin/python benchmarks/bench_nab.py [--keep DIR]
 
@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from alerts.spike import SpikeDetector, SpikeParams  # noqa: E402
+from alerts.detection.spike import SpikeDetector, SpikeParams  # noqa: E402
 from flows.detect_cli import detect_csv  # noqa: E402
 
 PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alerts.settings import SpikeSettings  # noqa: E402
-from alerts.surges import find_surges, series_of, series_start  # noqa: E402
+from alerts.detection.surges import find_surges, series_of, series_start  # noqa: E402
 from bench_queries import NOW, prepare  # noqa: E402
 from warehouse.records import Mention  # noqa: E402
 from warehouse.store import Warehouse  # noqa: E402

@@ -2,8 +2,9 @@
 
     nice .venv/bin/python benchmarks/eval_live_spikes.py [--seed 1] [--quick] [--levels ...]
 
-Synthetic, labelled data; the live path itself (alerts.surges.find_surges, untouched). Each
-base level (texts an hour, weekly mean) is its own series of negative police-related texts:
+Synthetic, labelled data; the live path itself (alerts.detection.surges.find_surges,
+untouched). Each base level (texts an hour, weekly mean) is its own series of negative
+police-related texts:
 14 days of warm-up, then 28 evaluated days. The background is a gamma-Poisson (overdispersed)
 flow whose rate follows a Beijing-time daily profile (quiet 01-07, morning rise, evening peak
 20-22) and differs on weekends, with unlabelled 2x hours ("bumps") now and then, and reposts
@@ -50,7 +51,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alerts.settings import SpikeSettings  # noqa: E402
-from alerts.surges import POLICE_NEGATIVE, POLICE_VOLUME, find_surges  # noqa: E402
+from alerts.detection.surges import POLICE_NEGATIVE, POLICE_VOLUME, find_surges  # noqa: E402
 from jingyu.timeutil import shanghai  # noqa: E402
 from warehouse.records import Mention  # noqa: E402
 

@@ -6,7 +6,7 @@ Synthetic police texts of one area at 12, 30 and 100 an hour (gamma-Poisson volu
 negative with a share that changes every hour: drawn from a beta distribution around 25 %
 with an hour-to-hour standard deviation of 0.05, 0.08 or 0.12 (news moods; real shares swing
 far more than coin flips). After 14 days of history, every other 5-minute cycle runs the
-share test of alerts.surges (the same function the live path calls) over the last hour.
+share test of alerts.detection.surges (the same function the live path calls) over the last hour.
 Prints false alarms a week per swing, and how many one-hour turns to 80 % and to 60 %
 negative (swing 0.08) are caught within two hours.
 """
@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alerts.settings import SpikeSettings  # noqa: E402
-from alerts.surges import POLICE_NEGATIVE, POLICE_VOLUME, _share_surges  # noqa: E402
+from alerts.detection.surges import POLICE_NEGATIVE, POLICE_VOLUME, _share_surges  # noqa: E402
 
 BUCKET_S, DAY_BUCKETS, WARM_UP_DAYS = 300, 288, 14
 VOLUME, NEGATIVE = (POLICE_VOLUME, None), (POLICE_NEGATIVE, None)

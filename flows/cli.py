@@ -309,7 +309,7 @@ def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
 
 
 def _incident_desk(args: argparse.Namespace):
-    from alerts.incidents import Desk
+    from alerts.incidents.handling import Desk
     from flows.settings import load_desk
     from warehouse.incidents import IncidentStore
     from warehouse.store import Warehouse
@@ -367,7 +367,7 @@ def _alerts(args: argparse.Namespace) -> int:
     if args.open:
         alerts = [a for a in alerts if a["id"] in incidents
                   and incidents[a["id"]].status not in ("resolved", "closed")]
-    from alerts.routing import load_routing
+    from alerts.incidents.routing import load_routing
 
     print(format_alerts(alerts, incidents=incidents, timers=load_routing(args.config).timers,
                         now=utcnow()))
@@ -396,7 +396,7 @@ def _alerts_track(args: argparse.Namespace) -> int:
 
 
 def _alerts_statement(args: argparse.Namespace) -> int:
-    from alerts.routing import parse_until
+    from alerts.incidents.routing import parse_until
     from warehouse.incidents import IncidentError
 
     def record(_d, _w, store, now):
@@ -411,7 +411,7 @@ def _alerts_statement(args: argparse.Namespace) -> int:
 
 
 def _alerts_resolve(args: argparse.Namespace) -> int:
-    from alerts.incidents import resolve_incident
+    from alerts.incidents.handling import resolve_incident
 
     return _incident_action(args, lambda desk, warehouse, _s, now: resolve_incident(
         warehouse, desk, args.incident, args.by, now, args.note))
@@ -423,7 +423,7 @@ def _alerts_close(args: argparse.Namespace) -> int:
 
 
 def _alerts_silence(args: argparse.Namespace) -> int:
-    from alerts.routing import parse_until
+    from alerts.incidents.routing import parse_until
 
     def silence(_d, _w, store, now):
         until = parse_until(args.until, now)
@@ -434,8 +434,8 @@ def _alerts_silence(args: argparse.Namespace) -> int:
 
 
 def _alerts_duty(args: argparse.Namespace) -> int:
-    from alerts.roster import load_roster
-    from alerts.routing import parse_until
+    from alerts.incidents.roster import load_roster
+    from alerts.incidents.routing import parse_until
 
     at = parse_until(args.at, utcnow()) if args.at else utcnow()
     roster = load_roster(args.config)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.spike import SpikeDetector, SpikeParams
+from alerts.detection.spike import SpikeDetector, SpikeParams
 
 OUTPUT_COLUMNS = ("timestamp", "value", "anomaly_score", "alert")
 

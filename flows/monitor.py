@@ -12,8 +12,8 @@ from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
 import collectors
-from alerts.incidents import raise_and_track, tend_incidents, watch
-from alerts.pipeline import deliver_pending
+from alerts.incidents.handling import raise_and_track, tend_incidents, watch
+from alerts.delivery.outbox import deliver_pending
 from collectors.http import HttpPolicy, PoliteClient
 from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
 from flows.settings import CycleSettings, load_cycle_settings

@@ -5,7 +5,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.timers import STATUS_NAMES, TIMER_NAMES, TRACKS, TimerSettings, breaches, sync_gaps
+from alerts.incidents.timers import (STATUS_NAMES, TIMER_NAMES, TRACKS, TimerSettings, breaches,
+                                     sync_gaps)
 from jingyu.timeutil import shanghai
 from warehouse.records import IncidentEvent, IncidentState, TrackState
 
@@ -48,7 +49,7 @@ def format_run(summary: dict[str, Any]) -> str:
 def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5,
                   incidents: Mapping[int, IncidentState] | None = None,
                   timers: TimerSettings | None = None, now: datetime | None = None) -> str:
-    from alerts.records import level_label
+    from alerts.levels import level_label
 
     if not alerts:
         return "no alerts"
@@ -120,7 +121,7 @@ def format_incident(incident: IncidentState, alert: Mapping[str, Any],
                     events: Sequence[IncidentEvent], outbox: Sequence[Mapping[str, Any]],
                     timers: TimerSettings, now: datetime) -> str:
     """Everything about one incident, for `jingyu alerts show`."""
-    from alerts.records import level_label
+    from alerts.levels import level_label
 
     lines = [f"#{incident.id} 【{level_label(incident.level)}】 {incident.title}",
              f"  状态：{STATUS_NAMES.get(incident.status, incident.status)}"

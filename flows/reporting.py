@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from alerts.routing import load_routing
+from alerts.incidents.routing import load_routing
 from flows.settings import load_places, load_rules
 from jingyu.timeutil import shanghai, utcnow
 from reports.blocks import Labels

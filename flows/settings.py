@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from alerts.incidents import Desk
-from alerts.roster import EMPTY_ROSTER, DutyRoster, load_roster
-from alerts.routing import Routing, load_routing
+from alerts.incidents.handling import Desk
+from alerts.incidents.roster import EMPTY_ROSTER, DutyRoster, load_roster
+from alerts.incidents.routing import Routing, load_routing
 from alerts.settings import AlertSettings, parse_alert_settings
 from collectors.records import SourceConfig
 from collectors.sources import parse_sources

@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alerts.incidents import tend_incidents, watch
-from alerts.pipeline import deliver_pending
-from alerts.watchdog import page_directly, warehouse_down_alert
+from alerts.incidents.handling import tend_incidents, watch
+from alerts.delivery.outbox import deliver_pending
+from alerts.incidents.watchdog import page_directly, warehouse_down_alert
 from flows.settings import load_desk
 from jingyu.timeutil import utcnow
 from warehouse.db import WarehouseUnavailable

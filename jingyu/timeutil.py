@@ -34,6 +34,11 @@ def shanghai(value: datetime) -> datetime:
     return to_utc(value).astimezone(SHANGHAI)
 
 
+def local_minute(value: datetime) -> str:
+    """A timestamp as duty staff read it: Asia/Shanghai, to the minute."""
+    return shanghai(value).strftime("%Y-%m-%d %H:%M")
+
+
 def parse_local(value: str | date | datetime) -> datetime:
     """'2026-11-26', '2026-11-26 08:00' or a datetime (naive = Asia/Shanghai) -> aware."""
     if isinstance(value, datetime):

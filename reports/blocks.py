@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from alerts.records import LEVELS
-from alerts.timers import TRACKS, TimerSettings, breaches, sync_gaps
+from alerts.levels import LEVELS
+from alerts.incidents.timers import TRACKS, TimerSettings, breaches, sync_gaps
 from reports.document import Link, Table
 from warehouse.incidents import IncidentStore
 from warehouse.queries import QueryParams, QueryResult, local_text, run_query

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from alerts.timers import TimerSettings
+from alerts.incidents.timers import TimerSettings
 from reports import charts
 from reports.blocks import (
     POLARITY_ZH,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from alerts.timers import OPEN_STATUSES, TimerSettings
+from alerts.incidents.timers import OPEN_STATUSES, TimerSettings
 from jingyu.timeutil import shanghai
 from reports.blocks import (
     STATUS_ZH,

@@ -47,7 +47,7 @@ def _robot_posts(session: Session, channel: str, since: datetime) -> list[dict[s
 
 
 class AlertLike(Protocol):
-    """What the warehouse needs of an alert (alerts.records.Alert satisfies it)."""
+    """What the warehouse needs of an alert (alerts.detection.records.Alert satisfies it)."""
 
     fingerprint: str
     kind: str

@@ -7,8 +7,8 @@ import socket
 import pytest
 import yaml
 
-from alerts.channels import (CHANNEL_FACTORIES, ConsoleChannel, DeliveryError, JsonLinesChannel,
-                             WebhookChannel, build_channels)
+from alerts.delivery.channels import ConsoleChannel, DeliveryError, JsonLinesChannel, WebhookChannel
+from alerts.delivery.registry import CHANNEL_FACTORIES, build_channels
 from alerts.settings import CHANNEL_KINDS, parse_alert_settings
 from warehouse.records import OutboxMessage
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.channels import Channel, JsonLinesChannel, WebhookChannel
-from alerts.delivery import DeliveryOutcome, deliver, next_attempt_delay
+from alerts.delivery.channels import Channel, JsonLinesChannel, WebhookChannel
+from alerts.delivery.deliver import DeliveryOutcome, deliver, next_attempt_delay
 from warehouse.records import OutboxMessage
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.incidents import Desk, raise_and_track
-from alerts.pipeline import deliver_pending
+from alerts.incidents.handling import Desk, raise_and_track
+from alerts.delivery.outbox import deliver_pending
 from alerts.settings import parse_alert_settings
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
 from flows.demo.history import seed_history

@@ -13,10 +13,11 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from alerts.channel_secrets import check_channel_secrets
-from alerts.channels import DeliveryError, build_channels
-from alerts.delivery import deliver
-from alerts.email import IDEMPOTENCY_HEADER, EmailChannel, markdown_to_html, message_id
+from alerts.delivery.channel_secrets import check_channel_secrets
+from alerts.delivery.channels import DeliveryError
+from alerts.delivery.registry import build_channels
+from alerts.delivery.deliver import deliver
+from alerts.delivery.email import IDEMPOTENCY_HEADER, EmailChannel, markdown_to_html, message_id
 from alerts.settings import parse_alert_settings
 from warehouse.records import OutboxMessage
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.incidents import (
+from alerts.incidents.handling import (
     Desk,
     raise_and_track,
     resolve_incident,
@@ -17,9 +17,9 @@ from alerts.incidents import (
     tend_incidents,
     track_owners,
 )
-from alerts.records import Alert, Evidence
-from alerts.roster import load_roster
-from alerts.routing import load_routing, parse_routing
+from alerts.detection.records import Alert, Evidence
+from alerts.incidents.roster import load_roster
+from alerts.incidents.routing import load_routing, parse_routing
 from alerts.settings import parse_alert_settings
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
 from transforms.records import ScoredPost

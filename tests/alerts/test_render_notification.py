@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from alerts.records import Alert, Evidence
-from alerts.render import render_notification
+from alerts.detection.records import Alert, Evidence
+from alerts.delivery.render import render_notification
 
 DETECTED = datetime(2026, 11, 26, 7, 30, 40, tzinfo=timezone.utc)   # 15:30 in Shanghai
 

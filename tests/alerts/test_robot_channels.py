@@ -22,16 +22,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from alerts import robots
-from alerts.channel_secrets import check_channel_secrets, redact_text, redact_url
-from alerts.channels import DeliveryError, RateLimited, build_channels
-from alerts.delivery import deliver
-from alerts.pipeline import WarehouseLedger, deliver_pending
-from alerts.records import Alert, Evidence
-from alerts.render import render_notification
-from alerts.robots import (DingTalkChannel, FeishuChannel, SlidingWindowLimiter, WeComChannel,
-                           truncate_utf8)
-from alerts.routing import Recipient
+from alerts.delivery import robots
+from alerts.delivery.channel_secrets import check_channel_secrets, redact_text, redact_url
+from alerts.delivery.channels import DeliveryError, RateLimited
+from alerts.delivery.registry import build_channels
+from alerts.delivery.deliver import deliver
+from alerts.delivery.outbox import WarehouseLedger, deliver_pending
+from alerts.detection.records import Alert, Evidence
+from alerts.delivery.render import render_notification
+from alerts.delivery.robots import (DingTalkChannel, FeishuChannel, SlidingWindowLimiter,
+                                    WeComChannel, truncate_utf8)
+from alerts.incidents.routing import Recipient
 from alerts.settings import parse_alert_settings
 from jingyu.config import ConfigError
 from warehouse.records import OutboxMessage
@@ -1020,7 +1021,7 @@ channels:
 
 
 def test_secret_from_a_prefect_secret_block(robot_server, fake_clock, monkeypatch):
-    from alerts import channel_secrets
+    from alerts.delivery import channel_secrets
 
     blocks = {"jingyu-feishu-secret": FEISHU_SECRET}
     monkeypatch.setattr(channel_secrets, "load_secret_block", lambda name: blocks[name])

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.roster import jurisdiction_chain, jurisdiction_level, load_roster, parse_roster
+from alerts.incidents.roster import (jurisdiction_chain, jurisdiction_level, load_roster,
+                                     parse_roster)
 from jingyu.config import ConfigError
 from jingyu.timeutil import SHANGHAI
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.roster import load_roster
-from alerts.routing import (
+from alerts.incidents.roster import load_roster
+from alerts.incidents.routing import (
     Subject,
     escalation_route,
     load_routing,

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.detect import detect_sensitive_items
+from alerts.detection.detect import detect_sensitive_items
 from alerts.settings import AlertSettings, SensitiveItemSettings, SpikeSettings
 from transforms.records import NEUTRAL, POSITIVE
 

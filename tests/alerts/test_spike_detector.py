@@ -1,4 +1,4 @@
-"""alerts.spike: causal, streaming == batch, alerts bursts but not seasonal peaks; detect_csv."""
+"""alerts.detection.spike: causal, streaming == batch, bursts not seasonal peaks; detect_csv."""
 from __future__ import annotations
 
 import csv
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from alerts.spike import SpikeDetector, SpikeParams, epoch_us, score_series
+from alerts.detection.spike import SpikeDetector, SpikeParams, epoch_us, score_series
 from flows.detect_cli import detect_csv
 
 START = datetime(2026, 3, 2, 0, 0)  # a Monday
@@ -198,7 +198,7 @@ def test_detect_csv_missing_file(tmp_path):
         detect_csv(tmp_path / "absent.csv", tmp_path / "out.csv")
 
 
-# The live path (alerts.surges) runs the detector without the record gate: every incident
+# The live path (alerts.detection.surges) runs the detector without the record gate: every incident
 # counts, not just the biggest of the fortnight.
 LIVE = SpikeParams(records=False, refractory=6 * 3600.0)
 
@@ -210,7 +210,7 @@ def test_without_records_a_repeat_incident_alerts_again():
     values[5 * PER_DAY: 5 * PER_DAY + 3] += 500  # below the record, but an incident all the same
     _, alerts = score_series(times, values, LIVE)
     # (1224: six hours on, re-armed, the 6-hour scale still holds the big burst's tail; the
-    # live path keeps that surge's alert, see alerts.detect's `ongoing`.)
+    # live path keeps that surge's alert, see alerts.detection.detect's `ongoing`.)
     assert np.flatnonzero(alerts).tolist() == [3 * PER_DAY, 4 * PER_DAY, 4 * PER_DAY + 72,
                                                5 * PER_DAY]
     _, nab = score_series(times, values)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from alerts.detect import detect_all
+from alerts.detection.detect import detect_all
 from alerts.settings import AlertSettings, SensitiveItemSettings, SpikeLevelRule, SpikeSettings
-from alerts.surges import NEGATIVE_SHARE, POLICE_NEGATIVE, POLICE_VOLUME, TOPIC, find_surges
+from alerts.detection.surges import (NEGATIVE_SHARE, POLICE_NEGATIVE, POLICE_VOLUME, TOPIC,
+                                     find_surges)
 from transforms.records import NEGATIVE, NEUTRAL, POSITIVE
 from warehouse.records import Mention
 

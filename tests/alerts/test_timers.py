@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from alerts.timers import TimerSettings, breaches, new_breaches, repeat_due, sync_gaps
+from alerts.incidents.timers import TimerSettings, breaches, new_breaches, repeat_due, sync_gaps
 from warehouse.records import IncidentState, TrackState
 
 OPENED = datetime(2026, 11, 26, 7, 0, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from alerts.watchdog import LedgerFacts, WatchdogSettings, check_ledger, check_sources
+from alerts.incidents.watchdog import LedgerFacts, WatchdogSettings, check_ledger, check_sources
 from collectors.records import (
     FETCH_ERROR,
     FETCH_NOT_MODIFIED,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.incidents import raise_and_track
+from alerts.incidents.handling import raise_and_track
 from collectors.records import (
     FETCH_ERROR,
     FETCH_OK,

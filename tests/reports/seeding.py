@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import text
 
-from alerts.records import Alert
+from alerts.detection.records import Alert
 from collectors.records import (
     FETCH_ERROR,
     FETCH_OK,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect
 
-from alerts.records import Alert
+from alerts.detection.records import Alert
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
 from transforms.records import ScoredPost
 from warehouse.db import current_revision, head_revision

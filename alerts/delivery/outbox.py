@@ -5,15 +5,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.channels import PostRecord, build_channels
-from alerts.delivery import deliver, next_attempt_delay
+from alerts.delivery.channels import PostRecord
+from alerts.delivery.deliver import deliver, next_attempt_delay
+from alerts.delivery.registry import build_channels
 from alerts.settings import AlertSettings
 from warehouse.store import Warehouse
 
 
 class WarehouseLedger:
     """The chat robots' posts, kept in the warehouse so that every process posting through the
-    same robot spends one rate budget (alerts.channels.PostLedger)."""
+    same robot spends one rate budget (alerts.delivery.channels.PostLedger)."""
 
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse

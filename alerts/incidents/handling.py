@@ -11,12 +11,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.detect import SPIKE, detect_all
-from alerts.notices import ESCALATION, REMINDER, RESOLVED, ack_hint, render_incident_notice
-from alerts.records import Alert
-from alerts.render import local_minute, render_notification
-from alerts.roster import EMPTY_ROSTER, DutyRoster, jurisdiction_chain
-from alerts.routing import (
+from alerts.delivery.render import render_notification
+from alerts.detection.detect import SPIKE, detect_all
+from alerts.detection.records import Alert
+from alerts.detection.surges import find_surges
+from alerts.incidents.notices import (
+    ESCALATION,
+    REMINDER,
+    RESOLVED,
+    ack_hint,
+    render_incident_notice,
+)
+from alerts.incidents.roster import EMPTY_ROSTER, DutyRoster, jurisdiction_chain
+from alerts.incidents.routing import (
     Route,
     Routing,
     Subject,
@@ -25,9 +32,7 @@ from alerts.routing import (
     silenced_by,
     watchdog_route,
 )
-from alerts.settings import AlertSettings
-from alerts.surges import find_surges
-from alerts.timers import (
+from alerts.incidents.timers import (
     OPEN_STATUSES,
     SYNC,
     TRACKS,
@@ -35,7 +40,9 @@ from alerts.timers import (
     repeat_due,
     sync_gaps,
 )
-from alerts.watchdog import WATCHDOG, LedgerFacts, check_ledger, check_sources
+from alerts.incidents.watchdog import WATCHDOG, LedgerFacts, check_ledger, check_sources
+from alerts.settings import AlertSettings
+from jingyu.timeutil import local_minute
 from warehouse.incidents import IncidentOpening, IncidentStore
 from warehouse.records import IncidentState, Mention, PostRow, Silence
 from warehouse.store import Warehouse

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from warehouse.records import IncidentState, TrackState
 
-# The three lines of work of 三同步 and the roles (alerts.roster.ROLES) that own each.
+# The three lines of work of 三同步 and the roles (alerts.incidents.roster.ROLES) that own each.
 TRACKS = {
     "legal": ("依法处理", ("case", "legal", "inspection")),
     "opinion": ("舆论引导", ("publicity",)),

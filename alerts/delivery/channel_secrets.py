@@ -91,7 +91,7 @@ def install_log_redaction(logger_names: Iterable[str] = ("urllib3.connectionpool
 
 def load_secret_block(name: str) -> str:
     """The value of the Prefect Secret block `name` (Prefect 3: Secret.load(name).get())."""
-    from prefect.blocks.system import Secret   # deferred: importing prefect is slow
+    from prefect.blocks.system import Secret  # deferred: importing prefect is slow
 
     value = Secret.load(name).get()
     return value if isinstance(value, str) else str(value)

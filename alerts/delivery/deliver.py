@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from alerts.channels import Channel, DeliveryError, RateLimited
+from alerts.delivery.channels import Channel, DeliveryError, RateLimited
 from warehouse.records import OutboxMessage
 
 logger = logging.getLogger(__name__)

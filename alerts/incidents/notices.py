@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from alerts.records import level_label
-from alerts.render import level_badge, local_minute
-from alerts.routing import Route
-from alerts.timers import STATUS_NAMES
+from alerts.delivery.render import level_badge
+from alerts.incidents.routing import Route
+from alerts.incidents.timers import STATUS_NAMES
+from alerts.levels import level_label
+from jingyu.timeutil import local_minute
 from warehouse.records import IncidentState
 
 REMINDER, ESCALATION, RESOLVED = "reminder", "escalation", "resolved"

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from alerts.channel_secrets import MissingSecret, redact_text, resolve_secret
-from alerts.channels import Channel, DeliveryError
+from alerts.delivery.channel_secrets import MissingSecret, redact_text, resolve_secret
+from alerts.delivery.channels import Channel, DeliveryError
 from alerts.settings import ChannelSettings
 from warehouse.records import OutboxMessage
 
@@ -146,8 +146,8 @@ def _inline(text: str) -> str:
 
 
 def markdown_to_html(markdown: str, title: str) -> str:
-    """The small markdown subset alerts.render writes (### heading, - and 1. lists, **bold**,
-    [link](url), paragraphs) as a self-contained HTML document."""
+    """The small markdown subset alerts.delivery.render writes (### heading, - and 1. lists,
+    **bold**, [link](url), paragraphs) as a self-contained HTML document."""
     body: list[str] = []
     open_list: str | None = None
     for line in markdown.splitlines():

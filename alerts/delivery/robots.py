@@ -11,15 +11,15 @@ pending in the outbox and goes out on a later cycle; it is never counted as deli
 The budget is the robot's, not the process's: the monitor flow, the watchdog flow and
 `jingyu alerts ...` commands run in different processes and may post through the same robot.
 Each post (a digest is one post; a post the platform refused still used budget) is claimed in
-the warehouse's robot_posts before it is made (alerts.pipeline attaches the ledger, see
+the warehouse's robot_posts before it is made (alerts.delivery.outbox attaches the ledger, see
 Channel.share_budget): the claim reads the other processes' posts and blocks and records this
 one in one step that no other process can interleave, so two passes at once never both spend
 the last post. At the start of a pass the same reading plans how many digests are needed.
 
 Each robot @-mentions the routed recipients (payload["recipients"], see
-alerts.routing.Recipient.document) who have a handle for its kind; a digest mentions the union
-of its alerts' recipients once. The mentions are the last line of the message and room is kept
-for them before the text is cut to the byte limit, so truncation never removes them.
+alerts.incidents.routing.Recipient.document) who have a handle for its kind; a digest mentions
+the union of its alerts' recipients once. The mentions are the last line of the message and room
+is kept for them before the text is cut to the byte limit, so truncation never removes them.
 
 Protocol facts (checked against the platforms' public documentation):
 - DingTalk custom robot: POST {"msgtype": "markdown", "markdown": {title, text}} to
@@ -69,11 +69,22 @@ from typing import Any, ClassVar
 
 import requests
 
-from alerts.channel_secrets import (MissingSecret, install_log_redaction, redact_text,
-                                    redact_url, resolve_secret)
-from alerts.channels import (Channel, DeliveryError, PostLedger, PostRecord, RateLimited,
-                             SendResult)
-from alerts.records import LEVELS
+from alerts.delivery.channel_secrets import (
+    MissingSecret,
+    install_log_redaction,
+    redact_text,
+    redact_url,
+    resolve_secret,
+)
+from alerts.delivery.channels import (
+    Channel,
+    DeliveryError,
+    PostLedger,
+    PostRecord,
+    RateLimited,
+    SendResult,
+)
+from alerts.levels import LEVELS
 from alerts.settings import ChannelSettings
 from warehouse.records import OutboxMessage
 

@@ -1,11 +1,11 @@
 """Render an Alert as the notification payload every channel sends (phone text and markdown)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from alerts.records import LEVELS, Alert, Evidence, level_label
-from jingyu.timeutil import shanghai
+from alerts.detection.records import Alert, Evidence
+from alerts.levels import LEVELS, level_label
+from jingyu.timeutil import local_minute
 
 NOTIFIED_EVIDENCE_LIMIT = 5        # a phone screen; the full list stays in payload["alert"]
 
@@ -26,11 +26,6 @@ def level_badge(level: int) -> str:
     """The bracketed label duty staff read first, e.g. 【III级 黄色预警】."""
     info = LEVELS[level]
     return f"【{info['roman']}级 {info['colour_zh']}预警】"
-
-
-def local_minute(value: datetime) -> str:
-    """A timestamp as duty staff read it: Asia/Shanghai, to the minute."""
-    return shanghai(value).strftime("%Y-%m-%d %H:%M")
 
 
 def alert_document(alert: Alert, alert_id: int) -> dict[str, Any]:

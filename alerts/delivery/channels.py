@@ -1,4 +1,8 @@
-"""Delivery channels: one interface, one class per kind of receiver named in config/alerts.yaml."""
+"""Delivery channels: the interface every kind implements, and the console, jsonl and webhook kinds.
+
+Which kind builds which channel is alerts.delivery.registry's job; the robot and e-mail kinds
+live in their own modules and build on the interface here.
+"""
 from __future__ import annotations
 
 import json
@@ -13,7 +17,6 @@ from typing import Protocol
 
 import requests
 
-from alerts.settings import AlertSettings, ChannelSettings
 from jingyu.timeutil import utcnow
 from warehouse.records import OutboxMessage
 
@@ -51,7 +54,7 @@ class PostRecord:
 
 
 class PostLedger(Protocol):
-    """Where posts are recorded and read back across processes (alerts.pipeline gives the
+    """Where posts are recorded and read back across processes (alerts.delivery.outbox gives the
     warehouse)."""
 
     def posts_since(self, channel: str, since: datetime) -> list[PostRecord]:
@@ -175,30 +178,3 @@ class WebhookChannel(Channel):
         if not 200 <= response.status_code < 300:
             raise DeliveryError(f"webhook {self.url} answered HTTP {response.status_code}: "
                                 f"{response.text[:200]}")
-
-
-def _robot_channel(settings: ChannelSettings) -> Channel:
-    # Imported when first built: alerts.robots builds on Channel and DeliveryError above.
-    from alerts.robots import robot_channel
-    return robot_channel(settings)
-
-
-def _email_channel(settings: ChannelSettings) -> Channel:
-    from alerts.email import email_channel
-    return email_channel(settings)
-
-
-CHANNEL_FACTORIES: dict[str, Callable[[ChannelSettings], Channel]] = {
-    "console": lambda c: ConsoleChannel(c.name),
-    "jsonl": lambda c: JsonLinesChannel(c.name, c.path or ""),
-    "webhook": lambda c: WebhookChannel(c.name, c.url or "", c.timeout_seconds),
-    "dingtalk": _robot_channel,
-    "wecom": _robot_channel,
-    "feishu": _robot_channel,
-    "email": _email_channel,
-}
-
-
-def build_channels(settings: AlertSettings) -> dict[str, Channel]:
-    """The enabled channels of alerts.yaml, by name."""
-    return {c.name: CHANNEL_FACTORIES[c.kind](c) for c in settings.channels if c.enabled}

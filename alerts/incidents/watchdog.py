@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.channels import build_channels
-from alerts.delivery import DeliveryOutcome, deliver
-from alerts.records import Alert
-from alerts.render import local_minute, render_notification
+from alerts.delivery.deliver import DeliveryOutcome, deliver
+from alerts.delivery.registry import build_channels
+from alerts.delivery.render import render_notification
+from alerts.detection.records import Alert
 from alerts.settings import AlertSettings
-from jingyu.timeutil import to_utc
+from jingyu.timeutil import local_minute, to_utc
 from warehouse.records import OutboxMessage, SourceYield
 
 WATCHDOG = "watchdog"

@@ -4,12 +4,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from alerts.records import Alert, Evidence
-from alerts.render import local_minute
+from alerts.detection.records import Alert, Evidence
+from alerts.detection.surges import (
+    NEGATIVE_SHARE,
+    POLICE_NEGATIVE,
+    POLICE_VOLUME,
+    TOPIC,
+    Mention,
+    SeriesKey,
+    Surge,
+    scopes_of,
+    series_of,
+)
 from alerts.settings import AlertSettings
-from alerts.surges import NEGATIVE_SHARE, POLICE_NEGATIVE, POLICE_VOLUME, TOPIC, Mention, \
-    SeriesKey, Surge, scopes_of, series_of
-from jingyu.timeutil import shanghai, to_utc
+from jingyu.timeutil import local_minute, shanghai, to_utc
 from transforms.records import NEGATIVE
 from warehouse.records import PostRow
 
@@ -31,7 +39,7 @@ def detect_all(posts: Sequence[PostRow], settings: AlertSettings, now: datetime,
                ongoing: Sequence[str] = ()) -> list[Alert]:
     """All alerts of one cycle: sensitive items, then one spike alert per surge.
 
-    surges come from alerts.surges.find_surges; posts must cover the latest spike window;
+    surges come from alerts.detection.surges.find_surges; posts must cover the latest spike window;
     ongoing: fingerprints of spike alerts raised within follow_hours, newest first.
     """
     return (detect_sensitive_items(posts, settings, now, topic_labels)

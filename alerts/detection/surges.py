@@ -24,8 +24,8 @@ from datetime import datetime, time, timedelta
 
 import numpy as np
 
+from alerts.detection.spike import SpikeDetector, SpikeParams
 from alerts.settings import SpikeSettings
-from alerts.spike import SpikeDetector, SpikeParams
 from jingyu.timeutil import SHANGHAI, shanghai, to_utc
 from warehouse.records import Mention
 

@@ -8,10 +8,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.records import LEVELS
-from alerts.roster import ROLES, DutyRoster, OnDuty, jurisdiction_chain, jurisdiction_level
-from alerts.timers import TimerSettings
-from alerts.watchdog import WatchdogSettings
+from alerts.incidents.roster import (
+    ROLES,
+    DutyRoster,
+    OnDuty,
+    jurisdiction_chain,
+    jurisdiction_level,
+)
+from alerts.incidents.timers import TimerSettings
+from alerts.incidents.watchdog import WatchdogSettings
+from alerts.levels import LEVELS
 from jingyu.config import ConfigError, config_file, load_yaml, reject_unknown_keys, require
 from jingyu.timeutil import parse_local, to_utc
 from warehouse.records import Silence

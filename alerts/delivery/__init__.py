@@ -1,0 +1,1 @@
+"""Delivery: render notifications and hand outbox messages to channels (robots, e-mail, files)."""

@@ -1,0 +1,24 @@
+"""The channel registry: which class builds a channel of each kind named in config/alerts.yaml."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from alerts.delivery.channels import Channel, ConsoleChannel, JsonLinesChannel, WebhookChannel
+from alerts.delivery.email import email_channel
+from alerts.delivery.robots import robot_channel
+from alerts.settings import AlertSettings, ChannelSettings
+
+CHANNEL_FACTORIES: dict[str, Callable[[ChannelSettings], Channel]] = {
+    "console": lambda c: ConsoleChannel(c.name),
+    "jsonl": lambda c: JsonLinesChannel(c.name, c.path or ""),
+    "webhook": lambda c: WebhookChannel(c.name, c.url or "", c.timeout_seconds),
+    "dingtalk": robot_channel,
+    "wecom": robot_channel,
+    "feishu": robot_channel,
+    "email": email_channel,
+}
+
+
+def build_channels(settings: AlertSettings) -> dict[str, Channel]:
+    """The enabled channels of alerts.yaml, by name."""
+    return {c.name: CHANNEL_FACTORIES[c.kind](c) for c in settings.channels if c.enabled}
