@@ -1,129 +1,138 @@
-"""Import CSV / JSON Lines exports of other monitoring platforms into RawPosts via a column map."""
+"""kind: file — CSV / JSON Lines exports of other monitoring platforms, through a column map."""
 from __future__ import annotations
 
-import csv
+import codecs
 import json
-import time
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Annotated, Any, Literal
 
-from collectors.posts import content_id, keep_unseen, newest_first, parse_published
-from collectors.records import (FETCH_ERROR, FETCH_NOT_MODIFIED, FETCH_OK, FetchResult, RawPost,
-                                SourceConfig, SourceCursor)
-from jingyu.timeutil import utcnow
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+
+from collectors.kinds import BadItem, FileKind, Item, KindOptions, Parsed, ParseError, register
+from collectors.posts import content_id, parse_published
+from collectors.records import SourceConfig
+from collectors.tables import BadRow, HeaderProblem, csv_rows, jsonl_rows
+from jingyu.config import ConfigProblem
 
 DEFAULT_ENCODING = "utf-8-sig"   # Excel writes a BOM before UTF-8 CSV
-BAD_ROWS_LISTED = 10
+
+Column = Annotated[str, Strict()]
 
 
-@dataclass(frozen=True)
-class _BadRow:
-    line: int
-    problem: str
+def _column_named(value: str | None) -> str | None:
+    if value is not None and not value:
+        raise ConfigProblem(f"must name a column, got {value!r}",
+                            "give the column header (CSV) or key (JSON Lines) as text")
+    return value
 
 
-class _FileProblem(Exception):
-    """The whole file is unusable (not one row): wrong encoding, mapped column missing."""
+class FileColumns(BaseModel):
+    """Which column of the export holds each post field (the export's header or key)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: Column = Field(description="the post text (required)",
+                         json_schema_extra={"fix": "name the export column holding the post text"})
+    title: Column | None = Field(None, description="the title")
+    url: Column | None = Field(None, description="the link to the original post")
+    id: Column | None = Field(None, description="the platform's id of the post; re-imports are "
+                                                "keyed on it (else on the content)")
+    author: Column | None = Field(None, description="the author's name")
+    published_at: Column | None = Field(None, description="publication time; without a zone "
+                                                          "it is read as Beijing time")
+
+    @field_validator("*")
+    @classmethod
+    def _names_a_column(cls, value: str | None) -> str | None:
+        return _column_named(value)
 
 
-def import_file(source: SourceConfig, cursor: SourceCursor) -> FetchResult:
-    """Read the export at source.url; unchanged size and mtime since the cursor -> not modified."""
-    started = time.monotonic()
-    path = Path(source.url)
+class FileOptions(KindOptions):
+    format: Literal["csv", "jsonl"] = Field(
+        description="csv, or jsonl (one JSON object per line)",
+        json_schema_extra={"fix": "add 'format:' (csv or jsonl)"})
+    columns: FileColumns = Field(
+        description="our fields -> the export's column names, e.g. {text: 内容, title: 标题}",
+        json_schema_extra={"fix": "map our fields to the export's columns, "
+                                  "e.g. columns: {text: 内容}"})
+    encoding: Annotated[str, Strict()] | None = Field(
+        None, description="text encoding of the file; default utf-8-sig (UTF-8, with or "
+                          "without the BOM Excel writes); gb18030 for exports made on "
+                          "Chinese Windows")
 
-    def failed(error: str) -> FetchResult:
-        return FetchResult(source.id, FETCH_ERROR, cursor, error=f"{source.id}: {error}",
-                           elapsed_s=time.monotonic() - started)
-
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return failed(f"export file not found: {path}")
-    except OSError as exc:
-        return failed(f"cannot read export file {path}: {exc}")
-    fingerprint = {"file_size": stat.st_size, "file_mtime_ns": stat.st_mtime_ns}
-    if all(cursor.extra.get(key) == value for key, value in fingerprint.items()):
-        return FetchResult(source.id, FETCH_NOT_MODIFIED, cursor,
-                           elapsed_s=time.monotonic() - started)
-
-    columns: Mapping[str, str] = source.options["columns"]
-    file_format = source.options["format"]
-    encoding = source.options.get("encoding") or DEFAULT_ENCODING
-    fetched_at = utcnow()
-    posts: list[RawPost] = []
-    bad: list[_BadRow] = []
-    try:
-        with path.open(encoding=encoding, newline="") as lines:
-            rows = _csv_rows(lines, columns, path) if file_format == "csv" else _jsonl_rows(lines)
-            for line, row in rows:
-                if isinstance(row, _BadRow):
-                    bad.append(row)
-                    continue
-                post = _raw_post(source.id, row, columns, fetched_at)
-                if post is None:
-                    bad.append(_BadRow(line, f"missing text (column {columns['text']!r})"))
-                else:
-                    posts.append(post)
-    except UnicodeDecodeError as exc:
-        return failed(f"{path} is not {encoding} text (byte {exc.start}): "
-                      f"set options.encoding, e.g. gb18030 for exports made on Chinese Windows")
-    except _FileProblem as exc:
-        return failed(str(exc))
-    except csv.Error as exc:
-        return failed(f"{path} is not readable CSV: {exc}")
-    except OSError as exc:
-        return failed(f"cannot read export file {path}: {exc}")
-
-    summary = _bad_rows_summary(bad, path)
-    if bad and not posts:
-        return failed(f"no usable row; {summary}")
-    fresh, seen_ids = keep_unseen(newest_first(posts), cursor)
-    new_cursor = SourceCursor(etag=cursor.etag, last_modified=cursor.last_modified,
-                              seen_ids=seen_ids, extra={**cursor.extra, **fingerprint})
-    return FetchResult(source.id, FETCH_OK, new_cursor, posts=tuple(fresh), error=summary,
-                       elapsed_s=time.monotonic() - started)
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ConfigProblem(f"unknown encoding {value!r}",
+                                    "use utf-8-sig (the default) or gb18030") from None
+        return value
 
 
-def _csv_rows(lines: Iterator[str], columns: Mapping[str, str],
-              path: Path) -> Iterator[tuple[int, dict[str, Any] | _BadRow]]:
-    reader = csv.DictReader(lines)
-    header = reader.fieldnames or []
-    missing = [theirs for theirs in columns.values() if theirs not in header]
-    if missing:
-        raise _FileProblem(f"{path}: mapped column(s) {', '.join(map(repr, missing))} not in "
-                           f"the CSV header {header}; fix options.columns")
-    for row in reader:
-        # line_num is where the record ends; quoted fields may span lines.
-        yield reader.line_num, row
+@register
+class File(FileKind):
+    name = "file"
+    summary = "a CSV or JSON Lines export from another monitoring platform"
+    url_means = "the path of the export file"
+    Options = FileOptions
+    full_history = True
+    item_noun = "row"
 
-
-def _jsonl_rows(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any] | _BadRow]]:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    def read(self, path: Path, source: SourceConfig) -> Parsed:
+        options: FileOptions = self.options(source)
+        encoding = options.encoding or DEFAULT_ENCODING
+        parsed = Parsed()
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, _BadRow(number, f"invalid JSON ({exc.msg})")
-            continue
-        if isinstance(row, dict):
-            yield number, row
-        else:
-            yield number, _BadRow(number, f"not a JSON object but {type(row).__name__}")
+            with path.open(encoding=encoding, newline="") as file:
+                for line, row in self._rows(file, options, path):
+                    if isinstance(row, BadRow):
+                        parsed.bad.append(BadItem(f"line {row.line}", row.problem))
+                        continue
+                    item = _item(row, options.columns)
+                    if item is None:
+                        parsed.bad.append(BadItem(
+                            f"line {line}", f"missing text (column {options.columns.text!r})"))
+                    else:
+                        parsed.items.append(item)
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"{path} is not {encoding} text (byte {exc.start}): set "
+                             "options.encoding, e.g. gb18030 for exports made on Chinese "
+                             "Windows") from None
+        return parsed
+
+    @staticmethod
+    def _rows(file: Any, options: FileOptions,
+              path: Path) -> Iterator[tuple[int, Mapping[str, Any] | BadRow]]:
+        if options.format == "jsonl":
+            return jsonl_rows(file)
+        try:
+            header, rows = csv_rows(file)
+        except HeaderProblem as exc:
+            raise ParseError(f"{path}: {exc}") from None
+        mapped = options.columns.model_dump(exclude_none=True).values()
+        missing = [theirs for theirs in mapped if theirs not in header]
+        if missing:
+            raise ParseError(f"{path}: mapped column(s) {', '.join(map(repr, missing))} not in "
+                             f"the CSV header {header}; fix options.columns")
+        return rows
 
 
-def _raw_post(source_id: str, row: Mapping[str, Any], columns: Mapping[str, str],
-              fetched_at: datetime) -> RawPost | None:
+def _item(row: Mapping[str, Any], columns: FileColumns) -> Item | None:
     """The post in `row`, or None when it has no text."""
     def cell(field: str) -> Any:
-        return row.get(columns[field]) if field in columns else None
+        column = getattr(columns, field)
+        return row.get(column) if column else None
 
     def text(field: str) -> str | None:
         value = cell(field)
         if value is None:
             return None
+        if isinstance(value, (dict, list)):   # a JSON object or array stays JSON
+            value = json.dumps(value, ensure_ascii=False)
         return str(value).strip() or None
 
     body = text("text")
@@ -136,22 +145,6 @@ def _raw_post(source_id: str, row: Mapping[str, Any], columns: Mapping[str, str]
     # JSON exports often give epoch numbers; CSV cells are always text.
     published_at = parse_published(published if isinstance(published, (int, float))
                                    else text("published_at"))
-    return RawPost(
-        source_id=source_id,
-        external_id=text("id") or content_id(title, body, url, author, text("published_at")),
-        url=url,
-        title=title,
-        body=body,
-        author=author,
-        published_at=published_at,
-        fetched_at=fetched_at,
-    )
-
-
-def _bad_rows_summary(bad: list[_BadRow], path: Path) -> str | None:
-    if not bad:
-        return None
-    listed = "; ".join(f"line {row.line}: {row.problem}" for row in bad[:BAD_ROWS_LISTED])
-    more = f"; and {len(bad) - BAD_ROWS_LISTED} more" if len(bad) > BAD_ROWS_LISTED else ""
-    noun = "bad row" if len(bad) == 1 else "bad rows"
-    return f"{len(bad)} {noun} in {path}: {listed}{more}"
+    return Item(title=title, body=body, url=url, author=author, published_at=published_at,
+                external_id=text("id") or content_id(title, body, url, author,
+                                                     text("published_at")))

@@ -1,12 +1,15 @@
-"""Polite HTTP GET for collectors: UA, timeouts, size cap, per-host spacing, retries, 304s."""
+"""Polite HTTP GET for collectors: UA, timeouts, deadline, size cap, per-host spacing, retries,
+304s, and redirects that may not lead from the internet into our own network."""
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -15,6 +18,12 @@ DEFAULT_USER_AGENT = "jingyu/0.1 (+public-opinion monitoring; polite poller)"
 _CHUNK_BYTES = 64 * 1024
 # Failures worth another try: the next attempt may well succeed.
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+_REDIRECTS = (301, 302, 303, 307, 308)
+# Loopback, private, link-local, carrier-grade NAT and "this network" addresses: a public
+# source must not redirect the collector into them (the bureau's intranet, cloud metadata).
+INTERNAL_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                     "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "::1/128", "fc00::/7",
+                     "fe80::/10")
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,10 @@ class HttpPolicy:
     user_agent: str = DEFAULT_USER_AGENT
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 20.0         # per socket read, not for the whole download
+    deadline_s: float = 60.0             # for the whole body of one attempt: a server that
+                                         # drips a byte every few seconds is cut off here
+    max_redirects: int = 5
+    internal_networks: tuple[str, ...] = INTERNAL_NETWORKS
     max_bytes: int = 5 * 1024 * 1024     # of the decoded body
     per_host_delay_s: float = 1.0        # minimum spacing between requests to one host
     retries: int = 2                     # extra attempts after the first one
@@ -56,6 +69,16 @@ class _ResponseTooLarge(Exception):
     pass
 
 
+class _DeadlinePassed(Exception):
+    pass
+
+
+class RedirectRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class PoliteClient:
     """Thread-safe GET client shared by all collectors of one run; close it (or use `with`)."""
 
@@ -69,6 +92,7 @@ class PoliteClient:
         self._session.mount("https://", adapter)
         self._host_lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
+        self._internal = [ipaddress.ip_network(net) for net in self.policy.internal_networks]
 
     def __enter__(self) -> PoliteClient:
         return self
@@ -109,6 +133,13 @@ class PoliteClient:
                 raise DownloadError(
                     url, f"response larger than {self.policy.max_bytes} bytes, download aborted",
                     attempt) from None
+            except _DeadlinePassed:
+                # Not retried: a server this slow would hold the cycle as long again.
+                raise DownloadError(
+                    url, f"download took longer than {self.policy.deadline_s:g} s in all "
+                         "(a server sending too slowly), aborted", attempt) from None
+            except RedirectRefused as exc:
+                raise DownloadError(url, exc.reason, attempt) from None
             except requests.RequestException as exc:
                 raise DownloadError(url, _describe(exc, self.policy), attempt) from exc
             if response.status < 500 or attempt == attempts:
@@ -125,25 +156,71 @@ class PoliteClient:
             time.sleep(slot - now)
 
     def _download(self, url: str, headers: dict[str, str], attempt: int) -> HttpResponse:
+        """One attempt: follow redirects ourselves, checking where each one leads."""
+        current = url
+        for _ in range(self.policy.max_redirects + 1):
+            response = self._download_one(current, headers, attempt)
+            location = response.headers.get("location")
+            if response.status not in _REDIRECTS or not location:
+                return response
+            target = urljoin(current, location)
+            self._check_redirect(url, target)
+            current = target
+        raise requests.TooManyRedirects(f"more than {self.policy.max_redirects} redirects")
+
+    def _download_one(self, url: str, headers: dict[str, str], attempt: int) -> HttpResponse:
         policy = self.policy
-        with self._session.get(url, headers=headers, stream=True,
+        deadline = time.monotonic() + policy.deadline_s
+        with self._session.get(url, headers=headers, stream=True, allow_redirects=False,
                                timeout=(policy.connect_timeout_s, policy.read_timeout_s)) as raw:
             declared = raw.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > policy.max_bytes:
                 raise _ResponseTooLarge
-            # Read in chunks and stop at the cap: a huge or endless body never sits in memory.
+            # Read what has arrived, checking the cap and the deadline after each piece: a
+            # huge or endless body never sits in memory, a dripping one is cut off in time.
             body = bytearray()
-            for chunk in raw.iter_content(_CHUNK_BYTES):
+            while chunk := raw.raw.read1(_CHUNK_BYTES, decode_content=True):
                 body += chunk
                 if len(body) > policy.max_bytes:
                     raise _ResponseTooLarge
+                if time.monotonic() > deadline:
+                    raise _DeadlinePassed
             return HttpResponse(
                 status=raw.status_code,
                 headers={name.lower(): value for name, value in raw.headers.items()},
                 body=bytes(body),
-                url=raw.url,
+                url=url,
                 attempts=attempt,
             )
+
+    def _check_redirect(self, source_url: str, target: str) -> None:
+        """Refuse a redirect off http(s), or into an internal network the source is not on.
+
+        A self-hosted RSSHub on 127.0.0.1 may redirect within 127.0.0.1; a site on the
+        internet may not send us to 127.0.0.1, 10.x or a cloud metadata address.
+        """
+        if urlsplit(target).scheme not in ("http", "https"):
+            raise RedirectRefused(f"redirect to a non-http(s) address refused: {target}")
+        target_network = self._internal_network(target)
+        if target_network is None:
+            return
+        if self._internal_network(source_url) != target_network:
+            raise RedirectRefused(f"redirect from {source_url} into the internal network "
+                                  f"{target_network} refused ({target})")
+
+    def _internal_network(self, url: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        """The internal network `url`'s host is in, or None when it resolves to public ones."""
+        host = urlsplit(url).hostname or ""
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        except (socket.gaierror, UnicodeError):
+            return None   # unresolvable: the request itself will fail and say so
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            for network in self._internal:
+                if ip.version == network.version and ip in network:
+                    return network
+        return None
 
 
 def _describe(exc: requests.RequestException, policy: HttpPolicy) -> str:

@@ -1,4 +1,5 @@
-"""Rules shared by every collector kind: publication dates, fallback ids and the seen-ids window."""
+"""Rules shared by every collector kind: storable text, publication dates, fallback ids and the
+seen-ids window."""
 from __future__ import annotations
 
 import email.utils
@@ -11,6 +12,11 @@ from jingyu.timeutil import to_utc
 
 SEEN_IDS_KEPT = 200
 
+# Characters no warehouse should receive: NUL (PostgreSQL refuses the whole statement),
+# other C0 controls but tab and newlines, lone surrogates (not encodable as UTF-8, e.g.
+# "\ud800" in JSON) and the two non-characters U+FFFE/U+FFFF.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
 # "2026-11-20 08:30", "2026/11/20 08:30:00", "2026年11月20日 08时30分", "2026.11.20"
 _CHINESE_DATE = re.compile(
     r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
@@ -20,6 +26,15 @@ _CHINESE_DATE = re.compile(
 _CHINA_STANDARD_TIME = re.compile(r"\bCST\s*$")
 # Beyond this an epoch number is milliseconds (10**11 s is the year 5138).
 _EPOCH_MS_THRESHOLD = 10**11
+
+
+def storable(text: str) -> str:
+    """`text` without the characters a warehouse cannot or should not store."""
+    return _UNSTORABLE.sub("", text)
+
+
+def unstorable_count(text: str) -> int:
+    return len(_UNSTORABLE.findall(text))
 
 
 def parse_published(raw: str | int | float | None) -> datetime | None:

@@ -5,10 +5,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-FEED_KIND = "feed"      # RSS 2.0, Atom, RSS 1.0 (RDF) over HTTP(S)
-FILE_KIND = "file"      # CSV / JSON Lines exports from other monitoring platforms
-SOURCE_KINDS = (FEED_KIND, FILE_KIND)
-
 
 @dataclass(frozen=True)
 class SourceConfig:
@@ -16,13 +12,14 @@ class SourceConfig:
 
     id: str
     name: str
-    kind: str
-    url: str                                  # http(s) URL, or a file path for kind=file
+    kind: str                                 # a registered kind (collectors.kinds)
+    url: str                                  # http(s) URL, or a file path for file kinds
     tags: tuple[str, ...] = ()                # e.g. "official" for police accounts
     jurisdiction: str | None = None           # jurisdiction id from config/jurisdictions.yaml
     poll_minutes: int = 5
     enabled: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)  # kind-specific (column mapping...)
+    # The kind's typed options (a pydantic model); a mapping given by hand is validated on use.
+    options: Any = None
 
     @property
     def official(self) -> bool:

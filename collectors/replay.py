@@ -37,9 +37,11 @@ class _Served:
 
 
 class FeedReplayServer:
-    """Threaded HTTP server on 127.0.0.1 serving `routes`; use as a context manager."""
+    """Threaded HTTP server on 127.0.0.1 (or another loopback `host`) serving `routes`; use as
+    a context manager."""
 
-    def __init__(self, routes: Mapping[str, Route] | None = None, port: int = 0) -> None:
+    def __init__(self, routes: Mapping[str, Route] | None = None, port: int = 0,
+                 host: str = "127.0.0.1") -> None:
         self._lock = threading.Lock()
         self._served: dict[str, _Served] = {}
         self._versions = 0
@@ -47,7 +49,8 @@ class FeedReplayServer:
         self._last_headers: dict[str, dict[str, str]] = {}
         for path, route in (routes or {}).items():
             self.set_route(path, route)
-        self._httpd = _QuietServer(("127.0.0.1", port), _handler_for(self))
+        self._host = host
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -55,7 +58,7 @@ class FeedReplayServer:
         return self._httpd.server_address[1]
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{quote(path, safe='/?=&:%')}"
+        return f"http://{self._host}:{self.port}{quote(path, safe='/?=&:%')}"
 
     def start(self) -> FeedReplayServer:
         # A short poll interval lets stop() return at once instead of after up to 0.5 s.

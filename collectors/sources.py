@@ -1,23 +1,54 @@
-"""Read and validate config/sources.yaml into SourceConfig records."""
+"""Read and validate config/sources.yaml into SourceConfig records.
+
+The fields every source has are one pydantic model (SourceEntry); each kind's `options:` are
+its own model (collectors.kinds). Both give the "file: field: problem (fix: ...)" messages
+and the options reference (collectors.reference).
+"""
 from __future__ import annotations
 
-import codecs
-import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from collectors.records import FEED_KIND, FILE_KIND, SOURCE_KINDS, SourceConfig
-from jingyu.config import ConfigError, load_yaml, require
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
-SOURCE_ID = re.compile(r"^[a-z0-9_.-]+$")
-SOURCE_FIELDS = ("id", "name", "kind", "url", "tags", "jurisdiction", "poll_minutes",
-                 "enabled", "options")
-FILE_FORMATS = ("csv", "jsonl")
-FILE_OPTIONS = ("format", "columns", "encoding")
-# Our RawPost field -> required? The export's own column names are the mapping's values.
-FILE_COLUMNS = {"text": True, "title": False, "url": False, "id": False, "author": False,
-                "published_at": False}
+from collectors.kinds import HttpKind, kind_named, kind_names
+from collectors.records import SourceConfig
+from jingyu.config import ConfigError, config_error, load_yaml
+
+SOURCE_ID_PATTERN = r"^[a-z0-9_.-]+$"
+Text = Annotated[str, Strict()]
+
+
+class SourceEntry(BaseModel):
+    """One entry of sources.yaml, the fields every kind shares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Text = Field(pattern=SOURCE_ID_PATTERN,
+                     description="short and unique, never reused: warehouse rows and source "
+                                 "health refer to it",
+                     json_schema_extra={"fix": "use lower-case letters, digits, '_', '.' and "
+                                               "'-' only"})
+    name: Text = Field(description="what duty staff see in alerts and reports")
+    kind: Text = Field(description="what the source is (see the kinds below)",
+                       json_schema_extra={"fix": "set kind to one of the kinds in "
+                                                 "docs/sources.md"})
+    url: Text = Field(description="the address (http kinds) or path (file kinds)",
+                      json_schema_extra={"fix": "give the feed URL, or the export file path "
+                                                "for kind: file"})
+    tags: list[Annotated[str, Strict(), Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="free labels; 'official' marks the police's own account (官方权威声音)",
+        json_schema_extra={"fix": "write tags as a list of words, e.g. [official]"})
+    jurisdiction: Text | None = Field(None, description="id from jurisdictions.yaml that "
+                                                        "alerts from this source belong to")
+    poll_minutes: Annotated[int, Strict()] = Field(
+        SourceConfig.poll_minutes, gt=0, description="how often to fetch, in minutes",
+        json_schema_extra={"fix": "poll at most every few minutes, e.g. poll_minutes: 5"})
+    enabled: Annotated[bool, Strict()] = Field(True, description="false keeps the entry but "
+                                                                 "stops polling")
+    options: dict[str, Any] | None = Field(None, description="kind-specific settings")
 
 
 def load_sources(path: str | Path) -> list[SourceConfig]:
@@ -30,13 +61,17 @@ def parse_sources(data: Any, file: str | Path) -> list[SourceConfig]:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", f"must be a mapping, got {type(data).__name__}",
                           "start the file with 'sources:' followed by a list of sources")
-    entries = require(data, "sources", list, file, "",
-                      "add 'sources:' followed by a list of '- id: ...' entries")
+    entries = data.get("sources")
+    if not isinstance(entries, list):
+        problem = "is required" if entries is None else \
+            f"must be list, got {type(entries).__name__}"
+        raise ConfigError(file, "sources", problem,
+                          "add 'sources:' followed by a list of '- id: ...' entries")
     sources: list[SourceConfig] = []
     first_seen: dict[str, str] = {}
     for index, entry in enumerate(entries):
         where = f"sources[{index}]"
-        source = _parse_source(entry, file, where)
+        source = parse_source(entry, file, where)
         if source.id in first_seen:
             raise ConfigError(file, f"{where}.id", f"duplicate id {source.id!r}, "
                               f"already used by {first_seen[source.id]}",
@@ -46,102 +81,32 @@ def parse_sources(data: Any, file: str | Path) -> list[SourceConfig]:
     return sources
 
 
-def _parse_source(entry: Any, file: str | Path, where: str) -> SourceConfig:
+def parse_source(entry: Any, file: str | Path, where: str) -> SourceConfig:
+    """One source entry, its options validated by its kind's schema."""
     if not isinstance(entry, dict):
         raise ConfigError(file, where, f"must be a mapping, got {type(entry).__name__}",
                           "write each source as '- id: ...' with its fields indented below")
-    unknown = sorted(str(key) for key in entry if key not in SOURCE_FIELDS)
-    if unknown:
-        raise ConfigError(file, f"{where}.{unknown[0]}", "unknown field",
-                          f"use only {', '.join(SOURCE_FIELDS)}")
-    source_id = require(entry, "id", str, file, where)
-    if not SOURCE_ID.match(source_id):
-        raise ConfigError(file, f"{where}.id", f"invalid id {source_id!r}",
-                          "use lower-case letters, digits, '_', '.' and '-' only")
-    name = require(entry, "name", str, file, where)
-    kind = require(entry, "kind", str, file, where, f"set kind to one of {', '.join(SOURCE_KINDS)}")
-    if kind not in SOURCE_KINDS:
-        raise ConfigError(file, f"{where}.kind", f"unknown kind {kind!r}",
-                          f"use one of {', '.join(SOURCE_KINDS)}")
-    url = require(entry, "url", str, file, where,
-                  "give the feed URL, or the export file path for kind: file")
-    if kind == FEED_KIND:
-        parts = urlsplit(url)
+    try:
+        common = SourceEntry.model_validate(entry)
+    except ValidationError as exc:
+        raise config_error(exc, file, where, SourceEntry) from None
+    kind = kind_named(common.kind)
+    if kind is None:
+        raise ConfigError(file, f"{where}.kind", f"unknown kind {common.kind!r}",
+                          f"use one of {', '.join(kind_names())}")
+    if isinstance(kind, HttpKind):
+        parts = urlsplit(common.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(file, f"{where}.url", f"not an http(s) URL: {url!r}",
+            raise ConfigError(file, f"{where}.url", f"not an http(s) URL: {common.url!r}",
                               "write the full address, e.g. "
                               "https://rsshub.example.org/weibo/user/123")
-    elif not url.strip():
-        raise ConfigError(file, f"{where}.url", "is empty", "give the path of the export file")
-    options = _optional(entry, "options", dict, {}, file, where)
-    if kind == FILE_KIND:
-        _check_file_options(options, file, f"{where}.options")
+    elif not common.url.strip():
+        raise ConfigError(file, f"{where}.url", "is empty", f"give {kind.url_means}")
+    try:
+        options = kind.Options.model_validate(common.options or {})
+    except ValidationError as exc:
+        raise config_error(exc, file, f"{where}.options", kind.Options) from None
     return SourceConfig(
-        id=source_id,
-        name=name,
-        kind=kind,
-        url=url,
-        tags=_tags(entry, file, where),
-        jurisdiction=_optional(entry, "jurisdiction", str, None, file, where),
-        poll_minutes=_poll_minutes(entry, file, where),
-        enabled=_optional(entry, "enabled", bool, True, file, where),
-        options=options,
-    )
-
-
-def _optional(entry: dict, key: str, kind: type, default: Any, file: str | Path,
-              where: str) -> Any:
-    """entry[key] checked like `require`, or `default` when absent or null."""
-    if entry.get(key) is None:
-        return default
-    return require(entry, key, kind, file, where)
-
-
-def _tags(entry: dict, file: str | Path, where: str) -> tuple[str, ...]:
-    tags = _optional(entry, "tags", list, [], file, where)
-    for index, tag in enumerate(tags):
-        if not isinstance(tag, str) or not tag:
-            raise ConfigError(file, f"{where}.tags[{index}]", f"must be a non-empty string, "
-                              f"got {tag!r}", "write tags as a list of words, e.g. [official]")
-    return tuple(tags)
-
-
-def _poll_minutes(entry: dict, file: str | Path, where: str) -> int:
-    minutes = _optional(entry, "poll_minutes", int, SourceConfig.poll_minutes, file, where)
-    if minutes <= 0:
-        raise ConfigError(file, f"{where}.poll_minutes", f"must be positive, got {minutes}",
-                          "poll at most every few minutes, e.g. poll_minutes: 5")
-    return minutes
-
-
-def _check_file_options(options: dict, file: str | Path, where: str) -> None:
-    unknown = sorted(str(key) for key in options if key not in FILE_OPTIONS)
-    if unknown:
-        raise ConfigError(file, f"{where}.{unknown[0]}", "unknown option for kind: file",
-                          f"use only {', '.join(FILE_OPTIONS)}")
-    file_format = require(options, "format", str, file, where,
-                          f"add 'format:' ({' or '.join(FILE_FORMATS)})")
-    if file_format not in FILE_FORMATS:
-        raise ConfigError(file, f"{where}.format", f"unknown format {file_format!r}",
-                          f"use {' or '.join(FILE_FORMATS)}")
-    columns = require(options, "columns", dict, file, where,
-                      "map our fields to the export's columns, e.g. columns: {text: 内容}")
-    for ours, theirs in columns.items():
-        if ours not in FILE_COLUMNS:
-            raise ConfigError(file, f"{where}.columns.{ours}", "unknown field",
-                              f"map only {', '.join(FILE_COLUMNS)}")
-        if not isinstance(theirs, str) or not theirs:
-            raise ConfigError(file, f"{where}.columns.{ours}",
-                              f"must name a column, got {theirs!r}",
-                              "give the column header (CSV) or key (JSON Lines) as text")
-    for ours, needed in FILE_COLUMNS.items():
-        if needed and ours not in columns:
-            raise ConfigError(file, f"{where}.columns.{ours}", "is required",
-                              f"name the export column holding the post {ours}")
-    encoding = _optional(options, "encoding", str, None, file, where)
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise ConfigError(file, f"{where}.encoding", f"unknown encoding {encoding!r}",
-                              "use utf-8-sig (the default) or gb18030") from None
+        id=common.id, name=common.name, kind=common.kind, url=common.url,
+        tags=tuple(common.tags), jurisdiction=common.jurisdiction,
+        poll_minutes=common.poll_minutes, enabled=common.enabled, options=options)

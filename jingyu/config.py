@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import typing
+from collections.abc import Collection, Mapping
 from importlib import resources
 from pathlib import Path
-from collections.abc import Collection, Mapping
 from typing import Any
 
 import yaml
-
-
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 
 class ConfigError(Exception):
@@ -89,3 +90,91 @@ def reject_unknown_keys(mapping: Mapping, allowed: Collection[str], file: str | 
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise ConfigError(file, f"{where}.{key}" if where else str(key), "unknown key",
                               f"{hint}allowed keys: {', '.join(names)}")
+
+
+class ConfigProblem(ValueError):
+    """Raised inside a pydantic validator: the problem and its fix, for ConfigError."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+
+
+# pydantic error types -> what the value must be, in our messages' words
+_MUST_BE = {"string_type": "str", "int_type": "int", "int_from_float": "int", "bool_type": "bool",
+            "float_type": "a number", "list_type": "list", "tuple_type": "list",
+            "dict_type": "a mapping", "model_type": "a mapping",
+            "model_attributes_type": "a mapping"}
+
+
+def config_error(error: ValidationError, file: str | Path, where: str,
+                 model: type[BaseModel]) -> ConfigError:
+    """The first problem pydantic found in `model`'s data, as a ConfigError naming the field.
+
+    A field's fix comes from its `json_schema_extra={"fix": ...}`, or from a ConfigProblem
+    raised by a validator; the schema thus gives validation, the message and the docs.
+    """
+    first = error.errors(include_url=False)[0]
+    loc = tuple(first["loc"])
+    path = where + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    field = path.lstrip(".") or "(top level)"
+    value = first.get("input")
+    context = first.get("ctx") or {}
+    name = str(loc[-1]) if loc else "value"
+    info = _field_info(model, loc)
+    fix = str((info.json_schema_extra or {}).get("fix", "")) if info and isinstance(
+        info.json_schema_extra, dict) else ""
+    kind = first["type"]
+    if isinstance(context.get("error"), ConfigProblem):
+        problem, fix = context["error"].problem, context["error"].fix
+    elif kind == "missing":
+        problem, fix = "is required", fix or f"add '{name}:'"
+    elif kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        allowed = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(name, allowed, n=1)
+        problem = "unknown field"
+        fix = (f"did you mean '{close[0]}'? " if close else "") + f"use only {', '.join(allowed)}"
+    elif kind in _MUST_BE:
+        problem = f"must be {_MUST_BE[kind]}, got {type(value).__name__} {value!r}"
+    elif kind == "literal_error":
+        problem = f"unknown {name} {value!r}"
+        fix = "use " + str(context.get("expected", "")).replace("'", "")
+    elif kind == "greater_than" and context.get("gt") == 0:
+        problem = f"must be positive, got {value!r}"
+    elif kind == "string_pattern_mismatch":
+        problem = f"invalid {name} {value!r}"
+    else:
+        problem = f"{first['msg']}, got {value!r}"
+    return ConfigError(file, field, problem, fix)
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
+    """The model class that holds the field at `loc` (walking nested models and lists)."""
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int) or part not in model.model_fields:
+            continue   # a list index or a mapping key: same model below
+        model = nested_model(model.model_fields[part].annotation)
+    return model
+
+
+def _field_info(model: type[BaseModel], loc: tuple) -> FieldInfo | None:
+    """The field named last in `loc` (a list item's errors use its list field's info)."""
+    named = [index for index, part in enumerate(loc) if isinstance(part, str)]
+    if not named:
+        return None
+    parent = _model_at(model, loc[:named[-1]])
+    return parent.model_fields.get(loc[named[-1]]) if parent else None
+
+
+def nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = nested_model(argument)
+        if found is not None:
+            return found
+    return None

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, Text, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from collectors.records import (FETCH_ERROR, FETCH_OK, FILE_KIND, FetchResult, SourceConfig,
-                                SourceCursor)
+from collectors.kinds import history_kinds
+from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
@@ -344,14 +344,14 @@ class Warehouse:
 
         A feed's first fetch returns only its latest items, a thin backlog that would make the
         first live day look like a surge, so monitoring counts from the first run. An export
-        imported from another platform (a `file` source) is a full record of its period, so
-        history imported that way counts from its oldest post.
+        imported from another platform (a kind with full_history, such as `file`) is a full
+        record of its period, so history imported that way counts from its oldest post.
         """
         with self._session() as session:
             first_run = session.scalar(select(func.min(Run.started_at)))
             imported = session.scalar(
                 select(func.min(Post.seen_at)).join(Source, Source.id == Post.source_id)
-                .where(Source.kind == FILE_KIND))
+                .where(Source.kind.in_(history_kinds())))
             starts = [from_db(t) for t in (first_run, imported) if t is not None]
             return min(starts, default=None)
 

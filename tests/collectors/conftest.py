@@ -7,7 +7,7 @@ from typing import Callable, Iterator
 import pytest
 
 from collectors.http import HttpPolicy, PoliteClient
-from collectors.records import FEED_KIND, SourceConfig
+from collectors.records import SourceConfig
 
 FEEDS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 
@@ -34,5 +34,5 @@ def client() -> Iterator[PoliteClient]:
 def feed_source() -> Callable[..., SourceConfig]:
     """A feed SourceConfig for a URL, as sources.yaml would produce it."""
     def make(url: str, source_id: str = "pingan-jiangcheng") -> SourceConfig:
-        return SourceConfig(id=source_id, name="平安江城", kind=FEED_KIND, url=url)
+        return SourceConfig(id=source_id, name="平安江城", kind="feed", url=url)
     return make

@@ -1,4 +1,4 @@
-"""fetch_feed against recorded feeds served by a real local HTTP server."""
+"""kind: feed through the base collector, against recorded feeds served by a real local HTTP server."""
 from __future__ import annotations
 
 import gzip
@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from collectors.feeds import fetch_feed
+from collectors import fetch as fetch_feed
 from collectors.http import HttpPolicy, PoliteClient
 from collectors.posts import SEEN_IDS_KEPT
 from collectors.records import (FETCH_ERROR, FETCH_NOT_MODIFIED, FETCH_OK, SourceConfig,

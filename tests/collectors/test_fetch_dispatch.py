@@ -4,9 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from collectors import fetch
+import pytest
+
+from collectors import fetch, kinds
+from collectors.kinds import FollowPage, HttpKind, Page, Parsed
 from collectors.http import PoliteClient
-from collectors.records import FETCH_ERROR, FETCH_OK, FILE_KIND, SourceConfig, SourceCursor
+from collectors.records import FETCH_ERROR, FETCH_OK, SourceConfig, SourceCursor
 from collectors.replay import FeedReplayServer, Route
 
 
@@ -25,7 +28,7 @@ def test_feed_source_is_fetched_over_http(recorded_feed: Callable[[str], bytes],
 def test_file_source_is_imported(tmp_path: Path, client: PoliteClient) -> None:
     path = tmp_path / "export.jsonl"
     path.write_text('{"content": "民警护送高考考生"}\n', encoding="utf-8")
-    source = SourceConfig(id="export", name="导出", kind=FILE_KIND, url=str(path),
+    source = SourceConfig(id="export", name="导出", kind="file", url=str(path),
                           options={"format": "jsonl", "columns": {"text": "content"}})
 
     result = fetch(source, SourceCursor(), client)
@@ -44,14 +47,34 @@ def test_unknown_kind_is_an_error(client: PoliteClient) -> None:
     assert result.cursor == SourceCursor(etag="kept")
 
 
-def test_unexpected_exception_becomes_an_error(tmp_path: Path, client: PoliteClient) -> None:
+def test_options_built_by_hand_are_validated(tmp_path: Path, client: PoliteClient) -> None:
     path = tmp_path / "export.csv"
     path.write_text("正文\n内容\n", encoding="utf-8")
     # Built by hand, skipping sources.yaml validation: the column mapping is missing.
-    source = SourceConfig(id="hand-made", name="?", kind=FILE_KIND, url=str(path),
+    source = SourceConfig(id="hand-made", name="?", kind="file", url=str(path),
                           options={"format": "csv"})
 
     result = fetch(source, SourceCursor(), client)
 
     assert result.status == FETCH_ERROR
-    assert result.error == f"hand-made: unexpected KeyError: 'columns' (while fetching {path})"
+    assert result.error == "hand-made: invalid options for kind file: Field required at columns"
+
+
+class _Broken(HttpKind):
+    name = "broken"
+    summary = url_means = "a kind with a bug"
+
+    def parse(self, page: Page, source: SourceConfig, follow: FollowPage) -> Parsed:
+        raise KeyError("title")
+
+
+def test_unexpected_exception_becomes_an_error(client: PoliteClient,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(kinds._KINDS, "broken", _Broken())
+    with FeedReplayServer({"/x": Route(b"<html></html>")}) as srv:
+        source = SourceConfig(id="buggy", name="?", kind="broken", url=srv.url("/x"))
+        result = fetch(source, SourceCursor(etag="kept"), client)
+
+    assert result.status == FETCH_ERROR
+    assert result.error == f"buggy: unexpected KeyError: 'title' (while fetching {source.url})"
+    assert result.cursor == SourceCursor(etag="kept")

@@ -1,4 +1,4 @@
-"""import_file: CSV and JSON Lines exports through a column mapping, bad rows, encodings, reuse."""
+"""kind: file — CSV and JSON Lines exports through a column mapping, bad rows, encodings, reuse."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from collectors.files import import_file
-from collectors.records import (FETCH_ERROR, FETCH_NOT_MODIFIED, FETCH_OK, FILE_KIND,
+from collectors import fetch
+from collectors.http import PoliteClient
+from collectors.records import (FETCH_ERROR, FETCH_NOT_MODIFIED, FETCH_OK, FetchResult,
                                 SourceConfig, SourceCursor)
 
 UTC = timezone.utc
@@ -25,9 +26,15 @@ CSV_EXPORT = """\
 """
 
 
+def import_file(source: SourceConfig, cursor: SourceCursor) -> FetchResult:
+    """The base collector on a file source (which needs no HTTP client)."""
+    with PoliteClient() as client:
+        return fetch(source, cursor, client)
+
+
 def _source(path: Path, file_format: str, columns: dict[str, str],
             **options: Any) -> SourceConfig:
-    return SourceConfig(id="export-yuqingtong", name="舆情通 导出", kind=FILE_KIND,
+    return SourceConfig(id="export-yuqingtong", name="舆情通 导出", kind="file",
                         url=str(path),
                         options={"format": file_format, "columns": columns, **options})
 
@@ -127,7 +134,7 @@ def test_changed_file_yields_only_new_rows(tmp_path: Path) -> None:
     first = import_file(source, SourceCursor())
     path.write_text(CSV_EXPORT + "9004,新增,夜间巡逻查获酒驾,,,2026-11-20 23:00,中性\n",
                     encoding="utf-8")
-    os.utime(path, ns=(first.cursor.extra["file_mtime_ns"] + 10**9,) * 2)
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
 
     second = import_file(source, first.cursor)
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 import yaml
 
-from collectors.records import FEED_KIND, FILE_KIND
 from collectors.sources import load_sources, parse_sources
 from jingyu.config import ConfigError
 
@@ -43,16 +42,16 @@ def test_good_file_loads(tmp_path: Path) -> None:
     weibo, news, export = load_sources(path)
 
     assert weibo.id == "weibo.pingan-jiangcheng"
-    assert weibo.kind == FEED_KIND
+    assert weibo.kind == "feed"
     assert weibo.tags == ("official", "weibo")
     assert weibo.official
     assert weibo.jurisdiction == "jiangcheng"
     assert weibo.poll_minutes == 3
     assert weibo.enabled
     assert (news.enabled, news.poll_minutes, news.tags, news.jurisdiction) == (False, 5, (), None)
-    assert export.kind == FILE_KIND
-    assert export.options["columns"]["text"] == "正文"
-    assert export.options["encoding"] == "gb18030"
+    assert export.kind == "file"
+    assert export.options.columns.text == "正文"
+    assert export.options.encoding == "gb18030"
 
 
 def _good() -> dict[str, Any]:
@@ -102,7 +101,7 @@ def _broken(change: str) -> dict[str, Any]:
     ("poll bool", "sources[0].poll_minutes", "must be int, got bool", ""),
     ("enabled not bool", "sources[0].enabled", "must be bool, got str", ""),
     ("tags not list", "sources[0].tags", "must be list, got str", ""),
-    ("tag not text", "sources[0].tags[1]", "must be a non-empty string", "[official]"),
+    ("tag not text", "sources[0].tags[1]", "must be str, got int 3", "[official]"),
     ("typo field", "sources[0].poll_minute", "unknown field", "poll_minutes"),
     ("file without format", "sources[2].options.format", "is required", "csv or jsonl"),
     ("file format unknown", "sources[2].options.format", "unknown format 'xlsx'", "csv or jsonl"),

@@ -10,7 +10,8 @@ import feedparser
 import pytest
 import yaml
 
-from collectors.records import SOURCE_KINDS, SourceConfig
+from collectors.kinds import kind_names
+from collectors.records import SourceConfig
 from flows.demo.data import DEMO_FEEDS, FEEDS_DIR, MISSING_PATH, demo_sources, render_demo_feeds
 from jingyu.timeutil import SHANGHAI
 
@@ -217,7 +218,7 @@ def test_example_sources_match_the_schema():
     sources = doc["sources"]
     assert len({s["id"] for s in sources}) == len(sources)
     for source in sources:
-        assert source["kind"] in SOURCE_KINDS
+        assert source["kind"] in kind_names()
         SourceConfig(**{**source, "tags": tuple(source.get("tags", ()))})
     assert any("official" in s["tags"] for s in sources)
     csv = next(s for s in sources if s["kind"] == "file")

@@ -1,0 +1,242 @@
+"""The base collector: everything about fetching a source except parsing, for every kind.
+
+It owns conditional GET and 304s, the size cap and deadline (through PoliteClient), refusal
+and anti-bot detection, charset checking, cleaning text of unstorable characters, ids for
+items without one, seen ids and the cursor. A kind (collectors.kinds) only parses.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from collectors.decoding import decode_body
+from collectors.http import DownloadError, HttpResponse, PoliteClient
+from collectors.kinds import (BadItem, FileKind, HttpKind, Item, Page, Parsed, ParseError,
+                              SourceKind, kind_named)
+from collectors.posts import content_id, keep_unseen, newest_first, storable, unstorable_count
+from collectors.records import (FETCH_ERROR, FETCH_NOT_MODIFIED, FETCH_OK, FetchResult, RawPost,
+                                SourceConfig, SourceCursor)
+from jingyu.timeutil import utcnow
+
+# Weibo answers scrapers and expired cookies with these instead of 403.
+ANTI_BOT_STATUSES = (418, 432)
+_LOGIN_PAGE = re.compile(r"login|passport|signin|captcha|verify", re.IGNORECASE)
+BAD_ITEMS_LISTED = 10
+
+
+class _Failed(Exception):
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+def collect(source: SourceConfig, cursor: SourceCursor, client: PoliteClient) -> FetchResult:
+    """Fetch one source by its kind; never raises, so one broken source cannot stop the others."""
+    started = time.monotonic()
+    kind = kind_named(source.kind)
+    try:
+        if kind is None:
+            raise _Failed(f"unknown source kind {source.kind!r}")
+        if isinstance(kind, HttpKind):
+            result = _collect_http(kind, source, cursor, client)
+        elif isinstance(kind, FileKind):
+            result = _collect_files(kind, source, cursor)
+        else:
+            raise _Failed(f"kind {kind.name!r} has no transport")
+    except _Failed as failed:
+        return FetchResult(source.id, FETCH_ERROR, cursor, error=f"{source.id}: {failed.message}",
+                           http_status=failed.http_status, elapsed_s=time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 (a bug in one source must not stop the run)
+        return FetchResult(source.id, FETCH_ERROR, cursor,
+                           error=f"{source.id}: unexpected {type(exc).__name__}: {exc} "
+                                 f"(while fetching {source.url})",
+                           elapsed_s=time.monotonic() - started)
+    return FetchResult(source.id, result.status, result.cursor, posts=result.posts,
+                       error=result.error, http_status=result.http_status,
+                       elapsed_s=time.monotonic() - started)
+
+
+def _options(kind: SourceKind, source: SourceConfig) -> object:
+    try:
+        return kind.options(source)
+    except ValidationError as exc:
+        raise _Failed(f"invalid options for kind {kind.name}: {exc.errors()[0]['msg']} "
+                      f"at {'.'.join(map(str, exc.errors()[0]['loc']))}") from None
+
+
+# ---- over HTTP ------------------------------------------------------------------------------
+
+def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
+                  client: PoliteClient) -> FetchResult:
+    _options(kind, source)
+    response = _get(client, source.url, cursor.etag, cursor.last_modified)
+    if response.status == 304:
+        return FetchResult(source.id, FETCH_NOT_MODIFIED, cursor, http_status=304)
+    page, note = _page(source.url, response)
+
+    def follow(url: str) -> Page:
+        return _page(url, _get(client, url))[0]
+
+    try:
+        parsed = kind.parse(page, source, follow)
+    except ParseError as exc:
+        raise _Failed(str(exc), response.status) from None
+    except _Failed as failed:   # a follow-up page failed: the fetch is incomplete
+        raise _Failed(failed.message, failed.http_status or response.status) from None
+    fresh, seen_ids, warnings = _fresh(source, cursor, parsed, kind, source.url)
+    new_cursor = SourceCursor(etag=response.headers.get("etag"),
+                              last_modified=response.headers.get("last-modified"),
+                              seen_ids=seen_ids, extra=cursor.extra)
+    return FetchResult(source.id, FETCH_OK, new_cursor, posts=fresh,
+                       error=_joined([note, *warnings]), http_status=response.status)
+
+
+def _get(client: PoliteClient, url: str, etag: str | None = None,
+         last_modified: str | None = None) -> HttpResponse:
+    try:
+        response = client.get(url, etag=etag, last_modified=last_modified)
+    except DownloadError as exc:
+        tries = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
+        raise _Failed(f"cannot fetch {url}: {exc.reason}{tries}") from None
+    problem = refusal(url, response)
+    if problem:
+        raise _Failed(problem, response.status)
+    return response
+
+
+def refusal(url: str, response: HttpResponse) -> str | None:
+    """Why this response carries no content, or None when it may."""
+    if response.status in ANTI_BOT_STATUSES:
+        return (f"blocked by the site (HTTP {response.status}) — cookie expired or anti-bot, "
+                f"at {url}")
+    final = urlsplit(response.url)
+    if response.url != url and _LOGIN_PAGE.search(final.netloc + final.path):
+        return (f"redirected to a login page {response.url} — cookie expired or anti-bot, "
+                f"at {url}")
+    if response.status == 304:
+        return None
+    if response.status >= 400:
+        tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
+        return f"HTTP {response.status} from {url}{tries}"
+    if response.status != 200:
+        return f"unexpected HTTP {response.status} from {url}"
+    return None
+
+
+def _page(url: str, response: HttpResponse) -> tuple[Page, str | None]:
+    decoded = decode_body(response.body, response.headers)
+    note = f"{decoded.note} at {url}" if decoded.note else None
+    return Page(url=response.url, status=response.status, headers=response.headers,
+                text=storable(decoded.text), encoding=decoded.encoding), note
+
+
+# ---- from files -----------------------------------------------------------------------------
+
+def _collect_files(kind: FileKind, source: SourceConfig, cursor: SourceCursor) -> FetchResult:
+    options = _options(kind, source)
+    path = Path(source.url)
+    try:
+        files = kind.files(path, options)
+    except FileNotFoundError:
+        raise _Failed(f"export file not found: {path}") from None
+    except OSError as exc:
+        raise _Failed(f"cannot read export file {path}: {exc}") from None
+    seen_files: dict[str, list[int]] = dict(cursor.extra.get("files") or {})
+    changed: list[tuple[Path, list[int]]] = []
+    for file in files:
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            raise _Failed(f"export file not found: {file}") from None
+        except OSError as exc:
+            raise _Failed(f"cannot read export file {file}: {exc}") from None
+        fingerprint = [stat.st_size, stat.st_mtime_ns]
+        if seen_files.get(str(file)) != fingerprint:
+            changed.append((file, fingerprint))
+    if not changed:
+        return FetchResult(source.id, FETCH_NOT_MODIFIED, cursor)
+
+    items: list[Item] = []
+    warnings: list[str] = []
+    bad_rows = 0
+    for file, fingerprint in changed:
+        try:
+            parsed = kind.read(file, source)
+        except ParseError as exc:
+            if len(changed) == 1:
+                raise _Failed(str(exc)) from None
+            warnings.append(str(exc))   # one broken file of a folder: the others still count
+            continue
+        except OSError as exc:
+            raise _Failed(f"cannot read export file {file}: {exc}") from None
+        items += parsed.items
+        warnings += [w for w in (parsed.warning, _bad_summary(parsed.bad, kind, str(file))) if w]
+        bad_rows += len(parsed.bad)
+        seen_files[str(file)] = fingerprint
+    if bad_rows and not items:
+        raise _Failed(f"no usable {kind.item_noun}; {_joined(warnings)}")
+    fresh, seen_ids, more = _fresh(source, cursor, Parsed(items), kind, str(path))
+    new_cursor = SourceCursor(etag=cursor.etag, last_modified=cursor.last_modified,
+                              seen_ids=seen_ids, extra={**cursor.extra, "files": seen_files})
+    return FetchResult(source.id, FETCH_OK, new_cursor, posts=fresh,
+                       error=_joined(warnings + more))
+
+
+# ---- shared ---------------------------------------------------------------------------------
+
+def _fresh(source: SourceConfig, cursor: SourceCursor, parsed: Parsed, kind: SourceKind,
+           place: str) -> tuple[tuple[RawPost, ...], tuple[str, ...], list[str]]:
+    """The parsed items not seen before as clean RawPosts, the new seen-ids window, warnings."""
+    if parsed.bad and not parsed.items:
+        raise _Failed(f"no usable {kind.item_noun}; {_bad_summary(parsed.bad, kind, place)}")
+    fetched_at = utcnow()
+    cleaned = sum(1 for item in parsed.items if _unstorable(item))
+    posts = [_raw_post(source.id, item, fetched_at) for item in parsed.items]
+    fresh, seen_ids = keep_unseen(newest_first(posts), cursor)
+    warnings = [parsed.warning, _bad_summary(parsed.bad, kind, place)]
+    if cleaned:
+        warnings.append(f"removed unstorable characters (NUL, control codes) from {cleaned} "
+                        f"{kind.item_noun}(s) at {place}")
+    return tuple(fresh), seen_ids, [w for w in warnings if w]
+
+
+def _unstorable(item: Item) -> bool:
+    return any(unstorable_count(text or "") for text in
+               (item.title, item.body, item.url, item.external_id, item.author))
+
+
+def _raw_post(source_id: str, item: Item, fetched_at: datetime) -> RawPost:
+    title, body = storable(item.title), storable(item.body)
+    url = storable(item.url) if item.url else None
+    return RawPost(
+        source_id=source_id,
+        external_id=storable(item.external_id or "") or content_id(title, body),
+        url=url or None,
+        title=title,
+        body=body,
+        author=storable(item.author or "") or None,
+        published_at=item.published_at,
+        fetched_at=fetched_at,
+    )
+
+
+def _bad_summary(bad: Sequence[BadItem], kind: SourceKind, place: str) -> str | None:
+    if not bad:
+        return None
+    listed = "; ".join(f"{entry.where}: {entry.problem}" for entry in bad[:BAD_ITEMS_LISTED])
+    more = f"; and {len(bad) - BAD_ITEMS_LISTED} more" if len(bad) > BAD_ITEMS_LISTED else ""
+    noun = kind.item_noun if len(bad) == 1 else f"{kind.item_noun}s"
+    return f"{len(bad)} bad {noun} in {place}: {listed}{more}"
+
+
+def _joined(notes: Sequence[str | None]) -> str | None:
+    present = [note for note in notes if note]
+    return "; ".join(present) if present else None
+
