@@ -16,6 +16,7 @@ from flows.present import (  # noqa: E402
     format_duty,
     format_incident,
     format_run,
+    format_search,
     format_sources,
     format_status,
     format_table,
@@ -159,6 +160,10 @@ def _parser() -> argparse.ArgumentParser:
     _query_parser(command("query", _query,
                           "analyst queries: named (see --list) or read-only --sql; "
                           "a table, or CSV / Excel / Parquet with -o"), with_database)
+    _search_parser(command("search", _search,
+                           "search everything collected for words (AND, OR, NOT, \"phrases\"; "
+                           "side by side = AND), newest or most relevant first"),
+                   with_config, with_database)
     _report_parser(command("report", None, "reports: the daily brief (舆情日报) and the shift "
                                            "handover (交接班)"), with_config, with_database)
     return parser
@@ -180,6 +185,23 @@ def _query_parser(p: argparse.ArgumentParser, with_database) -> None:
     p.add_argument("--limit", type=int, default=20, help="rows of list queries (default 20)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write .csv, .xlsx or .parquet instead of printing")
+    with_database(p)
+
+
+def _search_parser(p: argparse.ArgumentParser, with_config, with_database) -> None:
+    p.add_argument("text", help="e.g. '滨河路 辅警' or '(袭警 OR 暴力抗法) NOT 演练'")
+    p.add_argument("--since", help="posts seen from, Asia/Shanghai (default: all)")
+    p.add_argument("--until", help="posts seen before, Asia/Shanghai (default: all)")
+    p.add_argument("--jurisdiction", help="a jurisdiction id; those under it count too")
+    p.add_argument("--topic", help="a topic id, e.g. police.enforcement_dispute")
+    p.add_argument("--source", help="a source id")
+    p.add_argument("--polarity", choices=["negative", "neutral", "positive"])
+    p.add_argument("--order", choices=["time", "relevance"], default="time",
+                   help="time: newest first (default); relevance: best match first")
+    p.add_argument("--limit", type=int, default=50, help="hits to show or write (default 50)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the hits with their full text as .csv or .xlsx")
+    with_config(p)
     with_database(p)
 
 
@@ -542,6 +564,32 @@ def _query(args: argparse.Namespace) -> int:
         print(f"{len(result.rows)} rows -> {args.output}")
     else:
         print(_format_query(result))
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from flows.reports import load_labels
+    from reports.tables import search_table, write_table
+    from warehouse.db import database_url, ensure_schema, make_engine
+    from warehouse.search import SearchQuery, search
+
+    query = SearchQuery(text=args.text,
+                        since=parse_local(args.since) if args.since else None,
+                        until=parse_local(args.until) if args.until else None,
+                        jurisdiction=args.jurisdiction, topic=args.topic, source=args.source,
+                        polarity=args.polarity, order=args.order, limit=args.limit)
+    labels = load_labels(args.config)
+    engine = make_engine(args.database or database_url())
+    try:
+        ensure_schema(engine)
+        result = search(engine, query)
+    finally:
+        engine.dispose()
+    if args.output:
+        write_table(search_table(result, labels), args.output)
+        print(f"{len(result.hits)} of {result.total_text} hits -> {args.output}")
+        return 0
+    print(format_search(result, labels))
     return 0
 
 

@@ -65,3 +65,20 @@ def write_table(result: QueryResult, path: str | Path) -> Path:
               for v in row] for row in result.rows], columns=result.columns)
         frame.to_parquet(path, index=False)
     return path
+
+
+def search_table(result: Any, labels: Any) -> QueryResult:
+    """Search hits (warehouse.search.SearchResult) as a table to hand on: Chinese headers,
+    names beside ids, Beijing time, the full text (reports.blocks.Labels names the ids)."""
+    from reports.blocks import POLARITY_ZH
+    from warehouse.queries import local_text
+
+    columns = ["帖子ID", "时间（北京时间）", "来源", "来源ID", "辖区", "辖区ID", "倾向", "涉警",
+               "话题", "标题", "全文", "链接", "热点编号", "事件编号", "相关度"]
+    rows = [(h.post_id, local_text(h.seen_at), h.source_name, h.source_id,
+             labels.jurisdiction(h.jurisdiction), h.jurisdiction or "",
+             POLARITY_ZH.get(h.polarity, h.polarity), "是" if h.police_related else "否",
+             "、".join(labels.topic(t) for t in h.topics), h.title, h.text, h.url or "",
+             h.story_id, "、".join(str(i) for i in h.incident_ids), h.score)
+            for h in result.hits]
+    return QueryResult(name="search", columns=columns, rows=rows)

@@ -40,7 +40,7 @@ class ExpressionError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-# ---- the expression tree -------------------------------------------------------------------
+# ---- the expression tree (public: warehouse.search translates it into SQL) -----------------
 
 # Where each term occurs in a text: (start, end) character offsets, end exclusive. Only the
 # terms of NEAR operators are located; the others only need to be present.
@@ -49,7 +49,7 @@ _NO_SPANS: Spans = {}
 
 
 @dataclass(frozen=True)
-class _Term:
+class Term:
     text: str                         # normalised and case-folded
 
     def holds(self, present: frozenset[str], spans: Spans) -> bool:
@@ -57,7 +57,7 @@ class _Term:
 
 
 @dataclass(frozen=True)
-class _Near:
+class Near:
     """Some term of `left` and some term of `right` at most `distance` characters apart
     (the characters between them; in either order; overlapping counts as 0)."""
 
@@ -75,49 +75,49 @@ class _Near:
 
 
 @dataclass(frozen=True)
-class _Not:
-    operand: _Node
+class Not:
+    operand: Node
 
     def holds(self, present: frozenset[str], spans: Spans) -> bool:
         return not self.operand.holds(present, spans)
 
 
 @dataclass(frozen=True)
-class _All:
-    operands: tuple[_Node, ...]
+class AllOf:
+    operands: tuple[Node, ...]
 
     def holds(self, present: frozenset[str], spans: Spans) -> bool:
         return all(operand.holds(present, spans) for operand in self.operands)
 
 
 @dataclass(frozen=True)
-class _Any:
-    operands: tuple[_Node, ...]
+class AnyOf:
+    operands: tuple[Node, ...]
 
     def holds(self, present: frozenset[str], spans: Spans) -> bool:
         return any(operand.holds(present, spans) for operand in self.operands)
 
 
-_Node = _Term | _Near | _Not | _All | _Any
+Node = Term | Near | Not | AllOf | AnyOf
 
 
-def _terms_of(node: _Node, negated: bool = False) -> list[tuple[str, bool]]:
+def _terms_of(node: Node, negated: bool = False) -> list[tuple[str, bool]]:
     """Every term with whether it sits under an odd number of NOTs, in reading order."""
-    if isinstance(node, _Term):
+    if isinstance(node, Term):
         return [(node.text, negated)]
-    if isinstance(node, _Near):
+    if isinstance(node, Near):
         return [(term, negated) for term in (*node.left, *node.right)]
-    if isinstance(node, _Not):
+    if isinstance(node, Not):
         return _terms_of(node.operand, not negated)
     return [pair for operand in node.operands for pair in _terms_of(operand, negated)]
 
 
-def _near_terms_of(node: _Node) -> list[str]:
-    if isinstance(node, _Near):
+def _near_terms_of(node: Node) -> list[str]:
+    if isinstance(node, Near):
         return [*node.left, *node.right]
-    if isinstance(node, _Not):
+    if isinstance(node, Not):
         return _near_terms_of(node.operand)
-    if isinstance(node, (_All, _Any)):
+    if isinstance(node, (AllOf, AnyOf)):
         return [term for operand in node.operands for term in _near_terms_of(operand)]
     return []
 
@@ -127,7 +127,7 @@ class TopicExpression:
     """A compiled rule expression."""
 
     source: str
-    root: _Node = field(repr=False)
+    root: Node = field(repr=False)
     terms: tuple[str, ...]            # every distinct term, normalised and case-folded
     evidence_terms: tuple[str, ...]   # the terms not under NOT: what a match is explained by
     near_terms: tuple[str, ...] = ()  # the terms of NEAR operators: their places matter
@@ -184,12 +184,13 @@ class _Parser:
     """Recursive descent over: or := and (OR and)* ; and := not (AND not)* ;
     not := NOT not | near ; near := operand (NEAR/n operand)? ; operand := term | ( or )."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, implicit_and: bool = False) -> None:
         self.source = source
         self.tokens = _tokenize(source)
         self.index = 0
+        self.implicit_and = implicit_and      # `a b` means `a AND b` (search boxes)
 
-    def parse(self) -> _Node:
+    def parse(self) -> Node:
         if self._peek().kind == "END":
             raise ExpressionError(self.source, 0, "the expression is empty")
         node = self._or()
@@ -211,27 +212,29 @@ class _Parser:
         self.index += 1
         return token
 
-    def _or(self) -> _Node:
+    def _or(self) -> Node:
         operands = [self._and()]
         while self._peek().kind == "OR":
             self._next()
             operands.append(self._and())
-        return operands[0] if len(operands) == 1 else _Any(tuple(operands))
+        return operands[0] if len(operands) == 1 else AnyOf(tuple(operands))
 
-    def _and(self) -> _Node:
+    def _and(self) -> Node:
         operands = [self._not()]
-        while self._peek().kind == "AND":
-            self._next()
+        while self._peek().kind == "AND" or (self.implicit_and
+                                             and self._peek().kind in ("TERM", "(", "NOT")):
+            if self._peek().kind == "AND":
+                self._next()
             operands.append(self._not())
-        return operands[0] if len(operands) == 1 else _All(tuple(operands))
+        return operands[0] if len(operands) == 1 else AllOf(tuple(operands))
 
-    def _not(self) -> _Node:
+    def _not(self) -> Node:
         if self._peek().kind == "NOT":
             self._next()
-            return _Not(self._not())
+            return Not(self._not())
         return self._near()
 
-    def _near(self) -> _Node:
+    def _near(self) -> Node:
         start = self._peek().position
         left = self._operand()
         if self._peek().kind != "NEAR":
@@ -251,25 +254,25 @@ class _Parser:
         right = self._operand()
         if self._peek().kind == "NEAR":
             raise ExpressionError(self.source, self._peek().position, _NEAR_CHAIN)
-        return _Near(self._near_side(left, start), self._near_side(right, right_start),
+        return Near(self._near_side(left, start), self._near_side(right, right_start),
                      distance)
 
-    def _near_side(self, node: _Node, position: int) -> tuple[str, ...]:
-        if isinstance(node, _Term):
+    def _near_side(self, node: Node, position: int) -> tuple[str, ...]:
+        if isinstance(node, Term):
             return (node.text,)
-        if isinstance(node, _Any) and all(isinstance(o, _Term) for o in node.operands):
+        if isinstance(node, AnyOf) and all(isinstance(o, Term) for o in node.operands):
             return tuple(dict.fromkeys(o.text for o in node.operands))  # type: ignore[union-attr]
         raise ExpressionError(self.source, position,
                               "NEAR joins a term or a (term OR term ...) group on each side, "
                               "not AND, NOT or another NEAR")
 
-    def _operand(self) -> _Node:
+    def _operand(self) -> Node:
         token = self._next()
         if token.kind == "TERM":
             text = normalise(token.text).casefold()
             if not text:
                 raise ExpressionError(self.source, token.position, "empty term")
-            return _Term(text)
+            return Term(text)
         if token.kind == "(":
             node = self._or()
             closing = self._next()
@@ -283,13 +286,14 @@ class _Parser:
                               f"expected a term, a \"phrase\", NOT or '('{context}, found {found}")
 
 
-def compile_expression(source: str) -> TopicExpression:
+def compile_expression(source: str, *, implicit_and: bool = False) -> TopicExpression:
     """Parse a rule expression such as `(袭警 OR "殴打民警") AND NOT (演练 OR 演习)`, or with
-    proximity, `(民警 OR 辅警) NEAR/10 打人`.
+    proximity, `(民警 OR 辅警) NEAR/10 打人`. With implicit_and, terms written side by side
+    are ANDed, as in a search box: `滨河路 辅警 NOT 演练`.
 
     Raises ExpressionError with the column of the fault.
     """
-    root = _Parser(source).parse()
+    root = _Parser(source, implicit_and).parse()
     pairs = _terms_of(root)
     if root.holds(frozenset(), _NO_SPANS):
         raise ExpressionError(source, 0, "it matches a text that contains none of its terms")
