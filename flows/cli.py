@@ -568,7 +568,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from flows.reports import load_labels
+    from flows.reporting import load_labels
     from reports.tables import search_table, write_table
     from warehouse.db import database_url, ensure_schema, make_engine
     from warehouse.search import SearchQuery, search

@@ -158,7 +158,7 @@ def test_hits_link_to_incidents_through_text_or_story(warehouse):
 
 
 def _alert():
-    from alerts.records import Alert
+    from alerts.detection.records import Alert
 
     return Alert(fingerprint="story:x", kind="sensitive", level=3, title="滨河路辅警",
                  reason="test", evidence=(), jurisdiction=None, detected_at=T0)
