@@ -32,7 +32,9 @@ ORDERS = ("time", "relevance")
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 20
 MAX_LIMIT = 1000
-TOTAL_CAP = 10_000          # matches counted exactly up to this many, then "10000+"
+# Matches are counted exactly up to this many ("10000+" beyond); relevance ranks the newest
+# this many matches (bounded time for a word found in every third post).
+TOTAL_CAP = 10_000
 SNIPPET_CHARS = 40          # shown before and after the first match
 # A title hit weighs three text hits; a hit counts less in a long text.
 TITLE_WEIGHT = 3
@@ -88,7 +90,8 @@ class SearchResult:
     terms: tuple[str, ...]             # the terms a hit is found by (not those under NOT)
     hits: tuple[SearchHit, ...]
     total: int                         # matches in all, at most TOTAL_CAP
-    total_capped: bool                 # there are more than TOTAL_CAP
+    total_capped: bool                 # there are more than TOTAL_CAP (relevance then ranks
+                                       # the newest TOTAL_CAP of them)
 
     @property
     def total_text(self) -> str:
@@ -127,14 +130,10 @@ class _Predicate:
         self.binds[name] = value
         return f":{name}"
 
-    def contains(self, term: str, negated: bool = False) -> str:
-        """The post's title or text contains the term (case-insensitively)."""
+    def contains(self, term: str) -> str:
+        """The post's title or text contains the term (case-insensitively): the exact test."""
         if self.pg:
-            bound = self._bind(term)
-            check = f"strpos(lower({_DOC}), lower(CAST({bound} AS text))) > 0"
-            if negated or len(term) < 2:
-                return check
-            return f"(jingyu_bigrams({_DOC}) @> jingyu_bigrams(CAST({bound} AS text)) AND {check})"
+            return f"strpos(lower({_DOC}), lower(CAST({self._bind(term)} AS text))) > 0"
         if len(term) >= 3:
             bound = self._bind('"' + term.replace('"', '""') + '"')
             return f"p.id IN (SELECT rowid FROM posts_search WHERE posts_search MATCH {bound})"
@@ -142,16 +141,39 @@ class _Predicate:
                            + "%")
         return f"(p.title LIKE {bound} ESCAPE '!' OR p.text LIKE {bound} ESCAPE '!')"
 
-    def of(self, node: Node, negated: bool = False) -> str:
+    def of(self, node: Node) -> str:
+        """The whole condition: on PostgreSQL the bigram index narrows the posts (a condition
+        implied by the exact one, kept apart so that the exact test never recomputes a post's
+        bigrams), then the exact test decides."""
+        exact = self._exact(node)
+        narrowing = self._narrowing(node) if self.pg else None
+        return f"({narrowing}) AND {exact}" if narrowing else exact
+
+    def _exact(self, node: Node) -> str:
         if isinstance(node, Term):
-            return self.contains(node.text, negated)
+            return self.contains(node.text)
         if isinstance(node, Not):
-            return f"NOT {self.of(node.operand, not negated)}"
+            return f"NOT {self._exact(node.operand)}"
         if isinstance(node, (AllOf, AnyOf)):
             joiner = " AND " if isinstance(node, AllOf) else " OR "
-            return "(" + joiner.join(self.of(o, negated) for o in node.operands) + ")"
+            return "(" + joiner.join(self._exact(o) for o in node.operands) + ")"
         assert not isinstance(node, Near), "parse_search refuses NEAR"
         raise TypeError(node)
+
+    def _narrowing(self, node: Node) -> str | None:
+        """Bigram-index conditions every match satisfies, or None where the index cannot help
+        (a one-character term, anything under NOT)."""
+        if isinstance(node, Term):
+            if len(node.text) < 2:
+                return None
+            return f"jingyu_bigrams({_DOC}) @> jingyu_bigrams(CAST({self._bind(node.text)} AS text))"
+        if isinstance(node, AllOf):
+            parts = [p for p in map(self._narrowing, node.operands) if p]
+            return " AND ".join(parts) if parts else None
+        if isinstance(node, AnyOf):
+            parts = [self._narrowing(o) for o in node.operands]
+            return None if None in parts else "(" + " OR ".join(f"({p})" for p in parts) + ")"
+        return None
 
     def relevance(self, terms: tuple[str, ...]) -> str:
         """Weighted occurrences of the terms per length: one definition on both databases."""
@@ -195,21 +217,29 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
     if query.until:
         where += " AND p.seen_at < :until"
     where += _post_filters(params)
-    order = "p.seen_at DESC, p.id DESC"
-    score = "NULL"
-    if query.order == "relevance":
-        score = predicate.relevance(terms)
-        order = "score DESC, " + order
+    score = predicate.relevance(terms) if query.order == "relevance" else None
     binds = {**{k: v for k, v in _binds(params).items() if f":{k}" in where},
              **predicate.binds, "limit": query.limit, "offset": query.offset,
              "cap": TOTAL_CAP + 1}
-    page_sql = f"""
-        SELECT p.id, p.seen_at, p.source_id, s.name AS source_name, p.title, p.text, p.url,
+    columns = """p.id, p.seen_at, p.source_id, s.name AS source_name, p.title, p.text, p.url,
                p.jurisdiction, p.polarity, p.police_related, p.topics, p.story_id,
-               p.content_hash, {score} AS score
-        FROM posts p JOIN sources s ON s.id = p.source_id
-        WHERE {where}
-        ORDER BY {order} LIMIT :limit OFFSET :offset"""
+               p.content_hash"""
+    if score:
+        # Ranked among the newest TOTAL_CAP + 1 matches: bounded time for a word found in
+        # every third post.
+        page_sql = f"""
+            WITH pool AS (
+                SELECT p.id, {score} AS score FROM posts p WHERE {where}
+                ORDER BY p.seen_at DESC, p.id DESC LIMIT :cap)
+            SELECT {columns}, pool.score
+            FROM pool JOIN posts p ON p.id = pool.id JOIN sources s ON s.id = p.source_id
+            ORDER BY pool.score DESC, p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
+    else:
+        page_sql = f"""
+            SELECT {columns}, NULL AS score
+            FROM posts p JOIN sources s ON s.id = p.source_id
+            WHERE {where}
+            ORDER BY p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
     count_sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM posts p WHERE {where} LIMIT :cap) m"
     with engine.connect() as conn:
         rows = conn.execute(_statement(page_sql), _used(binds, page_sql)).all()

@@ -10,8 +10,8 @@ from posts (a 200,000-post warehouse in about 0.1 s). On PostgreSQL, pg_trgm can
 two-character term either (a scan of a 1,000,000-post table takes ~0.4 s per term, more under
 load), so the index holds each post's distinct character bigrams instead
 (jingyu_bigrams: lower-cased, a GIN over a text[]): every term of two characters or more
-narrows the candidates through it and is then checked as a substring. Building it takes
-about three minutes per million posts.
+narrows the candidates through it and is then checked as a substring. Building it took
+15 minutes for 1,000,000 posts on a busy two-core machine (benchmarks/bench_search.py).
 """
 from __future__ import annotations
 
@@ -43,8 +43,10 @@ SQLITE_DOWN = ("DROP TRIGGER posts_search_update", "DROP TRIGGER posts_search_de
                "DROP TRIGGER posts_search_insert", "DROP TABLE posts_search")
 
 POSTGRES_UP = (
+    # COST: computing a post's bigrams costs far more than testing a substring; the planner
+    # must know, or it recomputes them for every post it scans instead of using the index.
     """CREATE FUNCTION jingyu_bigrams(doc text) RETURNS text[]
-       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
          SELECT coalesce(array_agg(DISTINCT substr(d.folded, i, 2)), '{}')
          FROM (SELECT lower(doc) AS folded) d, generate_series(1, length(d.folded) - 1) AS i
        $$""",
