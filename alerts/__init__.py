@@ -2,7 +2,8 @@
 
 Three stages, one sub-package each; imports point one way, incidents -> delivery -> detection:
 - alerts.detection: spikes, surges and sensitive items -> Alert records;
-- alerts.incidents: alerts open incidents; timers, 三同步, routing, the roster, notices, watchdog;
+- alerts.incidents: the incident (a pure domain: incident.py) and people's actions on it,
+  each cycle's handling; timers, 三同步, routing, the roster, notices, watchdog;
 - alerts.delivery: render, the channel registry and channels, the outbox pipeline.
 alerts.levels (the four warning levels) and alerts.settings (config/alerts.yaml) serve all three.
 """

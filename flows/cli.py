@@ -318,6 +318,10 @@ def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
                "record an official statement the matcher missed (first: 首次发声, then 进展)")
     q.add_argument("--url", help="link to the statement")
     q.add_argument("--at", help="when it was published, e.g. '2026-11-26 14:05' (default: now)")
+    q = action("level", _alerts_level,
+               "raise or lower the warning level by hand; --note gives the reason (required)")
+    q.add_argument("--to", type=int, required=True, choices=[1, 2, 3, 4],
+                   help="1 = I 红色 (most severe) … 4 = IV 蓝色")
     action("resolve", _alerts_resolve, "mark resolved (已处置) and notify those routed")
     action("close", _alerts_close, "close a resolved incident (or an unresolved one with --note)")
     q = action("silence", _alerts_silence,
@@ -330,26 +334,20 @@ def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
     q.add_argument("--at", help="a time, e.g. '2026-11-30 03:00' (Asia/Shanghai)")
 
 
-def _incident_desk(args: argparse.Namespace):
-    from alerts.incidents.handling import Desk
-    from flows.settings import load_desk
-    from warehouse.incidents import IncidentStore
-    from warehouse.store import Warehouse
-
-    desk: Desk = load_desk(args.config)
-    warehouse = Warehouse(args.database)
-    return desk, warehouse, IncidentStore(warehouse)
-
-
 def _incident_action(args: argparse.Namespace, change) -> int:
     """Run one change; an unknown incident or a wrong status exits 1 with the reason."""
-    from warehouse.incidents import IncidentError
+    from alerts.incidents.incident import IncidentError
+    from flows.settings import load_desk
+    from warehouse.incidents import IncidentStore, NoSuchIncident
+    from warehouse.store import Warehouse
 
-    desk, warehouse, store = _incident_desk(args)
+    desk = load_desk(args.config)
+    warehouse = Warehouse(args.database)
     try:
-        incident = change(desk, warehouse, store, utcnow())
-    except IncidentError as exc:
-        print(f"jingyu: {exc}", file=sys.stderr)
+        incident = change(desk, IncidentStore(warehouse), utcnow())
+    except (IncidentError, NoSuchIncident) as exc:
+        hint = ": see 'jingyu alerts list'" if isinstance(exc, NoSuchIncident) else ""
+        print(f"jingyu: {exc.args[0]}{hint}", file=sys.stderr)
         return 1
     finally:
         warehouse.close()
@@ -398,7 +396,7 @@ def _alerts(args: argparse.Namespace) -> int:
 
 
 def _alerts_show(args: argparse.Namespace) -> int:
-    def show(desk, _warehouse, store, now):
+    def show(desk, store, now):
         incident = store.get(args.incident)
         print(format_incident(incident, store.alert(incident.alert_id),
                               store.events(incident.id), store.outbox(incident.id),
@@ -408,23 +406,29 @@ def _alerts_show(args: argparse.Namespace) -> int:
 
 
 def _alerts_ack(args: argparse.Namespace) -> int:
-    return _incident_action(args, lambda _d, _w, store, now:
-                            store.acknowledge(args.incident, args.by, now, args.note))
+    from alerts.incidents import actions
+
+    return _incident_action(args, lambda _d, store, now: actions.acknowledge(
+        store, args.incident, args.by, now, args.note))
 
 
 def _alerts_track(args: argparse.Namespace) -> int:
-    return _incident_action(args, lambda _d, _w, store, now: store.track(
-        args.incident, args.track, args.step, args.by, now, unit=args.unit, note=args.note))
+    from alerts.incidents import actions
+
+    return _incident_action(args, lambda _d, store, now: actions.track(
+        store, args.incident, args.track, args.step, args.by, now, unit=args.unit,
+        note=args.note))
 
 
 def _alerts_statement(args: argparse.Namespace) -> int:
+    from alerts.incidents import actions
+    from alerts.incidents.incident import IncidentError
     from alerts.incidents.routing import parse_until
-    from warehouse.incidents import IncidentError
 
-    def record(_d, _w, store, now):
+    def record(_d, store, now):
         at = parse_until(args.at, now) if args.at else now
-        incident = store.record_statement(args.incident, at, args.by, url=args.url,
-                                          note=args.note)
+        incident = actions.record_statement(store, args.incident, at, args.by, url=args.url,
+                                            note=args.note)
         if incident is None:
             raise IncidentError(f"incident {args.incident} already has its statement and progress")
         return incident
@@ -432,24 +436,34 @@ def _alerts_statement(args: argparse.Namespace) -> int:
     return _incident_action(args, record)
 
 
-def _alerts_resolve(args: argparse.Namespace) -> int:
-    from alerts.incidents.handling import resolve_incident
+def _alerts_level(args: argparse.Namespace) -> int:
+    from alerts.incidents import actions
 
-    return _incident_action(args, lambda desk, warehouse, _s, now: resolve_incident(
-        warehouse, desk, args.incident, args.by, now, args.note))
+    return _incident_action(args, lambda _d, store, now: actions.change_level(
+        store, args.incident, args.to, args.by, now, args.note))
+
+
+def _alerts_resolve(args: argparse.Namespace) -> int:
+    from alerts.incidents import actions
+
+    return _incident_action(args, lambda desk, store, now: actions.resolve(
+        store, desk, args.incident, args.by, now, args.note))
 
 
 def _alerts_close(args: argparse.Namespace) -> int:
-    return _incident_action(args, lambda _d, _w, store, now:
-                            store.close(args.incident, args.by, now, args.note))
+    from alerts.incidents import actions
+
+    return _incident_action(args, lambda _d, store, now: actions.close(
+        store, args.incident, args.by, now, args.note))
 
 
 def _alerts_silence(args: argparse.Namespace) -> int:
+    from alerts.incidents import actions
     from alerts.incidents.routing import parse_until
 
-    def silence(_d, _w, store, now):
+    def silence(_d, store, now):
         until = parse_until(args.until, now)
-        made = store.add_silence(args.match, until, args.by, now, args.note)
+        made = actions.silence(store, args.match, until, args.by, now, args.note)
         print(f"silenced alerts matching {made.match!r} until {local(made.until)} Asia/Shanghai")
 
     return _incident_action(args, silence)

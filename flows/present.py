@@ -82,8 +82,11 @@ def format_sources(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def format_status(incident: IncidentState) -> str:
-    """One line after a change: number, title, status."""
-    return f"#{incident.id} {incident.title}: {STATUS_NAMES.get(incident.status, incident.status)}"
+    """One line after a change: number, level, title, status."""
+    from alerts.levels import LEVELS
+
+    return (f"#{incident.id} 【{LEVELS[incident.level]['roman']}级】{incident.title}: "
+            f"{STATUS_NAMES.get(incident.status, incident.status)}")
 
 
 def _track_mark(track: TrackState) -> str:

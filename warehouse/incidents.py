@@ -1,12 +1,11 @@
 """Incidents, their 三同步 tracks, the audit trail and silences; and what the watchdog reads."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from jingyu.timeutil import as_utc_naive, from_db
@@ -29,247 +28,91 @@ from warehouse.records import (
     SourceYield,
     TrackState,
 )
-from warehouse.store import Warehouse, _json
-
-TRACK_IDS = ("legal", "opinion", "control")
-CLOSED = ("resolved", "closed")
-# (channel name, payload) pairs to queue in the outbox
-Notifications = Sequence[tuple[str, Mapping[str, Any]]]
+from warehouse.store import AlertLike, Notifier, StoredAlert, Warehouse, _json
 
 
-class IncidentError(ValueError):
-    """The incident does not exist, or the change does not fit its status."""
+class NoSuchIncident(LookupError):
+    """No incident (or alert) with that id."""
 
 
-@dataclass(frozen=True)
-class IncidentOpening:
-    """What an alert of this cycle says about its incident."""
+class EventLike(Protocol):
+    """An audit line to write (alerts.incidents.incident.Event satisfies it)."""
 
-    fingerprint: str
-    kind: str
-    level: int
-    title: str
-    jurisdiction: str | None
-    topics: tuple[str, ...]
-    terms: tuple[str, ...]
-    content_hashes: tuple[str, ...]
-    sensitive: bool
-    detected_at: datetime              # aware UTC
-    track_units: Mapping[str, str]     # track -> the unit that owns it by default
-    notified: bool                     # notifications were queued for this alert this cycle
-    detail: Mapping[str, Any]          # routing facts for the audit trail
+    action: str
+    actor: str
+    at: datetime
+    detail: Mapping[str, Any]
+
+
+class NoticeLike(Protocol):
+    """A notification to queue (alerts.incidents.incident.Notice satisfies it)."""
+
+    channel: str
+    payload: Mapping[str, Any]
+    occasion: str
+    at: datetime
+
+
+class ChangeLike(Protocol):
+    """What a domain transition decided (alerts.incidents.incident.Change satisfies it)."""
+
+    @property
+    def incident(self) -> IncidentState: ...
+
+    @property
+    def events(self) -> Sequence[EventLike]: ...
+
+    @property
+    def notices(self) -> Sequence[NoticeLike]: ...
+
+
+# The incident of a recorded alert, as it stands (None: none yet) -> what becomes of it.
+IncidentDecision = Callable[[StoredAlert, datetime, IncidentState | None], ChangeLike]
 
 
 class IncidentStore:
-    """Operations on incidents; every public method is one transaction."""
+    """Persistence of incidents. The rules live in alerts.incidents.incident; each write here
+    is one transaction that stores a Change whole: incident, tracks, events and outbox."""
 
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
         self._session = sessionmaker(warehouse.engine, expire_on_commit=False)
 
-    # ---- opening and updating from alerts ------------------------------------------------
+    # ---- writing -------------------------------------------------------------------------
 
-    def upsert(self, alert_id: int, opening: IncidentOpening) -> tuple[IncidentState, str]:
-        """Open the incident of an alert, or update it: "opened" | "raised" | "unchanged".
-
-        A rise in level updates the incident (never a second one) and reopens a resolved one.
-        """
-        stamp = as_utc_naive(opening.detected_at)
+    def record(self, alert: AlertLike, notify: Notifier, decide: IncidentDecision,
+               run_id: int | None = None) -> tuple[StoredAlert, IncidentState, ChangeLike]:
+        """Record an alert with its notifications (Warehouse.record_alert) and open or update
+        its incident as `decide` says, all in one transaction."""
         with self._session.begin() as session:
+            stored, first_detected_at = self.warehouse.record_alert_in(session, alert, notify,
+                                                                       run_id)
             row = session.scalar(select(IncidentRow).where(
-                IncidentRow.fingerprint == opening.fingerprint).with_for_update())
-            if row is None:
-                first = session.get_one(AlertRow, alert_id).first_detected_at
-                # The incident takes its alert's id: the number in the notification is the
-                # one duty staff type into `jingyu alerts ack`.
-                row = IncidentRow(
-                    id=alert_id, alert_id=alert_id, fingerprint=opening.fingerprint,
-                    kind=opening.kind,
-                    level=opening.level, title=opening.title, jurisdiction=opening.jurisdiction,
-                    topics=list(opening.topics), terms=list(opening.terms),
-                    content_hashes=list(opening.content_hashes), sensitive=opening.sensitive,
-                    status="new", opened_at=first, updated_at=stamp, escalated=[], repeats=0,
-                    last_notified_at=stamp if opening.notified else None)
-                session.add(row)
-                session.flush()
-                for track in TRACK_IDS:
-                    session.add(IncidentTrackRow(incident_id=row.id, track=track, notes=[],
-                                                 unit=opening.track_units.get(track)))
-                self._event(session, row.id, stamp, "system", "opened",
-                            {"level": opening.level, **opening.detail})
-                outcome = "opened"
-            else:
-                outcome = "unchanged"
-                row.terms = _merged(row.terms, opening.terms)
-                row.topics = _merged(row.topics, opening.topics)
-                row.content_hashes = _merged(row.content_hashes, opening.content_hashes)
-                if opening.level < row.level:      # 1 is the most severe
-                    self._event(session, row.id, stamp, "system", "level_raised",
-                                {"from": row.level, "to": opening.level, **opening.detail})
-                    row.level, row.title = opening.level, opening.title
-                    row.sensitive = row.sensitive or opening.sensitive
-                    row.updated_at = stamp
-                    if row.status in CLOSED:
-                        self._event(session, row.id, stamp, "system", "reopened",
-                                    {"was": row.status})
-                        row.status, row.resolved_at, row.resolved_by = "new", None, None
-                        row.closed_at = row.closed_by = None
-                        row.acknowledged_at = row.acknowledged_by = None
-                    if opening.notified:
-                        row.last_notified_at = stamp
-                    outcome = "raised"
+                IncidentRow.fingerprint == alert.fingerprint).with_for_update())
+            current = self._state(session, row) if row is not None else None
+            change = decide(stored, from_db(first_detected_at) or alert.detected_at, current)
+            return stored, self._save(session, row, change), change
+
+    def apply(self, incident_id: int, decide: Callable[[IncidentState], ChangeLike | None]
+              ) -> IncidentState | None:
+        """Run one transition on the incident as it stands, under its row lock, and store
+        what it decided. None when `decide` found nothing to do. Two officers acting at once
+        are served one after the other: the second sees the first one's change."""
+        with self._session.begin() as session:
+            row = self._locked(session, incident_id)
+            change = decide(self._state(session, row))
+            if change is None:
+                return None
+            return self._save(session, row, change)
+
+    def add_silence(self, silence: Silence, now: datetime) -> Silence:
+        with self._session.begin() as session:
+            row = SilenceRow(match=silence.match, until=as_utc_naive(silence.until),
+                             reason=silence.reason, created_by=silence.created_by,
+                             created_at=as_utc_naive(now))
+            session.add(row)
             session.flush()
-            return self._state(session, row), outcome
-
-    # ---- people's actions ----------------------------------------------------------------
-
-    def acknowledge(self, incident_id: int, by: str, now: datetime, note: str = ""
-                    ) -> IncidentState:
-        with self._session.begin() as session:
-            row = self._row(session, incident_id)
-            if row.status != "new":
-                raise IncidentError(f"incident {incident_id} is {row.status}"
-                                    + (f" (acknowledged by {row.acknowledged_by})"
-                                       if row.acknowledged_by else "") + ": nothing to acknowledge")
-            stamp = as_utc_naive(now)
-            row.status, row.acknowledged_at, row.acknowledged_by = "acknowledged", stamp, by
-            row.updated_at = stamp
-            self._event(session, row.id, stamp, by, "acknowledged", _note(note))
-            return self._state(session, row)
-
-    def track(self, incident_id: int, track: str, action: str, by: str, now: datetime, *,
-              unit: str | None = None, note: str = "") -> IncidentState:
-        """start | done | note on one of the three tracks; starting one acknowledges."""
-        if track not in TRACK_IDS:
-            raise IncidentError(f"unknown track {track!r}: use {', '.join(TRACK_IDS)}")
-        if action not in ("start", "done", "note"):
-            raise IncidentError(f"unknown action {action!r}: use start, done or note")
-        stamp = as_utc_naive(now)
-        with self._session.begin() as session:
-            row = self._row(session, incident_id)
-            if row.status == "closed":
-                raise IncidentError(f"incident {incident_id} is closed")
-            line = session.scalar(select(IncidentTrackRow).where(
-                IncidentTrackRow.incident_id == incident_id, IncidentTrackRow.track == track))
-            assert line is not None
-            if unit:
-                line.unit = unit
-            if action == "start":
-                if line.started_at is not None:
-                    raise IncidentError(f"track {track} of incident {incident_id} already "
-                                        f"started by {line.started_by}")
-                line.started_at, line.started_by = stamp, by
-                if row.status in ("new", "acknowledged"):
-                    if row.acknowledged_at is None:
-                        row.acknowledged_at, row.acknowledged_by = stamp, by
-                    row.status = "handling"
-            elif action == "done":
-                if line.started_at is None:
-                    raise IncidentError(f"track {track} of incident {incident_id} has not "
-                                        f"started: run '... {track} start' first")
-                if line.done_at is not None:
-                    raise IncidentError(f"track {track} of incident {incident_id} is already done")
-                line.done_at, line.done_by = stamp, by
-            if note:
-                line.notes = [*line.notes, {"at": stamp.isoformat(), "by": by, "note": note}]
-            row.updated_at = stamp
-            self._event(session, row.id, stamp, by, f"track_{action}",
-                        {"track": track, "unit": line.unit, **_note(note)})
-            return self._state(session, row)
-
-    def resolve(self, incident_id: int, by: str, now: datetime, note: str = "",
-                notices: Notifications = ()) -> IncidentState:
-        """Mark resolved and queue the resolved notices in the same transaction."""
-        stamp = as_utc_naive(now)
-        with self._session.begin() as session:
-            row = self._row(session, incident_id)
-            if row.status in CLOSED:
-                raise IncidentError(f"incident {incident_id} is already {row.status}")
-            row.status, row.resolved_at, row.resolved_by = "resolved", stamp, by
-            row.updated_at = stamp
-            self._queue(session, row, "resolved", notices, stamp)
-            self._event(session, row.id, stamp, by, "resolved",
-                        {**_note(note), "notified": [c for c, _ in notices]})
-            return self._state(session, row)
-
-    def close(self, incident_id: int, by: str, now: datetime, note: str = "") -> IncidentState:
-        stamp = as_utc_naive(now)
-        with self._session.begin() as session:
-            row = self._row(session, incident_id)
-            if row.status == "closed":
-                raise IncidentError(f"incident {incident_id} is already closed")
-            if row.status != "resolved" and not note:
-                raise IncidentError(f"incident {incident_id} is {row.status}: resolve it first, "
-                                    f"or give --note saying why it closes unresolved (e.g. 误报)")
-            row.status, row.closed_at, row.closed_by = "closed", stamp, by
-            row.updated_at = stamp
-            self._event(session, row.id, stamp, by, "closed", _note(note))
-            return self._state(session, row)
-
-    def record_statement(self, incident_id: int, at: datetime, by: str, *,
-                         post_id: int | None = None, url: str | None = None,
-                         note: str = "") -> IncidentState | None:
-        """An official statement in the story: the first sets the statement time, a later one
-        the progress time. Returns None when the post was already recorded."""
-        stamp = as_utc_naive(at)
-        with self._session.begin() as session:
-            row = self._row(session, incident_id)
-            if post_id is not None and post_id == row.official_post_id:
-                return None
-            detail: dict[str, Any] = {"post_id": post_id, "url": url, **_note(note)}
-            if row.official_statement_at is None:
-                row.official_statement_at, row.official_post_id = stamp, post_id
-                detail["minutes_after_detection"] = round(
-                    (stamp - row.opened_at).total_seconds() / 60)
-                action = "official_statement"
-            elif row.progress_at is None and stamp > row.official_statement_at:
-                row.progress_at = stamp
-                action = "official_progress"
-            else:
-                return None
-            row.updated_at = max(row.updated_at, stamp)
-            self._event(session, row.id, stamp, by, action, detail)
-            return self._state(session, row)
-
-    # ---- timers: escalation and repeats --------------------------------------------------
-
-    def escalate(self, incident_id: int, timer: str, now: datetime, notices: Notifications,
-                 detail: Mapping[str, Any]) -> bool:
-        """Record a breached timer and queue its escalation, once per timer."""
-        stamp = as_utc_naive(now)
-        with self._session.begin() as session:
-            row = self._row(session, incident_id, lock=True)
-            if timer in (row.escalated or []):
-                return False
-            row.escalated = [*row.escalated, timer]
-            self._queue(session, row, f"breach-{timer}", notices, stamp)
-            self._event(session, row.id, stamp, "system", "escalated",
-                        {"timer": timer, "notified": [c for c, _ in notices], **detail})
-            return True
-
-    def renotify(self, incident_id: int, now: datetime, every: timedelta,
-                 notices: Notifications, detail: Mapping[str, Any]) -> bool:
-        """Queue the next reminder of a still unacknowledged incident, at most once per
-        `every` (checked under the row lock: the monitor and the watchdog both call this)."""
-        stamp = as_utc_naive(now)
-        with self._session.begin() as session:
-            row = self._row(session, incident_id, lock=True)
-            last = row.last_notified_at or row.opened_at
-            if row.status != "new" or stamp - last < every:
-                return False
-            row.repeats += 1
-            row.last_notified_at = stamp
-            self._queue(session, row, f"repeat-{row.repeats}", notices, stamp)
-            self._event(session, row.id, stamp, "system", "renotified",
-                        {"repeat": row.repeats, "notified": [c for c, _ in notices], **detail})
-            return True
-
-    def note_event(self, incident_id: int, now: datetime, actor: str, action: str,
-                   detail: Mapping[str, Any]) -> None:
-        """An audit line without a state change (e.g. a notification held back by a silence)."""
-        with self._session.begin() as session:
-            self._row(session, incident_id)
-            self._event(session, incident_id, as_utc_naive(now), actor, action, detail)
+            return _silence(row)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -297,7 +140,7 @@ class IncidentStore:
         with self._session() as session:
             row = session.get(AlertRow, alert_id)
             if row is None:
-                raise IncidentError(f"no alert {alert_id}: see 'jingyu alerts list'")
+                raise NoSuchIncident(f"no alert {alert_id}")
             return {"id": row.id, "kind": row.kind, "level": row.level, "title": row.title,
                     "reason": row.reason, "evidence": list(row.evidence or []),
                     "jurisdiction": row.jurisdiction, "version": row.version,
@@ -337,19 +180,6 @@ class IncidentStore:
             return [Warehouse._post_row(p, True) for p in rows]
 
     # ---- silences ------------------------------------------------------------------------
-
-    def add_silence(self, match: str, until: datetime, by: str, now: datetime,
-                    reason: str = "") -> Silence:
-        if not match.strip():
-            raise IncidentError("an empty --match would silence every alert")
-        if until <= now:
-            raise IncidentError("the silence would already have expired: give a later --until")
-        with self._session.begin() as session:
-            row = SilenceRow(match=match, until=as_utc_naive(until), reason=reason,
-                             created_by=by, created_at=as_utc_naive(now))
-            session.add(row)
-            session.flush()
-            return _silence(row)
 
     def silences(self, now: datetime) -> list[Silence]:
         """Silences still in force at `now`."""
@@ -398,35 +228,76 @@ class IncidentStore:
     # ---- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _row(session: Session, incident_id: int, lock: bool = False) -> IncidentRow:
-        query = select(IncidentRow).where(IncidentRow.id == incident_id)
-        row = session.scalar(query.with_for_update() if lock else query)
+    def _row(session: Session, incident_id: int) -> IncidentRow:
+        row = session.get(IncidentRow, incident_id)
         if row is None:
-            raise IncidentError(f"no incident {incident_id}: see 'jingyu alerts list'")
+            raise NoSuchIncident(f"no incident {incident_id}")
         return row
 
     @staticmethod
-    def _event(session: Session, incident_id: int, stamp: datetime, actor: str, action: str,
-               detail: Mapping[str, Any]) -> None:
-        session.add(IncidentEventRow(incident_id=incident_id, at=stamp, actor=actor,
-                                     action=action, detail=_json(dict(detail))))
+    def _locked(session: Session, incident_id: int) -> IncidentRow:
+        # Writing first takes the row lock on PostgreSQL and the write lock on SQLite, so the
+        # state read next is the newest and nobody changes it before this transaction ends.
+        touched = session.execute(update(IncidentRow).where(IncidentRow.id == incident_id)
+                                  .values(updated_at=IncidentRow.updated_at))
+        if touched.rowcount == 0:  # type: ignore[attr-defined]
+            raise NoSuchIncident(f"no incident {incident_id}")
+        return session.get_one(IncidentRow, incident_id)
 
     @staticmethod
-    def _queue(session: Session, row: IncidentRow, what: str, notices: Notifications,
-               stamp: datetime) -> None:
-        # The key names incident and occasion, so a retried transaction cannot page twice.
-        for channel, payload in notices:
+    def _save(session: Session, row: IncidentRow | None, change: ChangeLike) -> IncidentState:
+        state = change.incident
+        columns = dict(
+            level=state.level, title=state.title, jurisdiction=state.jurisdiction,
+            topics=list(state.topics), terms=list(state.terms),
+            content_hashes=list(state.content_hashes), sensitive=state.sensitive,
+            status=str(state.status), updated_at=as_utc_naive(state.updated_at),
+            acknowledged_at=_naive(state.acknowledged_at), acknowledged_by=state.acknowledged_by,
+            resolved_at=_naive(state.resolved_at), resolved_by=state.resolved_by,
+            closed_at=_naive(state.closed_at), closed_by=state.closed_by,
+            official_post_id=state.official_post_id,
+            official_statement_at=_naive(state.official_statement_at),
+            progress_at=_naive(state.progress_at), escalated=list(state.escalated),
+            last_notified_at=_naive(state.last_notified_at), repeats=state.repeats)
+        if row is None:
+            row = IncidentRow(id=state.id, alert_id=state.alert_id, fingerprint=state.fingerprint,
+                              kind=state.kind, opened_at=as_utc_naive(state.opened_at), **columns)
+            session.add(row)
+            session.flush()
+            lines = {}
+        else:
+            for name, value in columns.items():
+                setattr(row, name, value)
+            lines = {t.track: t for t in session.scalars(
+                select(IncidentTrackRow).where(IncidentTrackRow.incident_id == row.id))}
+        for track in state.tracks:
+            line = lines.get(track.track)
+            if line is None:
+                line = IncidentTrackRow(incident_id=row.id, track=track.track)
+                session.add(line)
+            line.unit, line.notes = track.unit, list(track.notes)
+            line.started_at, line.started_by = _naive(track.started_at), track.started_by
+            line.done_at, line.done_by = _naive(track.done_at), track.done_by
+        for event in change.events:
+            session.add(IncidentEventRow(incident_id=row.id, at=as_utc_naive(event.at),
+                                         actor=event.actor, action=event.action,
+                                         detail=_json(dict(event.detail))))
+        for notice in change.notices:
+            stamp = as_utc_naive(notice.at)
             session.add(OutboxRow(
-                alert_id=row.alert_id, channel=channel,
-                idempotency_key=f"incident:{row.id}:{what}@{channel}",
-                payload=_json(dict(payload)), status="pending", attempts=0,
+                alert_id=row.alert_id, channel=notice.channel,
+                idempotency_key=f"incident:{row.id}:{notice.occasion}@{notice.channel}",
+                payload=_json(dict(notice.payload)), status="pending", attempts=0,
                 created_at=stamp, next_attempt_at=stamp))
+        session.flush()
+        return IncidentStore._state(session, row)
 
     @staticmethod
     def _state(session: Session, row: IncidentRow) -> IncidentState:
+        # Written in the order of alerts.incidents.incident.Track when the incident opened.
         tracks = session.scalars(select(IncidentTrackRow)
-                                 .where(IncidentTrackRow.incident_id == row.id))
-        order = {t: n for n, t in enumerate(TRACK_IDS)}
+                                 .where(IncidentTrackRow.incident_id == row.id)
+                                 .order_by(IncidentTrackRow.id))
         return IncidentState(
             id=row.id, alert_id=row.alert_id, fingerprint=row.fingerprint, kind=row.kind,
             level=row.level, title=row.title, jurisdiction=row.jurisdiction,
@@ -441,10 +312,10 @@ class IncidentStore:
             official_statement_at=from_db(row.official_statement_at),
             progress_at=from_db(row.progress_at), escalated=tuple(row.escalated or ()),
             last_notified_at=from_db(row.last_notified_at), repeats=row.repeats,
-            tracks=tuple(sorted((TrackState(
+            tracks=tuple(TrackState(
                 track=t.track, unit=t.unit, started_at=from_db(t.started_at),
                 started_by=t.started_by, done_at=from_db(t.done_at), done_by=t.done_by,
-                notes=tuple(t.notes or ())) for t in tracks), key=lambda t: order[t.track])))
+                notes=tuple(t.notes or ())) for t in tracks))
 
 
 def _aware(value: datetime) -> datetime:
@@ -453,13 +324,8 @@ def _aware(value: datetime) -> datetime:
     return aware
 
 
-def _merged(old: Sequence[Any] | None, new: Sequence[Any], keep: int = 200) -> list[Any]:
-    # Capped: a spike that runs all day must not grow the row without bound.
-    return list(dict.fromkeys([*(old or []), *new]))[:keep]
-
-
-def _note(note: str) -> dict[str, str]:
-    return {"note": note} if note else {}
+def _naive(value: datetime | None) -> datetime | None:
+    return as_utc_naive(value) if value is not None else None
 
 
 def _silence(row: SilenceRow) -> Silence:

@@ -377,36 +377,44 @@ class Warehouse:
         A new alert, or one whose level rose, queues its notifications in the outbox within
         the same transaction, so an alert is never stored without them, nor sent twice.
         """
+        with self._session.begin() as session:
+            return self.record_alert_in(session, alert, notify, run_id)[0]
+
+    @staticmethod
+    def record_alert_in(session: Session, alert: AlertLike, notify: Notifier,
+                        run_id: int | None = None) -> tuple[StoredAlert, datetime]:
+        """record_alert within the caller's transaction (IncidentStore.record adds the
+        incident to it); also returns when the alert was first detected (naive UTC)."""
         stamp = as_utc_naive(alert.detected_at)
         evidence = _json(list(alert.evidence))
-        with self._session.begin() as session:
-            row = session.scalar(select(AlertRow).where(AlertRow.fingerprint == alert.fingerprint)
-                                 .with_for_update())
-            if row is None:
-                row = AlertRow(fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level,
-                               title=alert.title, reason=alert.reason, evidence=evidence,
-                               jurisdiction=alert.jurisdiction, status="open", version=1,
-                               first_detected_at=stamp, last_detected_at=stamp, run_id=run_id)
-                session.add(row)
-                session.flush()
-                outcome = "new"
+        row = session.scalar(select(AlertRow).where(AlertRow.fingerprint == alert.fingerprint)
+                             .with_for_update())
+        if row is None:
+            row = AlertRow(fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level,
+                           title=alert.title, reason=alert.reason, evidence=evidence,
+                           jurisdiction=alert.jurisdiction, status="open", version=1,
+                           first_detected_at=stamp, last_detected_at=stamp, run_id=run_id)
+            session.add(row)
+            session.flush()
+            outcome = "new"
+        else:
+            row.last_detected_at = stamp
+            row.evidence = evidence
+            if alert.level < row.level:  # 1 is the most severe
+                row.level, row.title, row.reason = alert.level, alert.title, alert.reason
+                row.version += 1
+                outcome = "escalated"
             else:
-                row.last_detected_at = stamp
-                row.evidence = evidence
-                if alert.level < row.level:  # 1 is the most severe
-                    row.level, row.title, row.reason = alert.level, alert.title, alert.reason
-                    row.version += 1
-                    outcome = "escalated"
-                else:
-                    outcome = "unchanged"
-            if outcome != "unchanged":
-                for channel, payload in notify(row.id, row.version):
-                    session.add(OutboxRow(
-                        alert_id=row.id, channel=channel,
-                        idempotency_key=f"{row.fingerprint}#v{row.version}@{channel}",
-                        payload=_json(payload), status="pending", attempts=0,
-                        created_at=stamp, next_attempt_at=stamp))
-            return StoredAlert(alert_id=row.id, version=row.version, outcome=outcome)
+                outcome = "unchanged"
+        if outcome != "unchanged":
+            for channel, payload in notify(row.id, row.version):
+                session.add(OutboxRow(
+                    alert_id=row.id, channel=channel,
+                    idempotency_key=f"{row.fingerprint}#v{row.version}@{channel}",
+                    payload=_json(payload), status="pending", attempts=0,
+                    created_at=stamp, next_attempt_at=stamp))
+        return (StoredAlert(alert_id=row.id, version=row.version, outcome=outcome),
+                row.first_detected_at)
 
     def pending_notifications(self, now: datetime, limit: int = 500) -> list[OutboxMessage]:
         with self._session() as session:

@@ -1,13 +1,15 @@
-"""Incidents: alerts open or update them, official statements are matched, timers escalate.
+"""Incident handling each cycle: alerts open or update incidents, official statements are
+matched, timers escalate, the watchdog's findings become incidents.
 
-The pure parts (routing facts, story terms, the statement matcher) come first; the rest runs
-against the warehouse through warehouse.incidents, which holds all the SQL.
+The pure parts (routing facts, story terms, the statement matcher) come first; the rest hands
+transitions of alerts.incidents.incident to warehouse.incidents, which stores each whole.
 """
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +17,8 @@ from alerts.delivery.render import render_notification
 from alerts.detection.detect import SPIKE, detect_all
 from alerts.detection.records import Alert
 from alerts.detection.surges import find_surges
+from alerts.incidents import incident as domain
+from alerts.incidents.incident import Change, IncidentOpening
 from alerts.incidents.notices import (
     ESCALATION,
     REMINDER,
@@ -43,9 +47,9 @@ from alerts.incidents.timers import (
 from alerts.incidents.watchdog import WATCHDOG, LedgerFacts, check_ledger, check_sources
 from alerts.settings import AlertSettings
 from jingyu.timeutil import local_minute
-from warehouse.incidents import IncidentOpening, IncidentStore
+from warehouse.incidents import IncidentStore
 from warehouse.records import IncidentState, Mention, PostRow, Silence
-from warehouse.store import Warehouse
+from warehouse.store import StoredAlert, Warehouse
 
 STORY_TERMS_KEPT = 30
 MIN_SHARED_TERMS = 2
@@ -152,13 +156,13 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
     by_id = {p.id: p for p in posts}
     store = IncidentStore(warehouse)
     silences = (*desk.routing.silences, *store.silences(now))
-    recorded = [record_with_incident(warehouse, store, desk, alert, by_id, silences, now, run_id)
+    recorded = [record_with_incident(store, desk, alert, by_id, silences, now, run_id)
                 for alert in detect_all(posts, settings, now, topic_labels, surges, ongoing)]
     match_statements(store, now)
     return recorded
 
 
-def record_with_incident(warehouse: Warehouse, store: IncidentStore, desk: Desk, alert: Alert,
+def record_with_incident(store: IncidentStore, desk: Desk, alert: Alert,
                          posts: Mapping[int, PostRow], silences: Sequence[Silence],
                          now: datetime, run_id: int | None = None) -> Recorded:
     """Record one alert (notifications routed, unless silenced) and open/update its incident."""
@@ -176,28 +180,34 @@ def record_with_incident(warehouse: Warehouse, store: IncidentStore, desk: Desk,
         payload["sensitive"] = routed.sensitive
         return [(channel, payload) for channel in routed.channels]
 
-    stored = warehouse.record_alert(alert, notify, run_id=run_id)
-    notified = stored.outcome != "unchanged"
     detail = {"rules": list(routed.rules), "channels": list(routed.channels),
               "recipients": [r.name for r in routed.recipients]}
-    if silence is not None and notified:
-        detail["silenced_by"] = silence.match
-    incident, outcome = store.upsert(stored.alert_id, IncidentOpening(
-        fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level, title=alert.title,
-        jurisdiction=alert.jurisdiction, topics=subject.topics,
-        terms=story_terms(alert, posts),
-        content_hashes=tuple(dict.fromkeys(posts[e.post_id].content_hash
-                                           for e in alert.evidence if e.post_id in posts)),
-        sensitive=routed.sensitive, detected_at=alert.detected_at,
-        track_units=track_owners(desk.roster, alert.jurisdiction) if alert.kind != WATCHDOG
-        else {},
-        notified=notified and silence is None, detail=detail))
-    if silence is not None and notified and outcome == "unchanged":
-        store.note_event(incident.id, now, "system", "notification_silenced",
-                         {"silenced_by": silence.match, "until": silence.until})
+
+    def decide(stored: StoredAlert, first_detected_at: datetime,
+               current: IncidentState | None) -> Change:
+        notified = stored.outcome != "unchanged"
+        opening = IncidentOpening(
+            fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level, title=alert.title,
+            jurisdiction=alert.jurisdiction, topics=subject.topics,
+            terms=story_terms(alert, posts),
+            content_hashes=tuple(dict.fromkeys(posts[e.post_id].content_hash
+                                               for e in alert.evidence if e.post_id in posts)),
+            sensitive=routed.sensitive, detected_at=alert.detected_at,
+            track_units=track_owners(desk.roster, alert.jurisdiction) if alert.kind != WATCHDOG
+            else {},
+            notified=notified and silence is None,
+            detail={**detail, "silenced_by": silence.match} if silence and notified else detail)
+        change = domain.take_alert(current, stored.alert_id, opening, first_detected_at,
+                                   alert_rose=notified)
+        if silence is not None and notified and change.outcome == "unchanged":
+            change = change.plus(domain.Event("notification_silenced", domain.SYSTEM, now, {
+                "silenced_by": silence.match, "until": silence.until}))
+        return change
+
+    stored, _, change = store.record(alert, notify, decide, run_id=run_id)
     return Recorded(alert_id=stored.alert_id, title=alert.title, reason=alert.reason,
                     alert_outcome=stored.outcome,
-                    incident_outcome=outcome, silenced=silence is not None)
+                    incident_outcome=change.outcome, silenced=silence is not None)
 
 
 def match_statements(store: IncidentStore, now: datetime) -> int:
@@ -218,8 +228,9 @@ def match_statements(store: IncidentStore, now: datetime) -> int:
                     and (post.seen_at <= incident.official_statement_at
                          or hashes.get(incident.official_post_id or -1) == post.content_hash)):
                 continue   # the statement itself, or a repost of it, is no progress
-            updated = store.record_statement(incident.id, post.seen_at, "system",
-                                             post_id=post.id, url=post.url)
+            updated = store.apply(incident.id, partial(
+                domain.record_statement, at=post.seen_at, by=domain.SYSTEM, post_id=post.id,
+                url=post.url))
             if updated is None:
                 continue
             found += 1
@@ -243,10 +254,10 @@ def tend_incidents(warehouse: Warehouse, desk: Desk, now: datetime) -> dict[str,
         for breach in new_breaches(incident, timers, now):
             lines = [f"{breach.label}超时：应于 {local_minute(breach.due_at)} 前完成，"
                      f"已超出 {_minutes(breach.overdue)} 分钟"]
-            report["escalated"] += store.escalate(
-                incident.id, breach.timer, now, _notices(incident, ESCALATION, lines, leaders,
-                                                         silence),
-                _detail(leaders, silence, overdue_minutes=_minutes(breach.overdue)))
+            report["escalated"] += _applied(store, incident.id, partial(
+                domain.escalate, timer=breach.timer, now=now,
+                notices=_notices(incident, ESCALATION, lines, leaders, silence),
+                detail=_detail(leaders, silence, overdue_minutes=_minutes(breach.overdue))))
         gaps = sync_gaps(incident.tracks, now, timedelta(minutes=timers.sync_minutes))
         if gaps:
             report["out_of_sync"] += 1
@@ -254,33 +265,40 @@ def tend_incidents(warehouse: Warehouse, desk: Desk, now: datetime) -> dict[str,
             names = {t: name for t, (name, _) in TRACKS.items()}
             lines = [f"三同步未同步：{names[gaps[0].leader]}已启动 {_minutes(gaps[0].behind)} 分钟，"
                      + "、".join(names[g.lagging] for g in gaps) + " 尚未启动"]
-            report["escalated"] += store.escalate(
-                incident.id, SYNC, now, _notices(incident, ESCALATION, lines, leaders, silence),
-                _detail(leaders, silence, lagging=[g.lagging for g in gaps]))
+            report["escalated"] += _applied(store, incident.id, partial(
+                domain.escalate, timer=SYNC, now=now,
+                notices=_notices(incident, ESCALATION, lines, leaders, silence),
+                detail=_detail(leaders, silence, lagging=[g.lagging for g in gaps])))
         if silence is None and repeat_due(incident, timers, now):
             routed = desk.route_for(_subject(incident), incident.kind, now)
             lines = [f"本事件尚未签收，第 {incident.repeats + 1} 次提醒"]
-            report["reminded"] += store.renotify(
-                incident.id, now, timedelta(minutes=timers.repeat_minutes),
-                _notices(incident, REMINDER, lines, routed, None), _detail(routed, None))
+            report["reminded"] += _applied(store, incident.id, partial(
+                domain.remind, now=now, every=timedelta(minutes=timers.repeat_minutes),
+                notices=_notices(incident, REMINDER, lines, routed, None),
+                detail=_detail(routed, None)))
     return report
 
 
 def resolve_incident(warehouse: Warehouse, desk: Desk, incident_id: int, by: str,
-                     now: datetime, note: str = "") -> IncidentState:
+                     now: datetime, note: str = "", via: str = "") -> IncidentState:
     """Mark an incident resolved and tell those it was routed to (unless silenced)."""
     store = IncidentStore(warehouse)
-    incident = store.get(incident_id)
     silences = (*desk.routing.silences, *store.silences(now))
-    silence = silenced_by(incident.fingerprint, silences, now)
-    notices: list[tuple[str, dict[str, Any]]] = []
-    if desk.routing.timers.notify_resolved:
-        routed = desk.route_for(_subject(incident), incident.kind, now)
-        lines = [f"{by} 于 {local_minute(now)} 标记为已处置" + (f"：{note}" if note else "")]
-        # Rendered as it will be once resolved: the notice must not read "状态：new".
-        resolved = replace(incident, status="resolved", resolved_at=now, resolved_by=by)
-        notices = _notices(resolved, RESOLVED, lines, routed, silence)
-    return store.resolve(incident_id, by, now, note, notices)
+
+    def decide(incident: IncidentState) -> Change:
+        silence = silenced_by(incident.fingerprint, silences, now)
+        notices: list[tuple[str, dict[str, Any]]] = []
+        if desk.routing.timers.notify_resolved and incident.status in OPEN_STATUSES:
+            routed = desk.route_for(_subject(incident), incident.kind, now)
+            lines = [f"{by} 于 {local_minute(now)} 标记为已处置" + (f"：{note}" if note else "")]
+            # Rendered as it will be once resolved: the notice must not read "状态：new".
+            resolved = replace(incident, status="resolved", resolved_at=now, resolved_by=by)
+            notices = _notices(resolved, RESOLVED, lines, routed, silence)
+        return domain.resolve(incident, by, now, note, notices, via)
+
+    resolved = store.apply(incident_id, decide)
+    assert resolved is not None
+    return resolved
 
 
 def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = True
@@ -296,7 +314,7 @@ def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = Tru
     found += check_sources(store.source_yields(now, timedelta(hours=settings.silent_hours)),
                            settings, now)
     silences = (*desk.routing.silences, *store.silences(now))
-    recorded = [record_with_incident(warehouse, store, desk, alert, {}, silences, now)
+    recorded = [record_with_incident(store, desk, alert, {}, silences, now)
                 for alert in found]
     # What was checked and is no longer found has recovered: resolve it, which tells duty
     # staff that the monitor or the source works again.
@@ -308,6 +326,12 @@ def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = Tru
                 and incident.fingerprint not in current):
             resolve_incident(warehouse, desk, incident.id, WATCHDOG, now, "已恢复")
     return recorded
+
+
+def _applied(store: IncidentStore, incident_id: int,
+             decide: Callable[[IncidentState], Change | None]) -> int:
+    """1 if the transition changed the incident, else 0 (for the cycle's counts)."""
+    return int(store.apply(incident_id, decide) is not None)
 
 
 def _subject(incident: IncidentState) -> Subject:

@@ -5,17 +5,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from alerts.incidents.incident import Status, Track
 from warehouse.records import IncidentState, TrackState
 
 # The three lines of work of 三同步 and the roles (alerts.incidents.roster.ROLES) that own each.
-TRACKS = {
-    "legal": ("依法处理", ("case", "legal", "inspection")),
-    "opinion": ("舆论引导", ("publicity",)),
-    "control": ("社会面管控", ("command", "public_order", "cyber")),
-}
-OPEN_STATUSES = ("new", "acknowledged", "handling")
-STATUS_NAMES = {"new": "待签收", "acknowledged": "已签收", "handling": "处置中",
-                "resolved": "已处置", "closed": "已关闭"}
+TRACKS = {t.value: (t.label, t.roles) for t in Track}
+OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
+STATUS_NAMES = {s.value: s.label for s in Status}
 
 ACK, STATEMENT, PROGRESS, CLOSURE = "ack", "statement", "progress", "closure"
 SYNC = "sync"
@@ -75,7 +71,7 @@ def breaches(incident: IncidentState, settings: TimerSettings, now: datetime) ->
     Acknowledgement and closure apply to every incident; the public timers (first official
     statement, progress) to sensitive ones, where a statement is expected at all.
     """
-    if incident.status not in OPEN_STATUSES:
+    if not Status(incident.status).is_open:
         return []
     pending = {ACK: incident.acknowledged_at is None,
                STATEMENT: incident.sensitive and incident.official_statement_at is None,
@@ -111,7 +107,7 @@ def sync_gaps(tracks: Sequence[TrackState], now: datetime, allowed: timedelta) -
 
 def repeat_due(incident: IncidentState, settings: TimerSettings, now: datetime) -> bool:
     """An unacknowledged incident is notified again every repeat_minutes until someone acks."""
-    if settings.repeat_minutes <= 0 or incident.status != "new":
+    if settings.repeat_minutes <= 0 or incident.status != Status.NEW:
         return False
     last = incident.last_notified_at or incident.opened_at
     return now - last >= timedelta(minutes=settings.repeat_minutes)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts.incidents import actions
 from alerts.incidents.handling import (
     Desk,
     raise_and_track,
@@ -144,7 +145,7 @@ def test_alert_opens_incident_routed_to_people_on_duty(wh):
 
 def test_silenced_alerts_are_recorded_but_not_notified(wh):
     store_posts(wh, "weibo", NOW - timedelta(minutes=5), ["辅警推倒摊贩"], high_risk=True)
-    IncidentStore(wh).add_silence("item:", NOW + timedelta(hours=1), "张三", NOW, "演练")
+    actions.silence(IncidentStore(wh), "item:", NOW + timedelta(hours=1), "张三", NOW, "演练")
     [recorded] = raise_and_track(wh, desk(), NOW)
     assert recorded.silenced and recorded.incident_outcome == "opened"
     assert outbox(wh) == []
@@ -203,7 +204,7 @@ def test_breaches_escalate_to_the_leader_once_and_reminders_repeat(wh):
     assert leaders == ["郑华"]                      # 临江分局's 带班领导 on duty
     assert "签收超时" in notices["escalation"].payload["text"]
     assert "第 1 次提醒" in notices["reminder"].payload["text"]
-    IncidentStore(wh).acknowledge(recorded.alert_id, "李四", NOW + timedelta(minutes=40))
+    actions.acknowledge(IncidentStore(wh), recorded.alert_id, "李四", NOW + timedelta(minutes=40))
     assert tend_incidents(wh, desk(), NOW + timedelta(hours=2))["reminded"] == 0
 
 
@@ -211,7 +212,7 @@ def test_tracks_out_of_sync_escalate_once(wh):
     store_posts(wh, "weibo", NOW - timedelta(minutes=5), ["辅警推倒摊贩"], high_risk=True)
     [recorded] = raise_and_track(wh, desk(), NOW)
     store = IncidentStore(wh)
-    store.track(recorded.alert_id, "opinion", "start", "陈静", NOW + timedelta(minutes=2))
+    actions.track(store, recorded.alert_id, "opinion", "start", "陈静", NOW + timedelta(minutes=2))
     assert tend_incidents(wh, desk(), NOW + timedelta(minutes=50))["out_of_sync"] == 0
     report = tend_incidents(wh, desk(), NOW + timedelta(minutes=63))
     assert report["out_of_sync"] == 1

@@ -93,6 +93,14 @@ def test_ack_track_resolve_close_round_trip(setup, capsys):
     for action in ("acknowledged", "track_start", "official_statement"):
         assert action in out
 
+    code, out, _ = run(capsys, setup, "level", incident, "--to", "2", "--by", "王五",
+                       "--note", "已上热搜")
+    assert code == 0 and "II级" in out
+    code, _, err = run(capsys, setup, "level", incident, "--to", "1", "--by", "王五")
+    assert code == 1 and "reason" in err
+    code, _, err = run(capsys, setup, "ack", "999", "--by", "王五")
+    assert code == 1 and "no incident 999: see 'jingyu alerts list'" in err
+
     code, _, err = run(capsys, setup, "close", incident, "--by", "王五")
     assert code == 1 and "resolve it first" in err
     assert run(capsys, setup, "resolve", incident, "--by", "王五", "--note", "已处置")[0] == 0
@@ -103,7 +111,8 @@ def test_ack_track_resolve_close_round_trip(setup, capsys):
     store = IncidentStore(wh)
     trail = [(e.actor, e.action) for e in store.events(int(incident))]
     assert trail[-2:] == [("王五", "resolved"), ("王五", "closed")]
-    assert any(o["key"].endswith("resolved@duty-log") for o in store.outbox(int(incident)))
+    assert any(":resolved-" in o["key"] and o["key"].endswith("@duty-log")
+               for o in store.outbox(int(incident)))
     wh.close()
 
 

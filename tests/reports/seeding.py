@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import text
 
 from alerts.detection.records import Alert
+from alerts.incidents import actions
+from alerts.incidents.incident import IncidentOpening, take_alert
 from collectors.records import (
     FETCH_ERROR,
     FETCH_OK,
@@ -19,7 +21,7 @@ from collectors.records import (
 from jingyu.timeutil import SHANGHAI
 from transforms.records import ScoredPost
 from transforms.stories import fingerprint
-from warehouse.incidents import IncidentOpening, IncidentStore
+from warehouse.incidents import IncidentStore
 from warehouse.store import Warehouse
 
 DAY = date(2026, 11, 25)                                     # the brief's day (Asia/Shanghai)
@@ -134,15 +136,17 @@ def seed(url: str) -> Warehouse:
     alert = Alert(fingerprint=f"story:{STORY}", kind="sensitive", level=3,
                   title="敏感信息：临江交警执法争议<b>视频</b>", reason="6 posts in 1 hour",
                   evidence=(), jurisdiction="qingchuan.linjiang", detected_at=opened)
-    stored = warehouse.record_alert(alert, lambda _a, _v: [])
-    incidents = IncidentStore(warehouse)
-    incidents.upsert(stored.alert_id, IncidentOpening(
+    opening = IncidentOpening(
         fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level, title=alert.title,
         jurisdiction=alert.jurisdiction, topics=("police.enforcement_dispute",), terms=("交警",),
         content_hashes=(STORY,), sensitive=True, detected_at=opened, track_units={},
-        notified=True, detail={}))
-    incidents.acknowledge(stored.alert_id, "值班员张三", opened + timedelta(minutes=12))
-    incidents.track(stored.alert_id, "legal", "start", "法制李四", opened + timedelta(minutes=40))
+        notified=True, detail={})
+    incidents = IncidentStore(warehouse)
+    stored, _, _ = incidents.record(alert, lambda _a, _v: [], lambda stored, first, current:
+                                    take_alert(current, stored.alert_id, opening, first, True))
+    actions.acknowledge(incidents, stored.alert_id, "值班员张三", opened + timedelta(minutes=12))
+    actions.track(incidents, stored.alert_id, "legal", "start", "法制李四",
+                  opened + timedelta(minutes=40))
     return warehouse
 
 

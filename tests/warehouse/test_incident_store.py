@@ -1,20 +1,29 @@
-"""Incidents in the warehouse (SQLite and PostgreSQL): migration 0002, upsert by fingerprint,
-status changes with their audit trail, escalations and reminders queued once, silences."""
+"""Incidents in the warehouse (SQLite and PostgreSQL): migration 0002, each domain Change
+stored whole in one transaction (alert, incident, tracks, events, outbox), one officer at a
+time per incident — also across processes — and what the watchdog reads."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from alerts.detection.records import Alert
+from alerts.incidents import actions
+from alerts.incidents import incident as domain
+from alerts.incidents.incident import IncidentError, IncidentOpening, take_alert
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
 from transforms.records import ScoredPost
 from warehouse.db import current_revision, head_revision
-from warehouse.incidents import IncidentError, IncidentOpening, IncidentStore
+from warehouse.incidents import IncidentStore, NoSuchIncident
 from warehouse.store import Warehouse
 
 NOW = datetime(2026, 11, 26, 7, 30, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -36,19 +45,25 @@ def alert(level: int = 3, fingerprint: str = "item:abc", at: datetime = NOW) -> 
 
 
 def opening(level: int = 3, fingerprint: str = "item:abc", at: datetime = NOW,
-            terms: tuple[str, ...] = ("辅警", "摊贩"), notified: bool = True) -> IncidentOpening:
+            terms: tuple[str, ...] = ("辅警", "摊贩")) -> IncidentOpening:
     return IncidentOpening(fingerprint=fingerprint, kind="sensitive_item", level=level,
                            title=f"敏感信息 L{level}", jurisdiction="qingchuan",
                            topics=("police.enforcement_dispute",), terms=terms,
                            content_hashes=("h1",), sensitive=level <= 2, detected_at=at,
-                           track_units={"opinion": "宣传处"}, notified=notified,
+                           track_units={"opinion": "宣传处"}, notified=True,
                            detail={"recipients": ["张三"]})
 
 
-def open_incident(wh: Warehouse, store: IncidentStore, level: int = 3, at: datetime = NOW,
-                  fingerprint: str = "item:abc"):
-    stored = wh.record_alert(alert(level, fingerprint, at), lambda *_: [("log", {"t": 1})])
-    return store.upsert(stored.alert_id, opening(level, fingerprint, at))
+def record(store: IncidentStore, level: int = 3, at: datetime = NOW,
+           fingerprint: str = "item:abc", terms: tuple[str, ...] = ("辅警", "摊贩")):
+    """What alerts.incidents.handling does each cycle: the alert with its notification and
+    its incident, in one transaction."""
+    _, incident, change = store.record(
+        alert(level, fingerprint, at), lambda *_: [("log", {"t": 1})],
+        lambda stored, first, current: take_alert(current, stored.alert_id,
+                                                  opening(level, fingerprint, at, terms), first,
+                                                  alert_rose=stored.outcome != "unchanged"))
+    return incident, change.outcome
 
 
 def test_migration_creates_the_incident_tables(wh):
@@ -57,135 +72,157 @@ def test_migration_creates_the_incident_tables(wh):
     assert {"incidents", "incident_tracks", "incident_events", "silences"} <= tables
 
 
-def test_an_alert_opens_one_incident_with_three_tracks(wh, store):
-    incident, outcome = open_incident(wh, store)
+def test_an_alert_opens_one_incident_with_its_tracks_event_and_outbox(wh, store):
+    incident, outcome = record(store)
     assert outcome == "opened" and incident.status == "new"
     assert incident.id == incident.alert_id              # the number in the notification
     assert [t.track for t in incident.tracks] == ["legal", "opinion", "control"]
     assert {t.track: t.unit for t in incident.tracks}["opinion"] == "宣传处"
     assert incident.opened_at == NOW and incident.last_notified_at == NOW
-    again, outcome = store.upsert(incident.alert_id, opening(at=NOW + timedelta(minutes=5),
-                                                             terms=("阿姨",)))
+    assert [m.alert_id for m in wh.pending_notifications(NOW)] == [incident.alert_id]
+    again, outcome = record(store, at=NOW + timedelta(minutes=5), terms=("阿姨",))
     assert outcome == "unchanged" and again.id == incident.id
     assert again.terms == ("辅警", "摊贩", "阿姨")
     assert len(store.incidents()) == 1
     assert [e.action for e in store.events(incident.id)] == ["opened"]
+    assert store.get(incident.id) == again               # what was stored reads back the same
 
 
-def test_a_rising_level_updates_the_incident_and_reopens_it(wh, store):
-    incident, _ = open_incident(wh, store, level=3)
-    store.resolve(incident.id, "张三", NOW + timedelta(minutes=10))
-    later = NOW + timedelta(hours=1)
-    stored = wh.record_alert(alert(2, at=later), lambda *_: [])
-    raised, outcome = store.upsert(stored.alert_id, opening(2, at=later))
+def test_a_refused_incident_change_stores_neither_alert_nor_notifications(wh, store):
+    def refuse(stored, first, current):
+        raise IncidentError("refused half-way")
+
+    with pytest.raises(IncidentError):
+        store.record(alert(), lambda *_: [("log", {"t": 1})], refuse)
+    with wh.engine.connect() as connection:
+        counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                  for table in ("alerts", "outbox", "incidents", "incident_events")]
+    assert counts == [0, 0, 0, 0]
+
+
+def test_a_rising_alert_raises_and_reopens_the_stored_incident(wh, store):
+    incident, _ = record(store, level=3)
+    closed = actions.close(store, incident.id, "张三", NOW + timedelta(minutes=10), "误报")
+    assert closed.status == "closed"
+    raised, outcome = record(store, level=2, at=NOW + timedelta(hours=1))
     assert outcome == "raised" and raised.id == incident.id
     assert raised.level == 2 and raised.sensitive and raised.status == "new"
-    assert raised.resolved_at is None and raised.opened_at == NOW
-    actions = [e.action for e in store.events(incident.id)]
-    assert actions == ["opened", "resolved", "level_raised", "reopened"]
+    assert raised.closed_at is None and raised.opened_at == NOW
+    trail = [e.action for e in store.events(incident.id)]
+    assert trail == ["opened", "closed", "level_raised", "reopened"]
     assert store.events(incident.id)[2].detail["from"] == 3
 
 
-def test_status_changes_are_audited_with_who_and_when(wh, store):
-    incident, _ = open_incident(wh, store)
+def test_actions_are_stored_with_who_when_and_their_notices(wh, store):
+    incident, _ = record(store)
     t = NOW + timedelta(minutes=3)
-    acked = store.acknowledge(incident.id, "张三", t, "已签收，通知属地")
+    acked = actions.acknowledge(store, incident.id, "张三", t, "已签收，通知属地", via="console")
     assert (acked.status, acked.acknowledged_by, acked.acknowledged_at) == ("acknowledged",
                                                                             "张三", t)
     with pytest.raises(IncidentError, match="acknowledged by 张三"):
-        store.acknowledge(incident.id, "李四", t)
-    handling = store.track(incident.id, "opinion", "start", "李四", t + timedelta(minutes=1),
-                           unit="宣传科", note="起草警情通报")
-    assert handling.status == "handling"
-    opinion = handling.tracks[1]
-    assert (opinion.unit, opinion.started_by) == ("宣传科", "李四")
-    assert opinion.notes[0]["note"] == "起草警情通报"
-    with pytest.raises(IncidentError, match="not started"):
-        store.track(incident.id, "legal", "done", "王五", t)
-    with pytest.raises(IncidentError, match="unknown track"):
-        store.track(incident.id, "publicity", "start", "王五", t)
-    done = store.track(incident.id, "opinion", "done", "李四", t + timedelta(hours=1))
+        actions.acknowledge(store, incident.id, "李四", t)
+    handling = actions.track(store, incident.id, "opinion", "start", "李四",
+                             t + timedelta(minutes=1), unit="宣传科", note="起草警情通报")
+    assert handling.status == "handling" and store.get(incident.id) == handling
+    assert handling.tracks[1].notes[0]["note"] == "起草警情通报"
+    done = actions.track(store, incident.id, "opinion", "done", "李四", t + timedelta(hours=1))
     assert done.tracks[1].done_at == t + timedelta(hours=1)
-    with pytest.raises(IncidentError, match="resolve it first"):
-        store.close(incident.id, "王五", t)
-    store.resolve(incident.id, "王五", t + timedelta(hours=2), "已发布通报",
-                  [("log", {"title": "已处置"})])
-    closed = store.close(incident.id, "王五", t + timedelta(hours=3))
+    leveled = actions.change_level(store, incident.id, 2, "王五", t + timedelta(hours=1),
+                                   "已上热搜")
+    assert leveled.level == 2
+    statement = actions.record_statement(store, incident.id, t + timedelta(hours=1, minutes=5),
+                                         "李四", url="https://weibo.com/qcga/1")
+    assert statement is not None and statement.official_statement_at is not None
+    resolved = store.apply(incident.id, lambda i: domain.resolve(
+        i, "王五", t + timedelta(hours=2), "已发布通报", [("log", {"title": "已处置"})]))
+    assert resolved is not None and resolved.status == "resolved"
+    closed = actions.close(store, incident.id, "王五", t + timedelta(hours=3))
     assert closed.status == "closed"
-    with pytest.raises(IncidentError, match="closed"):
-        store.track(incident.id, "legal", "start", "王五", t)
     trail = [(e.actor, e.action) for e in store.events(incident.id)]
     assert trail == [("system", "opened"), ("张三", "acknowledged"), ("李四", "track_start"),
-                     ("李四", "track_done"), ("王五", "resolved"), ("王五", "closed")]
+                     ("李四", "track_done"), ("王五", "level_raised"),
+                     ("李四", "official_statement"), ("王五", "resolved"), ("王五", "closed")]
+    assert store.events(incident.id)[1].detail == {"note": "已签收，通知属地", "via": "console"}
     keys = [o["key"] for o in store.outbox(incident.id)]
-    assert f"incident:{incident.id}:resolved@log" in keys
+    assert f"incident:{incident.id}:resolved-20261126093300@log" in keys
 
 
-def test_starting_a_track_acknowledges_a_new_incident(wh, store):
-    incident, _ = open_incident(wh, store)
-    started = store.track(incident.id, "legal", "start", "赵六", NOW + timedelta(minutes=2))
-    assert started.status == "handling" and started.acknowledged_by == "赵六"
-
-
-def test_lookups_by_id_for_the_cli(wh, store):
-    incident, _ = open_incident(wh, store)
-    other, _ = open_incident(wh, store, fingerprint="item:other")
+def test_lookups_by_id_and_unknown_ids(wh, store):
+    incident, _ = record(store)
+    other, _ = record(store, fingerprint="item:other")
     assert set(store.by_ids([incident.id, other.id, 999])) == {incident.id, other.id}
     assert store.alert(incident.alert_id)["title"] == "敏感信息 L3"
-    with pytest.raises(IncidentError, match="no alert 999"):
+    with pytest.raises(NoSuchIncident, match="no alert 999"):
         store.alert(999)
-
-
-def test_unknown_incident_is_an_error(store):
-    with pytest.raises(IncidentError, match="no incident 99"):
+    with pytest.raises(NoSuchIncident, match="no incident 99"):
         store.get(99)
+    with pytest.raises(NoSuchIncident, match="no incident 99"):
+        actions.acknowledge(store, 99, "张三", NOW)
 
 
-def test_escalation_is_queued_once_per_timer(wh, store):
-    incident, _ = open_incident(wh, store)
+def test_timer_changes_queue_their_notices_once(wh, store):
+    incident, _ = record(store)
     later = NOW + timedelta(minutes=20)
-    assert store.escalate(incident.id, "ack", later, [("log", {"title": "超时"})], {"x": 1})
-    assert not store.escalate(incident.id, "ack", later, [("log", {"title": "超时"})], {})
+
+    def escalate(current):
+        return domain.escalate(current, "ack", later, [("log", {"title": "超时"})], {"x": 1})
+
+    assert store.apply(incident.id, escalate) is not None
+    assert store.apply(incident.id, escalate) is None     # decided against the stored state
     assert store.get(incident.id).escalated == ("ack",)
     pending = [m for m in wh.pending_notifications(later) if "breach" in m.idempotency_key]
     assert [m.idempotency_key for m in pending] == [f"incident:{incident.id}:breach-ack@log"]
 
 
-def test_reminders_respect_the_interval_under_the_lock(wh, store):
-    incident, _ = open_incident(wh, store)
-    every = timedelta(minutes=30)
-    assert not store.renotify(incident.id, NOW + timedelta(minutes=29), every, [("log", {})], {})
-    assert store.renotify(incident.id, NOW + timedelta(minutes=30), every, [("log", {})], {})
-    # A second caller (the watchdog next to the monitor) in the same minute sends nothing.
-    assert not store.renotify(incident.id, NOW + timedelta(minutes=31), every, [("log", {})], {})
-    assert store.renotify(incident.id, NOW + timedelta(minutes=60), every, [("log", {})], {})
-    state = store.get(incident.id)
-    assert state.repeats == 2 and state.last_notified_at == NOW + timedelta(minutes=60)
-    store.acknowledge(incident.id, "张三", NOW + timedelta(minutes=61))
-    assert not store.renotify(incident.id, NOW + timedelta(hours=5), every, [("log", {})], {})
-
-
-def test_statements_set_first_statement_then_progress(wh, store):
-    incident, _ = open_incident(wh, store)
-    first = store.record_statement(incident.id, NOW + timedelta(hours=2), "system")
-    assert first.official_statement_at == NOW + timedelta(hours=2)
-    event = store.events(incident.id)[-1]
-    assert event.action == "official_statement" and event.detail["minutes_after_detection"] == 120
-    progress = store.record_statement(incident.id, NOW + timedelta(hours=20), "李四",
-                                      url="https://weibo.com/qcga/2")
-    assert progress.progress_at == NOW + timedelta(hours=20)
-    assert store.record_statement(incident.id, NOW + timedelta(hours=30), "x") is None
-
-
-def test_silences_expire(store):
-    made = store.add_silence("spike:", NOW + timedelta(hours=2), "张三", NOW, "演练")
+def test_silences_are_stored_and_expire(store):
+    made = actions.silence(store, "spike:", NOW + timedelta(hours=2), "张三", NOW, "演练")
     assert made.id is not None and made.created_by == "张三"
     assert [s.match for s in store.silences(NOW + timedelta(hours=1))] == ["spike:"]
     assert store.silences(NOW + timedelta(hours=2)) == []
-    with pytest.raises(IncidentError, match="already"):
-        store.add_silence("x", NOW - timedelta(minutes=1), "张三", NOW)
     with pytest.raises(IncidentError, match="every alert"):
-        store.add_silence(" ", NOW + timedelta(hours=1), "张三", NOW)
+        actions.silence(store, " ", NOW + timedelta(hours=1), "张三", NOW)
+
+
+SLOW_ACK = textwrap.dedent("""
+    import sys, time
+    from datetime import datetime, timezone
+    from alerts.incidents import incident as domain
+    from warehouse.incidents import IncidentStore
+    from warehouse.store import Warehouse
+
+    url, incident_id, who, hold = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+    now = datetime(2026, 11, 26, 7, 40, tzinfo=timezone.utc)
+
+    def slow(current):
+        change = domain.acknowledge(current, who, now)   # decided on what this process read
+        print("deciding", flush=True)
+        time.sleep(hold)
+        return change
+
+    try:
+        IncidentStore(Warehouse(url, migrate=False)).apply(incident_id, slow)
+        print("acknowledged", flush=True)
+    except domain.IncidentError as exc:
+        print("refused:", exc, flush=True)
+""")
+
+
+def test_two_officers_acknowledging_at_once_in_two_processes_one_wins(wh, store):
+    incident, _ = record(store)
+
+    def officer(who: str, hold: float) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", SLOW_ACK, wh.url, str(incident.id), who,
+                                 str(hold)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+    first = officer("张三", 1.5)
+    assert first.stdout is not None and first.stdout.readline().strip() == "deciding"
+    # 张三's process holds the incident while it decides; 李四's reads it only afterwards.
+    second = officer("李四", 0.0)
+    out_first, _ = first.communicate(timeout=60)
+    out_second, _ = second.communicate(timeout=60)
+    assert out_first.strip() == "acknowledged"
+    assert "refused:" in out_second and "acknowledged by 张三" in out_second
+    assert [e.actor for e in store.events(incident.id) if e.action == "acknowledged"] == ["张三"]
 
 
 def _store_posts(wh: Warehouse, source_id: str, fetched: datetime, n: int) -> None:

@@ -9,12 +9,13 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
+from alerts.incidents.incident import IncidentOpening, take_alert
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
 from transforms.records import ScoredPost
 from transforms.rules import AllOf, AnyOf, Not, Term, compile_expression
 from transforms.stories import fingerprint
 from warehouse.db import _alembic_config
-from warehouse.incidents import IncidentOpening, IncidentStore
+from warehouse.incidents import IncidentStore
 from warehouse.queries import archive_posts
 from warehouse.search import SearchError, SearchQuery, search
 from warehouse.store import Warehouse
@@ -146,11 +147,13 @@ def test_hits_carry_links_snippet_and_names(warehouse):
 
 
 def test_hits_link_to_incidents_through_text_or_story(warehouse):
-    alert = warehouse.record_alert(_alert(), lambda _a, _v: [])
-    IncidentStore(warehouse).upsert(alert.alert_id, IncidentOpening(
+    opening = IncidentOpening(
         fingerprint="story:x", kind="sensitive", level=3, title="滨河路辅警", jurisdiction=None,
         topics=(), terms=(), content_hashes=("story-hash",), sensitive=True,
-        detected_at=T0 + timedelta(hours=1), track_units={}, notified=False, detail={}))
+        detected_at=T0 + timedelta(hours=1), track_units={}, notified=False, detail={})
+    alert, _, _ = IncidentStore(warehouse).record(
+        _alert(), lambda _a, _v: [],
+        lambda stored, first, current: take_alert(current, stored.alert_id, opening, first, True))
     hits = search(warehouse.engine, SearchQuery(text="滨河路")).hits
     # post 0 carries the incident's hash; post 1 (a repost with a comment) shares its story
     assert [h.incident_ids for h in hits] == [(alert.alert_id,), (alert.alert_id,)]
