@@ -61,7 +61,7 @@ def main() -> int:
 
     from prefect import flow
 
-    from flows.monitor import monitor  # after the environment is set
+    from flows.monitor import run_cycle  # after the environment is set
 
     @flow(name="bench-warm-up")
     def warm_up() -> None:
@@ -90,8 +90,8 @@ def main() -> int:
         timings = []
         for label in ("first cycle (all new)", "second cycle (nothing new, 304s)"):
             started = time.perf_counter()
-            summary = monitor(config_dir=str(config), database_url=database, force=True,
-                              per_host_delay_s=0.0)
+            summary = run_cycle(config_dir=str(config), database_url=database, force=True,
+                                per_host_delay_s=0.0)
             elapsed = time.perf_counter() - started
             timings.append((label, elapsed, summary))
         hits = sum(server.hits(path) for path in routes)

@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
                             "alone, for very large files); default: scoring.yaml's, shipped "
                             "accurate")
 
+    def with_drain(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--drain", type=float, default=600, metavar="SECONDS",
+                       help="on SIGTERM, let flow runs under way finish for up to this long "
+                            "before stopping (default 600)")
+
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="DIR",
                        help="configuration directory (default: $JINGYU_CONFIG_DIR or ./config)")
@@ -87,9 +92,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="fetch every enabled source, even those not yet due")
 
-    p = command("serve", _serve, "run the scheduled monitor flow unattended (needs a Prefect server)")
+    p = command("serve", _serve, "run everything scheduled unattended: the 5-minute monitor, the "
+                                 "10-minute watchdog, the 08:00 daily brief (needs a Prefect "
+                                 "server)")
     with_config(p)
     with_database(p)
+    p.add_argument("--skip", action="append", default=[], metavar="NAME",
+                   choices=["monitor", "watchdog", "daily-brief"],
+                   help="leave one out (repeatable): monitor, watchdog or daily-brief, e.g. "
+                        "--skip watchdog when `jingyu watchdog --serve` runs apart")
+    with_drain(p)
+
+    p = command("worker", _worker, "run prefect.yaml's deployments from a work pool (after "
+                                   "`prefect deploy --all`); stops cleanly on SIGTERM")
+    p.add_argument("--pool", default="jingyu", help="work pool (default: jingyu)")
+    p.add_argument("--limit", type=int, default=3, metavar="N",
+                   help="flow runs at once (default 3: a cycle, the watchdog, the brief)")
+    with_drain(p)
 
     p = command("score", _score, "add sentiment, polarity, police_related, topics, keywords, "
                                  "rule_hits, places and story_keys to a CSV")
@@ -134,7 +153,10 @@ def _parser() -> argparse.ArgumentParser:
     with_config(p)
     with_database(p)
     p.add_argument("--serve", action="store_true",
-                   help="run it every 10 minutes unattended (needs a Prefect server)")
+                   help="keep running, a check every --every minutes, until stopped (SIGTERM); "
+                        "no Prefect needed, so it still pages when Prefect is what broke")
+    p.add_argument("--every", type=float, default=10, metavar="MINUTES",
+                   help="minutes between checks with --serve (default 10)")
 
     p = command("sources", _sources, "source health: last success, errors, posts in 24 h")
     with_database(p)
@@ -226,7 +248,7 @@ def _report_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
 # ---- commands -------------------------------------------------------------------------------
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.monitor import monitor
+    from flows.monitor import run_cycle
     from flows.settings import load_cycle_settings
 
     from warehouse.store import Warehouse
@@ -234,7 +256,7 @@ def _run(args: argparse.Namespace) -> int:
     # Fail fast, before Prefect starts: bad configuration exits 2, an unreachable database 3.
     load_cycle_settings(args.config)
     Warehouse(args.database).close()
-    summary = monitor(config_dir=args.config, database_url=args.database, force=args.force)
+    summary = run_cycle(config_dir=args.config, database_url=args.database, force=args.force)
     print(format_run(summary))
     return 0 if summary["status"] in ("ok", "partial") else 1
 
@@ -247,9 +269,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from flows.schedule import serve_monitor
+    from flows.schedule import serve_scheduled
 
-    serve_monitor(config_dir=args.config, database_url=args.database)
+    serve_scheduled(config_dir=args.config, database_url=args.database, skip=args.skip,
+                    drain_s=args.drain)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from flows.service import work_until_stopped
+
+    work_until_stopped(args.pool, args.limit, args.drain)
     return 0
 
 
@@ -481,9 +511,11 @@ def _alerts_duty(args: argparse.Namespace) -> int:
 
 def _watchdog(args: argparse.Namespace) -> int:
     if args.serve:
-        from flows.schedule import serve_watchdog
+        from flows.watchdog import watch_forever
 
-        serve_watchdog(config_dir=args.config, database_url=args.database)
+        watch_forever(lambda report: print(format_watchdog(report), flush=True),
+                      config_dir=args.config, database_url=args.database,
+                      every_s=args.every * 60)
         return 0
     from flows.watchdog import run_watchdog
 

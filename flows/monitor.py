@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.context import get_run_context
+from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
 import collectors
@@ -16,6 +19,7 @@ from alerts.incidents.handling import raise_and_track, tend_incidents, watch
 from alerts.delivery.outbox import deliver_pending
 from collectors.http import HttpPolicy, PoliteClient
 from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
+from flows.present import as_markdown, format_run
 from flows.settings import CycleSettings, load_cycle_settings
 from jingyu.timeutil import utcnow
 from transforms.scoring import Scorer
@@ -82,8 +86,9 @@ def deliver_notifications(settings: CycleSettings, database_url: str | None,
 @flow(name="monitor", log_prints=True)
 def monitor(config_dir: str | None = None, database_url: str | None = None,
             force: bool = False, now: datetime | None = None,
-            per_host_delay_s: float = 1.0) -> dict[str, Any]:
-    """One monitoring cycle over every due source. The result is the run-ledger entry.
+            per_host_delay_s: float = 1.0) -> State:
+    """One monitoring cycle over every due source. The result is the run-ledger entry; the
+    run's state in Prefect says whether sources failed (see cycle_state).
 
     per_host_delay_s spaces requests to one host (politeness); the demo, whose feeds all
     come from 127.0.0.1, lowers it.
@@ -136,6 +141,30 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     logger.info("run %d %s: %d/%d sources ok, %d new posts, %d new alerts, %d sent",
                 run_id, summary["status"], summary["sources_ok"], summary["sources_total"],
                 summary["posts_new"], summary["alerts_new"], summary["notifications_sent"])
+    create_markdown_artifact(markdown=as_markdown(format_run(summary)), key="monitor-run-summary",
+                             description=f"run {run_id}: {summary['status']}")
+    return cycle_state(summary)
+
+
+def cycle_state(summary: dict[str, Any]) -> State:
+    """Failed for a failed cycle, Completed named Partial when some sources failed (not plain
+    green: a dead source must show in the Prefect UI), else Completed. The summary is the
+    state's data either way."""
+    failed, total = summary["sources_failed"], summary["sources_total"]
+    if summary["status"] == "failed":
+        return Failed(data=summary, message="; ".join(summary["errors"][:3]) or "cycle failed")
+    if summary["status"] == "partial":
+        return Completed(data=summary, name="Partial",
+                         message=f"{failed} of {total} sources failed")
+    return Completed(data=summary, message=f"{total} sources ok")
+
+
+def run_cycle(**parameters: Any) -> dict[str, Any]:
+    """One cycle in this process (`jingyu run`, the demo, benchmarks): its run-ledger entry,
+    failed or not. An exception that ended the flow is raised again."""
+    summary = monitor(**parameters, return_state=True).result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise summary
     return summary
 
 

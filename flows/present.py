@@ -217,3 +217,13 @@ def format_search(result: Any, labels: Any) -> str:
             for h in result.hits]
     return head + "\n" + format_table(
         ["时间", "来源", "辖区", "摘要", "帖子ID", "热点编号", "事件", "链接"], rows)
+
+
+def as_markdown(text: str) -> str:
+    """Terminal text as a Markdown artifact for the Prefect UI: one fenced block, fenced with
+    more backticks than any run inside (error messages quote strangers' pages), so nothing in
+    it is read as Markdown or HTML."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}text\n{text}\n{fence}\n"

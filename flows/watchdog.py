@@ -1,10 +1,15 @@
 """The watchdog: a separate, small cycle that checks the monitor and pages duty staff itself.
 
 It imports no Prefect: `jingyu watchdog` must work when Prefect is what broke. The Prefect
-flow that wraps it for the 10-minute deployment lives in flows/schedule.py.
+flow that wraps it for the 10-minute deployment lives in flows/schedule.py; `watch_forever`
+is the same check on its own clock, for a service apart from Prefect (deploy/).
 """
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,3 +56,16 @@ def run_watchdog(config_dir: str | Path | None = None, database_url: str | None 
             warehouse.close()
     report["healthy"] = not report["problems"]
     return report
+
+
+def watch_forever(report_to: Callable[[dict[str, Any]], None],
+                  config_dir: str | Path | None = None, database_url: str | None = None,
+                  every_s: float = 600.0) -> None:
+    """Run the watchdog on the clock (xx:00, xx:10, ... for 10 minutes) until SIGTERM or
+    SIGINT; a check under way when the signal comes is finished first."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set():
+        report_to(run_watchdog(config_dir, database_url))
+        stop.wait(every_s - time.time() % every_s)

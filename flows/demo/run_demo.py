@@ -10,7 +10,7 @@ import yaml
 from collectors.replay import FeedReplayServer, Route
 from flows.demo.data import demo_sources, render_demo_feeds
 from flows.demo.history import HISTORY_DAYS, seed_history
-from flows.monitor import monitor
+from flows.monitor import run_cycle
 from flows.present import format_alerts, format_run, format_sources
 from flows.settings import load_cycle_settings
 from jingyu.config import config_file, load_yaml
@@ -51,8 +51,8 @@ def run_demo(workdir: str | Path = "data/demo") -> str:
     with FeedReplayServer(routes) as server:
         config = prepare_config(workdir, server.url(""))
         history = seed_demo_history(config, database_url, now)
-        summary = monitor(config_dir=str(config), database_url=database_url, force=True,
-                          per_host_delay_s=0.02)
+        summary = run_cycle(config_dir=str(config), database_url=database_url, force=True,
+                            per_host_delay_s=0.02)
     return summarise(summary, Warehouse(database_url), workdir, history)
 
 

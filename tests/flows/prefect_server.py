@@ -15,6 +15,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
+JINGYU = str(Path(sys.executable).with_name("jingyu"))
 
 
 def free_port() -> int:

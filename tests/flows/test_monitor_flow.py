@@ -168,3 +168,41 @@ def test_cli_reports_after_a_cycle(recorded_feeds, sqlite_url, capsys) -> None:
     assert "qingchuan-traffic-wechat" in out and "HTTP 404" in out
     assert main(["runs", "--database", sqlite_url]) == 0
     assert "partial" in capsys.readouterr().out
+
+
+def test_failed_sources_show_in_prefect_and_every_run_leaves_a_summary(recorded_feeds,
+                                                                       sqlite_url) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    config = str(recorded_feeds.config_dir)
+    partial = monitor(config_dir=config, database_url=sqlite_url, force=True,
+                      per_host_delay_s=0.01, return_state=True)
+    assert (partial.type.value, partial.name) == ("COMPLETED", "Partial")
+    assert partial.message == "1 of 7 sources failed"
+    assert partial.result()["status"] == "partial"
+
+    recorded_feeds.server.stop()          # every source fails: the cycle failed
+    failed = monitor(config_dir=config, database_url=sqlite_url, force=True,
+                     per_host_delay_s=0.01, return_state=True)
+    assert failed.is_failed()
+    summary = failed.result(raise_on_failure=False)
+    assert summary["status"] == "failed" and summary["sources_ok"] == 0
+    assert main(["run", "--force", "--config", config, "--database", sqlite_url]) == 1
+
+    with get_client(sync_client=True) as client:
+        for state, status in ((partial, "partial"), (failed, "failed")):
+            artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+            assert [a.key for a in artifacts] == ["monitor-run-summary"]
+            assert f": {status}" in artifacts[0].data and "sources:" in artifacts[0].data
+
+
+def test_summary_artifacts_cannot_be_broken_out_of():
+    from flows.present import as_markdown
+
+    hostile = "feed: error ```\n```\n<script>alert(1)</script> ````"
+    block = as_markdown(hostile)
+    fence = block.splitlines()[0].removesuffix("text")
+    assert fence == "`````" and block.endswith(f"\n{fence}\n")
+    assert block.count(fence) == 2     # no run of backticks inside closes it
