@@ -1,7 +1,9 @@
-"""Sections both reports share: each runs a named query and says how to reproduce it."""
+"""Sections both reports share: each runs a named query, and the report's appendix says which
+(数据来源), so that every number traces to warehouse rows."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -9,7 +11,7 @@ from sqlalchemy import Engine
 
 from alerts.levels import LEVELS
 from alerts.incidents.timers import TRACKS, TimerSettings, breaches, sync_gaps
-from reports.document import Link, Table
+from reports.document import Chart, Link, Paragraph, Section, Table, shorten
 from warehouse.incidents import IncidentStore
 from warehouse.queries import QueryParams, QueryResult, local_text, run_query
 from warehouse.records import IncidentState
@@ -25,6 +27,7 @@ class Labels:
 
     topics: Mapping[str, str] = field(default_factory=dict)
     jurisdictions: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     def topic(self, topic_id: str) -> str:
         return self.topics.get(topic_id, topic_id)
@@ -34,9 +37,42 @@ class Labels:
             return "-"
         return self.jurisdictions.get(jurisdiction_id, jurisdiction_id)
 
+    def source(self, source_id: str | None) -> str:
+        if not source_id:
+            return "-"
+        return self.sources.get(source_id, source_id)
+
+    def with_sources(self, engine: Engine) -> Labels:
+        """These labels and the names of the warehouse's sources."""
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            names = dict(conn.execute(text("SELECT id, name FROM sources")).all())
+        return replace(self, sources={**names, **self.sources})
+
+    def humanise(self, text: str) -> str:
+        """Text written by jingyu (an alert title) with jurisdiction and source ids replaced
+        by their names: 涉警负面舆情激增：qingchuan.linjiang -> 涉警负面舆情激增：临江区."""
+        names = {**self.sources, **self.jurisdictions}
+        if not names or not text:
+            return text
+        pattern = _id_pattern(tuple(sorted(names, key=len, reverse=True)))
+        return pattern.sub(lambda m: names[m.group(0)], text)
+
+
+_ID_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _id_pattern(ids: tuple[str, ...]) -> re.Pattern[str]:
+    # An id is replaced only where it stands alone (not inside a longer id or a URL path).
+    if ids not in _ID_PATTERNS:
+        _ID_PATTERNS[ids] = re.compile(r"(?<![\w.\-/])(?:" + "|".join(map(re.escape, ids))
+                                       + r")(?![\w.\-/])")
+    return _ID_PATTERNS[ids]
+
 
 def trace(name: str, params: QueryParams) -> str:
-    """The command that prints the rows behind a table."""
+    """The command that prints the rows behind a table (for the appendix)."""
     parts = ["jingyu query", name, f"--since '{local_text(params.since)}'",
              f"--until '{local_text(params.until)}'"]
     for option in ("topic", "jurisdiction", "source", "polarity"):
@@ -46,7 +82,7 @@ def trace(name: str, params: QueryParams) -> str:
         parts.append(f"--by {','.join(params.by)}")
     if name in ("top_stories", "posts", "alerts"):
         parts.append(f"--limit {params.limit}")
-    return "数据：" + " ".join(parts)
+    return " ".join(parts)
 
 
 def level_short(level: int) -> str:
@@ -59,23 +95,33 @@ def duration(delta: timedelta) -> str:
     return f"{minutes // 60}小时{minutes % 60}分" if minutes >= 60 else f"{minutes}分钟"
 
 
-def stories_table(engine: Engine, params: QueryParams, caption: str) -> tuple[Table, QueryResult]:
-    """Top negative stories (reposts and near-copies of one text) with link, counts, post id."""
+def change_text(posts: int, before: int) -> str:
+    """How a count moved against the period before: 新出现 when it was not there at all."""
+    if not before:
+        return "新出现" if posts else "-"
+    return f"{posts - before:+d}"
+
+
+def stories_table(engine: Engine, params: QueryParams, caption: str,
+                  labels: Labels) -> tuple[Table, QueryResult]:
+    """Top negative stories (reposts and near-copies of one text): first post with its link
+    and source, negative posts now and in the period before, sources, story number."""
     params = replace(params, polarity="negative")
     result = run_query(engine, "top_stories", params)
     rows = tuple(
-        (n, Link(r["title"] or "(无标题)", r["url"]), r["posts"], r["growth"], r["sources"],
-         r["first_seen_at"], r["first_post_id"], r["story_key"])
+        (n, Link(r["title"] or "(无标题)", r["url"]), labels.source(r["source_id"]), r["posts"],
+         r["posts_before"], change_text(r["posts"], r["posts_before"]), r["sources"],
+         r["first_seen_at"], r["story_key"])
         for n, r in enumerate(result.records(), start=1))
-    table = Table(headers=("序号", "标题（首发链接）", "负面条数", "较上期增长", "来源数",
-                           "首次出现", "首条帖子ID", "热点编号"),
+    table = Table(headers=("序号", "热点（首发链接）", "首发来源", "负面条数", "上期", "变化",
+                           "来源数", "首次出现", "热点编号"),
                   rows=rows, caption=caption, trace=trace("top_stories", params),
                   empty="本时段无负面信息")
     return table, result
 
 
 def incidents_table(warehouse_engine: Engine, store: IncidentStore, params: QueryParams,
-                    timers: TimerSettings, now: datetime, caption: str,
+                    timers: TimerSettings, now: datetime, caption: str, labels: Labels,
                     only_open: bool = False) -> tuple[Table, list[IncidentState]]:
     """Incidents with 三同步 status per track, timings from first detection, breached timers."""
     result = run_query(warehouse_engine, "incidents", params)
@@ -91,17 +137,18 @@ def incidents_table(warehouse_engine: Engine, store: IncidentStore, params: Quer
         sync = []
         for track_id, (name, _roles) in TRACKS.items():
             track = tracks.get(track_id)
+            unit = f"（{track.unit}）" if track is not None and track.unit else ""
             if track is None or track.started_at is None:
-                sync.append(f"{name}：未启动")
+                sync.append(f"{name}{unit}：未启动")
             elif track.done_at is not None:
-                sync.append(f"{name}：已完成")
+                sync.append(f"{name}{unit}：已完成")
             else:
-                sync.append(f"{name}：{duration(track.started_at - state.opened_at)}后启动")
+                sync.append(f"{name}{unit}：{duration(track.started_at - state.opened_at)}后启动")
         problems = [f"{b.label}超时{duration(b.overdue)}" for b in breaches(state, timers, now)]
         problems += [f"三同步：{TRACKS[g.lagging][0]}滞后{duration(g.behind)}"
                      for g in sync_gaps(state.tracks, now, timedelta(minutes=timers.sync_minutes))]
         ack = (f"{r['ack_min']:g}分钟" if r["ack_min"] is not None else "未签收")
-        rows.append((f"#{state.id}", level_short(state.level), state.title,
+        rows.append((f"#{state.id}", level_short(state.level), labels.humanise(state.title),
                      STATUS_ZH.get(state.status, state.status), r["opened_at"], ack,
                      "；".join(sync), "；".join(problems) or "无"))
     table = Table(headers=("编号", "级别", "事件", "状态", "首次发现", "签收用时",
@@ -111,20 +158,58 @@ def incidents_table(warehouse_engine: Engine, store: IncidentStore, params: Quer
     return table, shown
 
 
+ERROR_CHARS = 60
+
+
 def sources_table(engine: Engine, params: QueryParams, caption: str,
                   only_problems: bool = False) -> tuple[Table, list[dict]]:
-    """Source health: polls and failures in the window, posts, consecutive failures."""
-    result = run_query(engine, "source_health", replace(params, topic=None, polarity=None))
+    """Source health as it stood at the end of the window: polls and failures in it, posts
+    fetched, consecutive failures, last success, the last error of a failing source."""
+    params = replace(params, topic=None, polarity=None)
+    result = run_query(engine, "source_health", params)
     records = [r for r in result.records() if r["enabled"]]
     down = [r for r in records if r["consecutive_failures"] or r["failed"]
             or (r["attempts"] and not r["posts"])]
     shown = down if only_problems else records
-    rows = tuple((r["name"], r["source_id"], r["attempts"], r["failed"], r["posts"],
-                  r["consecutive_failures"], r["last_success_at"] or "从未",
-                  (r["last_error"] or "")[:120]) for r in shown)
-    table = Table(headers=("信息源", "ID", "采集次数", "失败", "新帖", "连续失败", "最近成功",
-                           "最近错误"),
-                  rows=rows, caption=caption,
-                  trace=trace("source_health", replace(params, topic=None, polarity=None)),
+    rows = tuple((r["name"], r["attempts"], r["failed"], r["posts"], r["consecutive_failures"],
+                  r["last_success_at"] or "从未", _error_text(r)) for r in shown)
+    table = Table(headers=("信息源", "采集次数", "失败", "新帖", "连续失败",
+                           "最近成功", "最近错误"),
+                  rows=rows, caption=caption, trace=trace("source_health", params),
                   empty="全部信息源正常")
     return table, down
+
+
+def _error_text(record: Mapping) -> str:
+    error = record["last_error"] or ""
+    prefix = f"{record['source_id']}: "
+    return shorten(error[len(prefix):] if error.startswith(prefix) else error, ERROR_CHARS)
+
+
+DEFINITIONS = (
+    "信息量：发布时间（无发布时间的取采集时间）在统计时段内的帖子条数；辖区含下级单位。",
+    "涉警：经涉警识别判定与公安机关、民警辅警相关的帖子，总体情况与话题统计中的“涉警”为同一口径。",
+    "负面/中性/正面：帖子整体的情感倾向。",
+    "热点：同一文本的转发、转载及改写（近似文本）归为一个热点，热点编号即数据仓库中的 story_id；"
+    "“上期”为紧邻的前一个等长时段。",
+    "采集：本时段内新存入数据仓库的帖子（按采集时间），与巡查日志中的“新帖”为同一口径。",
+)
+
+
+def appendix(sections: Sequence[Section], *, number: str, window: str, where: str,
+             now: datetime, warehouse_url: str, definitions: Sequence[str]) -> Section:
+    """附录：数据来源与口径 — the window, when and from which warehouse the report was made,
+    what each figure counts, and the query behind each table and chart."""
+    queries: dict[str, str] = {}
+    for section in sections:
+        for block in section.blocks:
+            if isinstance(block, (Table, Chart)) and block.trace:
+                name = block.caption if isinstance(block, Table) else block.title
+                queries.setdefault(f"{section.title}：{name or '表'}", block.trace)
+    facts = (f"统计时段：{window}（北京时间）；范围：{where}。"
+             f"报告生成于 {local_text(now)}（北京时间），数据取自警舆数据仓库 {warehouse_url}。"
+             "信息源状态为统计时段结束时的状态；事件状态与超时截至报告生成时刻。")
+    blocks: list = [Paragraph(facts)] + [Paragraph(d) for d in definitions]
+    blocks.append(Table(headers=("内容", "数据查询（jingyu query，可复现表中数字）"),
+                        rows=tuple(queries.items()), caption="各图表的数据来源"))
+    return Section(f"{number}、附录：数据来源与口径", tuple(blocks))

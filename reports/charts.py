@@ -1,9 +1,11 @@
-"""Charts for the reports: matplotlib to PNG, in a CJK font when one is installed."""
+"""Charts for the reports: matplotlib to PNG, in a CJK font when one is installed. A chart
+has no title of its own: the report captions it (图1 …)."""
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import matplotlib
 
@@ -18,11 +20,27 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "W
 NEGATIVE, OTHER, POSITIVE, NEUTRAL = "#c0392b", "#8fa3b8", "#2e8b57", "#b0b7bf"
 
 
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The first installed CJK font family, or None (charts then label in ASCII)."""
+# Files of those families, for fonts installed after matplotlib cached its font list.
+CJK_FILES = ("NotoSansCJK", "NotoSerifCJK", "SourceHanSans", "wqy-zenhei", "msyh", "simhei",
+             "PingFang")
+
+
+def _installed_cjk() -> str | None:
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((family for family in CJK_FAMILIES if family in installed), None)
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The first installed CJK font family, or None (charts then label in ASCII). A font
+    matplotlib's cached list does not know yet is looked for in the system's font folders."""
+    found = _installed_cjk()
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if any(name in Path(path).name for name in CJK_FILES):
+                font_manager.fontManager.addfont(path)
+        found = _installed_cjk()
+    return found
 
 
 def label(chinese: str, fallback: str) -> str:
@@ -52,7 +70,7 @@ def _png(fig) -> bytes:
 
 
 def volume_bars(labels: Sequence[str], posts: Sequence[int], negative: Sequence[int],
-                title: str, rotate: bool = False) -> bytes:
+                rotate: bool = False) -> bytes:
     """Stacked bars: negative posts at the bottom in red, the rest above."""
     fig, ax = _figure()
     x = range(len(labels))
@@ -63,14 +81,13 @@ def volume_bars(labels: Sequence[str], posts: Sequence[int], negative: Sequence[
         if total:
             ax.text(i, total, str(total), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(list(x), labels, rotation=45 if rotate else 0, fontsize=8)
-    ax.set_title(title, fontsize=11, loc="left")
     ax.set_ylabel(label("条数", "posts"))
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.margins(y=0.15)
     return _png(fig)
 
 
-def polarity_bar(counts: dict[str, int], names: dict[str, str], title: str) -> bytes:
+def polarity_bar(counts: dict[str, int], names: dict[str, str]) -> bytes:
     """One horizontal bar split by polarity, with counts and shares."""
     fig, ax = _figure(height=1.6)
     total = sum(counts.values()) or 1
@@ -85,13 +102,11 @@ def polarity_bar(counts: dict[str, int], names: dict[str, str], title: str) -> b
         left += value
     ax.set_yticks([])
     ax.grid(False)
-    ax.set_title(title, fontsize=11, loc="left")
     ax.spines[["left"]].set_visible(False)
     return _png(fig)
 
 
-def topic_bars(names: Sequence[str], posts: Sequence[int], negative: Sequence[int],
-               title: str) -> bytes:
+def topic_bars(names: Sequence[str], posts: Sequence[int], negative: Sequence[int]) -> bytes:
     """Horizontal bars, largest topic on top, negative part in red."""
     fig, ax = _figure(height=max(1.8, 0.38 * len(names) + 0.8))
     y = list(range(len(names)))[::-1]
@@ -103,7 +118,6 @@ def topic_bars(names: Sequence[str], posts: Sequence[int], negative: Sequence[in
     ax.set_yticks(y, names, fontsize=9)
     ax.grid(axis="x", color="#e5e7eb", linewidth=0.8)
     ax.grid(axis="y", visible=False)
-    ax.set_title(title, fontsize=11, loc="left")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.margins(x=0.12)
     return _png(fig)

@@ -15,6 +15,28 @@ def clean(value: object) -> str:
     return _CONTROL.sub("", "" if value is None else str(value))
 
 
+_BREAK_AFTER = " \t,;:/，。；：、）)]"
+
+
+def shorten(value: object, size: int) -> str:
+    """At most `size` characters, cut after a space or punctuation mark when one is near the
+    end (never in the middle of a word or number), with "…" when anything was cut."""
+    text = " ".join(clean(value).split())
+    if len(text) <= size:
+        return text
+    head = text[:size - 1]
+    cut = max(head.rfind(mark) for mark in _BREAK_AFTER)
+    if cut >= size * 0.6:
+        head = head[:cut + 1]
+    elif head[-1:].isascii() and head[-1:].isalnum():
+        # inside an ASCII word or number: back to where it starts
+        start = len(head)
+        while start > 0 and head[start - 1].isascii() and head[start - 1].isalnum():
+            start -= 1
+        head = head[:start] if start >= size * 0.6 else head
+    return head.rstrip() + "…"
+
+
 def safe_url(url: str | None) -> str | None:
     """The URL if it is http(s), else None: a post may carry javascript: or data: links."""
     if not url:
@@ -42,7 +64,7 @@ class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     caption: str = ""
-    trace: str = ""                    # how to reproduce the numbers: a jingyu query command
+    trace: str = ""                    # the query behind the numbers (listed in the appendix)
     empty: str = "无"                  # shown instead of an empty table
 
 
@@ -51,6 +73,7 @@ class Chart:
     title: str
     png: bytes
     alt: str                           # the numbers in words, for readers without the picture
+    trace: str = ""                    # the query behind the numbers (listed in the appendix)
 
 
 Block = Paragraph | Table | Chart
@@ -67,7 +90,6 @@ class Document:
     title: str
     subtitle: str
     sections: tuple[Section, ...]
-    footnotes: tuple[str, ...] = ()
     facts: dict[str, object] = field(default_factory=dict)   # headline numbers, for tests and flows
 
     def tables(self) -> list[Table]:

@@ -35,10 +35,17 @@ def write(document: Document, path: str | Path) -> Path:
 
 def _cell(value: Any) -> dict[str, Any]:
     if isinstance(value, Link):
-        return {"text": clean(value.text), "url": safe_url(value.url), "num": False}
-    if isinstance(value, float):
-        return {"text": f"{value:g}", "url": None, "num": True}
-    return {"text": clean(value), "url": None, "num": isinstance(value, int)}
+        return {"text": clean(value.text), "url": safe_url(value.url), "num": False,
+                "nowrap": False}
+    text = f"{value:g}" if isinstance(value, float) else clean(value)
+    return {"text": text, "url": None, "num": isinstance(value, (int, float)),
+            "nowrap": _unbreakable(text)}
+
+
+def _unbreakable(text: str) -> bool:
+    """A short text (待签收, 新出现) or an ASCII one such as a date and time: one line."""
+    units = _units(text)
+    return units <= SHORT_UNITS or (text.isascii() and units <= NO_BREAK_UNITS)
 
 
 # ---- HTML ----------------------------------------------------------------------------------
@@ -62,11 +69,11 @@ def to_html(document: Document) -> str:
                 blocks.append({"kind": "table", "caption": clean(block.caption),
                                "headers": [clean(h) for h in block.headers],
                                "rows": [[_cell(c) for c in row] for row in block.rows],
-                               "trace": clean(block.trace), "empty": clean(block.empty)})
+                               "empty": clean(block.empty)})
         sections.append({"title": clean(section.title), "blocks": blocks})
     return _ENV.get_template("report.html.j2").render(doc={
         "title": clean(document.title), "subtitle": clean(document.subtitle),
-        "sections": sections, "footnotes": [clean(n) for n in document.footnotes]})
+        "sections": sections})
 
 
 # ---- Markdown ------------------------------------------------------------------------------
@@ -119,14 +126,26 @@ def to_markdown(document: Document, charts: bool = False) -> str:
                 else:
                     lines.append(md_escape(block.empty))
                 lines.append("")
-                if block.trace:
-                    lines += [f"<sub>{md_escape(block.trace)}</sub>", ""]
-    if document.footnotes:
-        lines += ["---", ""] + [md_escape(n) + "  " for n in document.footnotes]
     return "\n".join(lines).rstrip() + "\n"
 
 
 # ---- Word ----------------------------------------------------------------------------------
+
+PAGE_WIDTH_CM = 21.0
+PAGE_HEIGHT_CM = 29.7
+MARGIN_CM = 1.8
+TEXT_WIDTH_CM = PAGE_WIDTH_CM - 2 * MARGIN_CM
+CHART_MAX_HEIGHT_CM = 12.0
+KEEP_TOGETHER_ROWS = 12     # a table this short is not split across pages
+CELL_PT = 8.5
+# One text unit is half a CJK character at CELL_PT (an ASCII character is about one unit);
+# a cell adds its left and right padding.
+UNIT_CM = CELL_PT / 2 * 2.54 / 72
+CELL_PADDING_CM = 0.4
+SHORT_UNITS = 10            # a cell this short (5 CJK characters) stays on one line
+NO_BREAK_UNITS = 20         # so does an ASCII text (a date and time) or word up to this long
+DESIRED_MAX_UNITS = 60      # beyond this a column wraps rather than widening further
+
 
 def _east_asian(style: Any, font: str) -> None:
     from docx.oxml.ns import qn
@@ -136,8 +155,15 @@ def _east_asian(style: Any, font: str) -> None:
     rpr.get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
+def _keep_with_next(paragraph: Any) -> Any:
+    paragraph.paragraph_format.keep_with_next = True
+    return paragraph
+
+
 def to_docx(document: Document) -> bytes:
-    """A Word document: every text is a plain run (nothing in post text is interpreted)."""
+    """A Word document for A4: every text is a plain run (nothing in post text is
+    interpreted); headings and captions stay with what follows, table header rows repeat on
+    every page and rows do not split, columns are as wide as their content needs."""
     from docx import Document as Word
     from docx.enum.section import WD_ORIENT
     from docx.shared import Cm, Pt, RGBColor
@@ -145,68 +171,96 @@ def to_docx(document: Document) -> bytes:
     word = Word()
     page = word.sections[0]
     page.orientation = WD_ORIENT.PORTRAIT
-    page.page_width, page.page_height = Cm(21), Cm(29.7)
+    page.page_width, page.page_height = Cm(PAGE_WIDTH_CM), Cm(PAGE_HEIGHT_CM)
     for margin in ("left_margin", "right_margin"):
-        setattr(page, margin, Cm(1.8))
+        setattr(page, margin, Cm(MARGIN_CM))
     for name in ("Normal", "Title", "Heading 1", "Heading 2"):
         _east_asian(word.styles[name], CJK_FONT)
     word.styles["Normal"].font.size = Pt(10.5)
     word.add_heading(clean(document.title), level=0)
-    word.add_paragraph(clean(document.subtitle))
+    subtitle = word.add_paragraph().add_run(clean(document.subtitle))
+    subtitle.font.color.rgb = RGBColor(0x57, 0x60, 0x6A)
     for section in document.sections:
-        word.add_heading(clean(section.title), level=1)
+        _keep_with_next(word.add_heading(clean(section.title), level=1))
         for block in section.blocks:
             if isinstance(block, Paragraph):
                 word.add_paragraph(clean(block.text))
             elif isinstance(block, Chart):
-                word.add_picture(io.BytesIO(block.png), width=Cm(16.5))
-                word.add_paragraph(clean(block.title)).runs[0].italic = True
+                _docx_chart(word, block)
             else:
                 _docx_table(word, block)
-                if block.trace:
-                    run = word.add_paragraph().add_run(clean(block.trace))
-                    run.font.size = Pt(7.5)
-                    run.font.color.rgb = RGBColor(0x6E, 0x77, 0x81)
-    if document.footnotes:
-        word.add_paragraph("")
-        for note in document.footnotes:
-            run = word.add_paragraph().add_run(clean(note))
-            run.font.size = Pt(8.5)
     out = io.BytesIO()
     word.save(out)
     return out.getvalue()
 
 
+def _docx_chart(word: Any, chart: Chart) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
+    width, height = _png_size(chart.png)
+    size = {"width": Cm(TEXT_WIDTH_CM - 0.5)}
+    if height / width * (TEXT_WIDTH_CM - 0.5) > CHART_MAX_HEIGHT_CM:
+        size = {"height": Cm(CHART_MAX_HEIGHT_CM)}
+    picture = _keep_with_next(word.add_paragraph())
+    picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    picture.add_run().add_picture(io.BytesIO(chart.png), **size)
+    caption = word.add_paragraph()
+    caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = caption.add_run(clean(chart.title))
+    run.font.size = Pt(9)
+    run.bold = True
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels, from the PNG header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def _docx_table(word: Any, block: Table) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
     from docx.shared import Pt
 
     if block.caption:
-        word.add_paragraph().add_run(clean(block.caption)).bold = True
+        _keep_with_next(word.add_paragraph()).add_run(clean(block.caption)).bold = True
     if not block.rows:
         word.add_paragraph(clean(block.empty))
         return
     table = word.add_table(rows=1, cols=len(block.headers))
     table.style = "Table Grid"
     table.autofit = False
-    widths = _column_widths(block)
+    widths = column_widths(block)
     for cell, header in zip(table.rows[0].cells, block.headers):
-        run = cell.paragraphs[0].add_run(clean(header))
+        run = _keep_with_next(cell.paragraphs[0]).add_run(clean(header))
         run.bold = True
-        run.font.size = Pt(8.5)
+        run.font.size = Pt(CELL_PT)
     for row in block.rows:
         cells = table.add_row().cells
         for cell, value in zip(cells, row):
             if isinstance(value, Link):
-                text = clean(value.text)
+                run = cell.paragraphs[0].add_run(clean(value.text))
+                run.font.size = Pt(CELL_PT)
                 url = safe_url(value.url)
-                run = cell.paragraphs[0].add_run(text)
-                run.font.size = Pt(8.5)
                 if url:
                     link = cell.add_paragraph().add_run(url)
                     link.font.size = Pt(7)
             else:
                 run = cell.paragraphs[0].add_run(_cell(value)["text"])
-                run.font.size = Pt(8.5)
+                run.font.size = Pt(CELL_PT)
+    keep_together = len(block.rows) <= KEEP_TOGETHER_ROWS
+    for n, row in enumerate(table.rows):
+        if keep_together and n < len(block.rows):   # every row but the last keeps with the next
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    _keep_with_next(paragraph)
+        properties = row._tr.get_or_add_trPr()
+        no_split = OxmlElement("w:cantSplit")
+        properties.append(no_split)
+        if n == 0:                       # the header row repeats on every page
+            header = OxmlElement("w:tblHeader")
+            header.set(qn("w:val"), "true")
+            properties.append(header)
     # Word reads the cell widths, LibreOffice the grid's: set both.
     for column, width in zip(table.columns, widths):
         column.width = width
@@ -215,16 +269,41 @@ def _docx_table(word: Any, block: Table) -> None:
             cell.width = width
 
 
-def _column_widths(block: Table) -> list[Any]:
-    """Columns as wide as their longest text (CJK counts double), within the 17.4 cm page."""
+def _units(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _floor(text: str) -> int:
+    """The narrowest a cell may be, in units: short texts (状态 待签收, III级黄色, a count) and
+    ASCII up to NO_BREAK_UNITS (a date and time, a number) stay on one line; longer text
+    wraps, but never inside an ASCII word."""
+    if _unbreakable(text):
+        return _units(text)
+    pieces = [p for p in re.split(r"[\s，。；、：:/（）()]", text) if p.isascii()]
+    return max([SHORT_UNITS] + [min(_units(p), NO_BREAK_UNITS) for p in pieces])
+
+
+def column_widths(block: Table) -> list[Any]:
+    """Column widths that fill the A4 text width: each column at least as wide as its header
+    and its cells need to avoid breaking a short text or a word (see _floor), the rest of
+    the page shared by how much more each column's longest text would take on one line."""
     from docx.shared import Cm
 
-    def size(value: Any) -> int:
-        text = clean(value.text if isinstance(value, Link) else _cell(value)["text"])
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-    # at least four CJK characters wide, so short headers such as 签收用时 stay on one line
-    weights = [max(8, min(50, max([size(block.headers[i])]
-                                  + [size(row[i]) for row in block.rows]))) + 3
-               for i in range(len(block.headers))]
-    return [Cm(17.4 * w / sum(weights)) for w in weights]
+    floors, wants = [], []
+    for i, header in enumerate(block.headers):
+        column = [clean(c.text if isinstance(c, Link) else _cell(c)["text"])
+                  for c in (row[i] for row in block.rows)]
+        floor = max([min(_units(clean(header)), SHORT_UNITS)] + [_floor(t) for t in column])
+        want = max([floor, _units(clean(header))]
+                   + [min(_units(text), DESIRED_MAX_UNITS) for text in column])
+        floors.append(floor * UNIT_CM + CELL_PADDING_CM)
+        wants.append(want * UNIT_CM + CELL_PADDING_CM)
+    if sum(floors) >= TEXT_WIDTH_CM:
+        return [Cm(TEXT_WIDTH_CM * f / sum(floors)) for f in floors]
+    spare = TEXT_WIDTH_CM - sum(floors)
+    extra = [w - f for w, f in zip(wants, floors)]
+    if sum(extra) <= spare:
+        # everything fits on one line: hand out what is left in proportion to the widths
+        total = sum(wants)
+        return [Cm(TEXT_WIDTH_CM * w / total) for w in wants]
+    return [Cm(f + spare * e / sum(extra)) for f, e in zip(floors, extra)]

@@ -201,7 +201,7 @@ def _top_stories(pg: bool, params: QueryParams, candidates: bool = True) -> str:
             GROUP BY top.story_key, top.posts, top.posts_before, top.growth)
         SELECT d.story_key, d.posts, d.posts_before, d.growth, d.negative,
                d.sources, d.first_seen_at, d.last_seen_at, d.first_post_id, fp.title, fp.url,
-               {bound}
+               fp.source_id, {bound}
         FROM described d JOIN posts fp ON fp.id = d.first_post_id
         ORDER BY d.growth DESC, d.posts DESC, d.story_key"""
 
@@ -258,6 +258,8 @@ def _incidents(pg: bool, params: QueryParams) -> str:
 
 
 def _source_health(pg: bool, params: QueryParams) -> str:
+    """Every figure as it stood at the end of the window, from the run ledger, so a brief of a
+    past day shows that day's health, not today's."""
     where = ""
     if params.jurisdiction:
         where += (" AND (s.jurisdiction = :jurisdiction"
@@ -265,35 +267,78 @@ def _source_health(pg: bool, params: QueryParams) -> str:
     if params.source:
         where += " AND s.id = :source"
     return f"""
-        WITH polled AS (
-            SELECT rs.source_id, COUNT(*) AS attempts,
-                   SUM(CASE WHEN rs.status = 'error' THEN 1 ELSE 0 END) AS failed
-            FROM run_sources rs JOIN runs r ON r.id = rs.run_id
-            WHERE r.started_at >= :since AND r.started_at < :until
-            GROUP BY rs.source_id),
+        WITH ledger AS (
+            SELECT rs.source_id, r.started_at AS at, rs.status, rs.error
+            FROM run_sources rs JOIN runs r ON r.id = rs.run_id WHERE r.started_at < :until),
+        polled AS (
+            SELECT source_id, COUNT(*) AS attempts,
+                   SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS failed
+            FROM ledger WHERE at >= :since GROUP BY source_id),
+        last_ok AS (
+            SELECT source_id, MAX(at) AS at FROM ledger WHERE status <> 'error'
+            GROUP BY source_id),
+        streak AS (
+            SELECT l.source_id, COUNT(*) AS failures, MAX(l.at) AS last_error_at
+            FROM ledger l LEFT JOIN last_ok o ON o.source_id = l.source_id
+            WHERE l.status = 'error' AND (o.at IS NULL OR l.at > o.at)
+            GROUP BY l.source_id),
+        last_error AS (
+            SELECT l.source_id, MAX(l.error) AS error
+            FROM ledger l JOIN streak k ON k.source_id = l.source_id AND l.at = k.last_error_at
+            WHERE l.status = 'error' GROUP BY l.source_id),
         yielded AS (
             SELECT p.source_id, COUNT(*) AS posts FROM posts p
             WHERE p.fetched_at >= :since AND p.fetched_at < :until GROUP BY p.source_id)
         SELECT s.id AS source_id, s.name, s.jurisdiction, s.enabled,
                COALESCE(polled.attempts, 0) AS attempts, COALESCE(polled.failed, 0) AS failed,
-               COALESCE(yielded.posts, 0) AS posts, s.consecutive_failures,
-               s.last_success_at, s.last_new_post_at, s.last_error
+               COALESCE(yielded.posts, 0) AS posts,
+               COALESCE(streak.failures, 0) AS consecutive_failures,
+               last_ok.at AS last_success_at, last_error.error AS last_error
         FROM sources s LEFT JOIN polled ON polled.source_id = s.id
         LEFT JOIN yielded ON yielded.source_id = s.id
+        LEFT JOIN last_ok ON last_ok.source_id = s.id
+        LEFT JOIN streak ON streak.source_id = s.id
+        LEFT JOIN last_error ON last_error.source_id = s.id
         WHERE 1 = 1{where}
-        ORDER BY s.consecutive_failures DESC, s.id"""
+        ORDER BY COALESCE(streak.failures, 0) DESC, s.id"""
 
 
 def _patrol(pg: bool, params: QueryParams) -> str:
-    label, hour = _bucket(pg, "hour", "r.started_at")
+    """Cycles per local hour (all sources: the ledger is not per jurisdiction); posts fetched
+    and alerts first raised in that hour (of the jurisdiction, if one is given), counted from
+    the posts and alerts themselves so that they add up to a report's totals."""
+    run_hour = _bucket(pg, "hour", "r.started_at")
+    post_hour = _bucket(pg, "hour", "p.fetched_at")
+    alert_hour = _bucket(pg, "hour", "a.first_detected_at")
+    alert_place = (" AND (a.jurisdiction = :jurisdiction"
+                   " OR a.jurisdiction LIKE :jurisdiction_children ESCAPE '!')"
+                   if params.jurisdiction else "")
     return f"""
-        SELECT {label} AS hour, COUNT(*) AS cycles,
-               SUM(CASE WHEN r.status = 'ok' THEN 1 ELSE 0 END) AS ok,
-               SUM(CASE WHEN r.status = 'partial' THEN 1 ELSE 0 END) AS partial,
-               SUM(CASE WHEN r.status NOT IN ('ok', 'partial') THEN 1 ELSE 0 END) AS failed,
-               SUM(r.posts_new) AS posts_new, SUM(r.alerts_new) AS alerts_new
-        FROM runs r WHERE r.started_at >= :since AND r.started_at < :until
-        GROUP BY {hour} ORDER BY {hour}"""
+        WITH cycles AS (
+            SELECT {run_hour[0]} AS hour, COUNT(*) AS cycles,
+                   SUM(CASE WHEN r.status = 'ok' THEN 1 ELSE 0 END) AS ok,
+                   SUM(CASE WHEN r.status = 'partial' THEN 1 ELSE 0 END) AS partial,
+                   SUM(CASE WHEN r.status NOT IN ('ok', 'partial') THEN 1 ELSE 0 END) AS failed
+            FROM runs r WHERE r.started_at >= :since AND r.started_at < :until
+            GROUP BY {run_hour[1]}),
+        fetched AS (
+            SELECT {post_hour[0]} AS hour, COUNT(*) AS posts_new, {NEGATIVE} AS negative_new
+            FROM posts p WHERE p.fetched_at >= :since AND p.fetched_at < :until
+            {_post_filters(params)}
+            GROUP BY {post_hour[1]}),
+        raised AS (
+            SELECT {alert_hour[0]} AS hour, COUNT(*) AS alerts_new FROM alerts a
+            WHERE a.first_detected_at >= :since AND a.first_detected_at < :until{alert_place}
+            GROUP BY {alert_hour[1]}),
+        hours AS (
+            SELECT hour FROM cycles UNION SELECT hour FROM fetched UNION SELECT hour FROM raised)
+        SELECT h.hour, COALESCE(c.cycles, 0) AS cycles, COALESCE(c.ok, 0) AS ok,
+               COALESCE(c.partial, 0) AS partial, COALESCE(c.failed, 0) AS failed,
+               COALESCE(f.posts_new, 0) AS posts_new, COALESCE(f.negative_new, 0) AS negative_new,
+               COALESCE(a.alerts_new, 0) AS alerts_new
+        FROM hours h LEFT JOIN cycles c ON c.hour = h.hour
+        LEFT JOIN fetched f ON f.hour = h.hour LEFT JOIN raised a ON a.hour = h.hour
+        ORDER BY h.hour"""
 
 
 POST_FILTERS = frozenset(FILTERS)
@@ -314,12 +359,13 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
                "timings in minutes from the first detection (ack, statement, progress, "
                "each track's start, resolution)",
                frozenset({"jurisdiction"}), _incidents, time_columns=("opened_at",)),
-    NamedQuery("source_health", "per source: polls and failures in the window, posts fetched, "
-               "consecutive failures, last success and error",
+    NamedQuery("source_health", "per source: polls and failures in the window, posts fetched; "
+               "consecutive failures, last success and error as they stood at --until",
                frozenset({"jurisdiction", "source"}), _source_health,
-               time_columns=("last_success_at", "last_new_post_at")),
-    NamedQuery("patrol", "the run ledger (巡查日志) by hour: cycles ok, partial, failed",
-               frozenset(), _patrol),
+               time_columns=("last_success_at",)),
+    NamedQuery("patrol", "the run ledger (巡查日志) by hour: cycles ok, partial, failed; "
+               "posts fetched (negative among them) and alerts first raised in the hour",
+               frozenset({"jurisdiction"}), _patrol),
 )}
 
 

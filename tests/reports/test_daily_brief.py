@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from docx import Document as Word
 
 from reports.blocks import Labels
 from reports.daily import build_daily_brief
-from reports.document import Chart
+from reports.document import Chart, Table
 from reports.render import to_docx, to_html, to_markdown, write
 from tests.reports.seeding import DAY, DAY_START, NOW, STORY, in_window, seed, story_of
 
@@ -41,30 +42,48 @@ def test_numbers_trace_to_rows(brief, seeded):
                                               for p in day)
     assert brief.facts["week"]["2026-11-19"] == len(in_window(DAY_START - timedelta(days=6),
                                                               DAY_START - timedelta(days=5)))
-    assert brief.facts["topics"]["police"] == len(in_window(DAY_START, DAY_END, topic="police"))
+    # 涉警 is one number: posts.police_related, in the overview and in the topic table alike
+    # (the seed's posts are all police-related, fewer carry the police topic)
+    assert brief.facts["topics"]["police"] == brief.facts["police_related"] == len(day)
+    assert len(in_window(DAY_START, DAY_END, topic="police")) < len(day)
+    topics = next(t for t in brief.tables() if t.caption.startswith("热点话题"))
+    assert topics.rows[0][:2] == ("涉警", len(day))
     assert brief.facts["stories"][0] == story_of(seeded, STORY)
-    assert brief.facts["sources_down"] == ["yx_forum"]
+    # yx_forum broke the next morning: the day's brief shows it as it was that day
+    assert brief.facts["sources_down"] == []
+    next_day = build_daily_brief(seeded, DAY + timedelta(days=1), labels=LABELS, now=NOW)
+    assert next_day.facts["sources_down"] == ["yx_forum"]
     assert len(brief.facts["incidents"]) == 1
 
 
 def test_sections_charts_and_traces(brief):
     titles = [s.title for s in brief.sections]
     assert titles == ["一、总体情况", "二、舆情走势", "三、情感分布", "四、热点话题",
-                      "五、负面热点",
-                      "六、告警与事件（三同步）", "七、信息源状态"]
+                      "五、负面热点", "六、告警与事件（三同步）", "七、信息源状态",
+                      "八、附录：数据来源与口径"]
     charts = [b for s in brief.sections for b in s.blocks if isinstance(b, Chart)]
     assert len(charts) == 4 and all(c.png.startswith(b"\x89PNG") for c in charts)
-    for table in brief.tables():
-        assert table.trace.startswith("数据：jingyu query ")
-    assert any("2026-11-25 00:00" in note for note in brief.footnotes)
+    assert all(c.title.startswith("图") for c in charts)          # captions in Chinese
+    # provenance in the appendix, not under the tables a leader reads
+    appendix = brief.sections[-1]
+    queries = next(b for b in appendix.blocks if isinstance(b, Table))
+    body = [t for s in brief.sections[:-1] for t in s.blocks if isinstance(t, (Table, Chart))]
+    assert all(t.trace.startswith("jingyu query ") for t in body)
+    assert {t.trace for t in body} == {q for _, q in queries.rows}
+    assert "2026-11-25 00:00" in appendix.blocks[0].text and "生成于 2026-11-26 08:00" in \
+        appendix.blocks[0].text
+    assert "jingyu query" not in to_markdown(replace(brief, sections=brief.sections[:-1]))
 
 
 def test_stories_carry_links_counts_and_post_ids(brief):
     stories = next(t for t in brief.tables() if t.caption.startswith("负面热点"))
     first = stories.rows[0]
     assert first[1].url.startswith("https://example.org/story/")
-    assert first[2:4] == (6, 5)                    # negative posts, growth over the day before
-    assert isinstance(first[6], int)               # the first post's id
+    assert first[2] == "临江新闻"                    # the first post's source, by name
+    assert first[3:6] == (6, 1, "+5")              # negative posts now, the day before, change
+    assert first[-1] == brief.facts["stories"][0]  # 热点编号
+    new = [row for row in stories.rows if row[4] == 0]
+    assert new and all(row[5] == "新出现" for row in new)
 
 
 def test_incident_row_shows_sync_and_breaches(brief):
@@ -78,12 +97,12 @@ def test_incident_row_shows_sync_and_breaches(brief):
 def test_every_format_holds_the_numbers(brief, tmp_path):
     total = str(brief.facts["posts"])
     html = to_html(brief)
-    assert "data:image/png;base64," in html and f"共采集舆情信息 {total} 条" in html
+    assert "data:image/png;base64," in html and f"共监测到舆情信息 {total} 条" in html
     markdown = to_markdown(brief)
-    assert f"共采集舆情信息 {total} 条" in markdown and "| 日期 | 信息量 |" in markdown
+    assert f"共监测到舆情信息 {total} 条" in markdown and "| 日期 | 信息量 |" in markdown
     word = Word(io.BytesIO(to_docx(brief)))
     text = "\n".join(p.text for p in word.paragraphs)
-    assert f"共采集舆情信息 {total} 条" in text
+    assert f"共监测到舆情信息 {total} 条" in text
     assert len(word.inline_shapes) == 4 and len(word.tables) == len(
         [t for t in brief.tables() if t.rows])
     for suffix in (".html", ".md", ".docx"):

@@ -23,12 +23,14 @@ def warehouse(warehouse_url):
 def test_night_shift_sees_failures_and_silent_hours(warehouse):
     report = build_handover(warehouse, *NIGHT, now=NOW)
     assert report.facts["cycles"] == 2 and report.facts["failed_cycles"] == 2
-    assert [h[11:] for h in report.facts["silent_hours"]] == ["00", "01", "02", "03", "04", "05"]
+    assert [h[11:13] for h in report.facts["silent_hours"]] == ["00", "01", "02", "03", "04",
+                                                                "05"]
     assert report.facts["sources_down"] == ["yx_forum"]
     assert report.facts["open_incidents"] == [1]          # opened the day before, still open
     assert report.facts["alerts"] == []
     text = to_markdown(report)
-    assert "6 个小时无巡查记录" in text and "yx\\_forum: HTTP 432 blocked" in text
+    assert "6 个小时无巡查记录" in text and "| 云溪论坛 |" in text and "HTTP 432 blocked" in text
+    assert "yx\\_forum" not in text.split("附录")[0]          # names, not ids, above the appendix
 
 
 def test_day_shift_lists_its_alert_posts_and_breached_timers(warehouse):
@@ -41,7 +43,7 @@ def test_day_shift_lists_its_alert_posts_and_breached_timers(warehouse):
     assert "首次官方发声超时" in open_table.rows[0][-1]
     assert "三同步：舆论引导滞后" in open_table.rows[0][-1]
     stories = next(t for t in report.tables() if t.caption.startswith("本班负面热点"))
-    assert stories.rows[0][2] == 6
+    assert stories.rows[0][3] == 6
 
 
 def test_the_jurisdiction_filter_applies(warehouse):
