@@ -181,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _query_parser(command("query", _query,
                           "analyst queries: named (see --list) or read-only --sql; "
-                          "a table, or CSV / Excel / Parquet with -o"), with_database)
+                          "a table, or CSV / Excel / Parquet with -o"), with_config, with_database)
     _search_parser(command("search", _search,
                            "search everything collected for words (AND, OR, NOT, \"phrases\"; "
                            "side by side = AND), newest or most relevant first"),
@@ -191,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _query_parser(p: argparse.ArgumentParser, with_database) -> None:
+def _query_parser(p: argparse.ArgumentParser, with_config, with_database) -> None:
     p.add_argument("name", nargs="?", help="a named query (see --list)")
     p.add_argument("--list", action="store_true", help="describe the named queries")
     p.add_argument("--sql", metavar="STATEMENT",
@@ -206,7 +206,9 @@ def _query_parser(p: argparse.ArgumentParser, with_database) -> None:
                    help="volume: comma-separated hour|day, topic, jurisdiction, source, polarity")
     p.add_argument("--limit", type=int, default=20, help="rows of list queries (default 20)")
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="write .csv, .xlsx or .parquet instead of printing")
+                   help="write .csv, .xlsx (Chinese headers, names, a 来源 sheet) or .parquet "
+                        "instead of printing")
+    with_config(p)
     with_database(p)
 
 
@@ -602,20 +604,35 @@ def _query(args: argparse.Namespace) -> int:
     else:
         print("jingyu query: give a query name, --sql or --list", file=sys.stderr)
         return EXIT_CONFIG
-    engine.dispose()
-    if args.output:
-        from reports.tables import write_table
-
-        write_table(result, args.output)
-        print(f"{len(result.rows)} rows -> {args.output}")
-    else:
-        print(_format_query(result))
+    try:
+        if args.output:
+            _write_export(result, args, engine)
+            print(f"{len(result.rows)} rows -> {args.output}")
+        else:
+            print(_format_query(result))
+    finally:
+        engine.dispose()
     return 0
+
+
+def _write_export(result, args: argparse.Namespace, engine,
+                  extra: Sequence[tuple[str, str]] = ()) -> None:
+    """A table file with names for ids and, in Excel, a 来源 sheet saying what it holds."""
+    from sqlalchemy.engine import make_url
+
+    from flows.reporting import load_labels
+    from reports.tables import provenance, write_table
+    from warehouse.db import database_url
+
+    labels = load_labels(args.config).with_sources(engine)
+    warehouse = make_url(args.database or database_url()).render_as_string(hide_password=True)
+    write_table(result, args.output, labels=labels,
+                notes=provenance(result, labels, utcnow(), warehouse, extra))
 
 
 def _search(args: argparse.Namespace) -> int:
     from flows.reporting import load_labels
-    from reports.tables import search_table, write_table
+    from reports.tables import search_provenance, search_rows
     from warehouse.db import database_url, ensure_schema, make_engine
     from warehouse.search import SearchQuery, search
 
@@ -624,17 +641,17 @@ def _search(args: argparse.Namespace) -> int:
                         until=parse_local(args.until) if args.until else None,
                         jurisdiction=args.jurisdiction, topic=args.topic, source=args.source,
                         polarity=args.polarity, order=args.order, limit=args.limit)
-    labels = load_labels(args.config)
     engine = make_engine(args.database or database_url())
     try:
         ensure_schema(engine)
         result = search(engine, query)
+        labels = load_labels(args.config).with_sources(engine)
+        if args.output:
+            _write_export(search_rows(result), args, engine, search_provenance(result, labels))
+            print(f"{len(result.hits)} of {result.total_text} hits -> {args.output}")
+            return 0
     finally:
         engine.dispose()
-    if args.output:
-        write_table(search_table(result, labels), args.output)
-        print(f"{len(result.hits)} of {result.total_text} hits -> {args.output}")
-        return 0
     print(format_search(result, labels))
     return 0
 

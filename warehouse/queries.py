@@ -216,7 +216,7 @@ def _posts(pg: bool, params: QueryParams) -> str:
     return f"""
         SELECT p.id AS post_id, p.seen_at, p.source_id, p.jurisdiction, p.polarity,
                ROUND(CAST(p.sentiment AS numeric), 3) AS sentiment, p.police_related,
-               p.title, p.url, p.content_hash
+               p.title, p.url, p.content_hash, p.text
         FROM posts p WHERE {WINDOW}{_post_filters(params)}
         ORDER BY p.seen_at DESC, p.id DESC LIMIT :limit"""
 
@@ -350,7 +350,7 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
                "posts.story_id) by growth over the window before",
                POST_FILTERS, _top_stories, takes_limit=True,
                time_columns=("first_seen_at", "last_seen_at")),
-    NamedQuery("posts", "the posts themselves, newest first, with ids and links",
+    NamedQuery("posts", "the posts themselves, newest first, with ids, links and full text",
                POST_FILTERS, _posts, takes_limit=True, time_columns=("seen_at",)),
     NamedQuery("alerts", "alerts first detected in the window, with their incident's status",
                frozenset({"jurisdiction"}), _alerts, takes_limit=True,

@@ -56,7 +56,8 @@ def test_output_by_extension(database, tmp_path, capsys, suffix):
     assert f"{expected} rows -> {out}" in capsys.readouterr().out
     frame = {".csv": lambda p: pd.read_csv(p, encoding="utf-8-sig"),
              ".xlsx": pd.read_excel, ".parquet": pd.read_parquet}[suffix](out)
-    assert len(frame) == expected and "post_id" in frame and "url" in frame
+    columns = ("帖子ID", "链接", "全文") if suffix == ".xlsx" else ("post_id", "url", "text")
+    assert len(frame) == expected and all(c in frame for c in columns)
 
 
 def test_sql_reads_but_never_writes(database, capsys):

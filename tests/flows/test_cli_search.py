@@ -34,18 +34,24 @@ def test_filters_and_window(database, capsys):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_writes_full_text_with_chinese_headers(database, tmp_path, capsys, suffix):
+def test_writes_full_text_with_names(database, tmp_path, capsys, suffix):
     out = tmp_path / f"hits{suffix}"
     assert main(["search", "执法", "--database", database, "-o", str(out)]) == 0
     assert f"-> {out}" in capsys.readouterr().out
-    frame = (pd.read_csv(out, encoding="utf-8-sig") if suffix == ".csv"
-             else pd.read_excel(out))
-    assert {"帖子ID", "时间（北京时间）", "来源", "辖区", "全文", "链接"} <= set(frame.columns)
+    if suffix == ".csv":         # for programs: ids, their names beside them
+        frame = pd.read_csv(out, encoding="utf-8-sig")
+        source, text = "source_name", "text"
+        assert {"post_id", "seen_at", "source_id", "jurisdiction", "jurisdiction_name",
+                "url"} <= set(frame.columns)
+    else:                        # for people: Chinese headers, names
+        frame = pd.read_excel(out, sheet_name="数据")
+        source, text = "来源", "全文"
+        assert {"帖子ID", "发布时间（北京时间）", "辖区", "链接"} <= set(frame.columns)
     names = {"lj_news": "临江新闻", "qc_police": "青川公安", "yx_forum": "云溪论坛"}
     matching = [p for p in POSTS if "执法" in p.title]
     assert len(frame) == len(matching)
-    assert set(frame["来源"]) == {names[p.source_id] for p in matching}
-    assert all("执法" in t for t in frame["全文"])
+    assert set(frame[source]) == {names[p.source_id] for p in matching}
+    assert all("执法" in t for t in frame[text])
 
 
 def test_bad_search_exits_2_with_the_reason(database, capsys):

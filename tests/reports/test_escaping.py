@@ -113,7 +113,7 @@ def test_excel_cells_are_text_not_formulas(warehouse, tmp_path):
     path = write_table(_hostile_rows(warehouse), tmp_path / "posts.xlsx")
     sheet = load_workbook(path).active
     header = [c.value for c in sheet[1]]
-    titles = [row[header.index("title")] for row in sheet.iter_rows(min_row=2)]
+    titles = [row[header.index("标题")] for row in sheet.iter_rows(min_row=2)]
     assert all(cell.data_type == "s" for cell in titles)
     values = {cell.value for cell in titles}
     for formula in FORMULAS:
