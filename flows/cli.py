@@ -186,8 +186,9 @@ def _parser() -> argparse.ArgumentParser:
                            "search everything collected for words (AND, OR, NOT, \"phrases\"; "
                            "side by side = AND), newest or most relevant first"),
                    with_config, with_database)
-    _report_parser(command("report", None, "reports: the daily brief (舆情日报) and the shift "
-                                           "handover (交接班)"), with_config, with_database)
+    _report_parser(command("report", None, "reports: the daily brief (舆情日报), the shift "
+                                           "handover (交接班) and an incident's 专报"),
+                   with_config, with_database)
     return parser
 
 
@@ -239,8 +240,14 @@ def _report_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
     handover.add_argument("--from", dest="since", required=True,
                           help="shift start, Asia/Shanghai, e.g. '2026-11-26 00:00'")
     handover.add_argument("--to", dest="until", help="shift end (default: now)")
-    for q in (daily, handover):
-        q.add_argument("--jurisdiction", help="a jurisdiction id; those under it count too")
+    incident = kinds.add_parser("incident", help="专报 of one incident: timeline, spread, "
+                                                 "sentiment, places, 三同步, timers, statement, "
+                                                 "evidence")
+    incident.set_defaults(handler=_report_incident)
+    incident.add_argument("number", type=int, help="the incident's number (告警编号)")
+    for q in (daily, handover, incident):
+        if q is not incident:
+            q.add_argument("--jurisdiction", help="a jurisdiction id; those under it count too")
         q.add_argument("-o", "--output", metavar="FILE",
                        help="write .html, .docx or .md (default: Markdown on the terminal)")
         with_config(q)
@@ -700,6 +707,13 @@ def _report_handover(args: argparse.Namespace) -> int:
                                             jurisdiction=args.jurisdiction,
                                             config_dir=args.config, database_url=args.database),
                           args.output)
+
+
+def _report_incident(args: argparse.Namespace) -> int:
+    from flows.reporting import incident_report_document
+
+    return _report_output(incident_report_document(args.number, config_dir=args.config,
+                                                   database_url=args.database), args.output)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from reports.blocks import Labels
 from reports.daily import build_daily_brief
 from reports.document import Document
 from reports.handover import build_handover
+from reports.incident import build_incident_report
 from reports.render import to_markdown, write
 from warehouse.store import Warehouse
 
@@ -51,6 +52,21 @@ def handover_document(since: datetime, until: datetime, *, jurisdiction: str | N
         return build_handover(warehouse, since, until, jurisdiction=jurisdiction,
                               labels=load_labels(config_dir),
                               timers=load_routing(config_dir).timers, now=now or utcnow())
+    finally:
+        warehouse.close()
+
+
+def incident_report_document(incident_id: int, *, config_dir: str | Path | None = None,
+                             database_url: str | None = None,
+                             now: datetime | None = None) -> Document:
+    """专报 of one incident (the console's 专报 button and `jingyu report incident N`);
+    render it with reports.render.to_html / to_docx / to_markdown. Raises
+    warehouse.incidents.NoSuchIncident (or IncidentError) for an unknown number."""
+    warehouse = Warehouse(database_url)
+    try:
+        return build_incident_report(warehouse, incident_id, labels=load_labels(config_dir),
+                                     timers=load_routing(config_dir).timers,
+                                     now=now or utcnow())
     finally:
         warehouse.close()
 

@@ -90,6 +90,10 @@ def level_short(level: int) -> str:
     return f"{info['roman']}级{info['colour_zh']}" if info else str(level)
 
 
+def share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "-"
+
+
 def duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60}小时{minutes % 60}分" if minutes >= 60 else f"{minutes}分钟"

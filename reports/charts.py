@@ -121,3 +121,49 @@ def topic_bars(names: Sequence[str], posts: Sequence[int], negative: Sequence[in
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.margins(x=0.12)
     return _png(fig)
+
+
+def _thin_ticks(ax, labels: Sequence[str], most: int = 14) -> None:
+    step = max(1, -(-len(labels) // most))
+    ax.set_xticks(range(0, len(labels), step), labels[::step], rotation=30, ha="right",
+                  fontsize=7)
+
+
+def timeline(labels: Sequence[str], posts: Sequence[int], negative: Sequence[int],
+             markers: Sequence[tuple[float, str]]) -> bytes:
+    """Posts per time slot (negative in red) with a dashed line at each moment that matters —
+    first post, detection, acknowledgement, statement, level changes — labelled at the top.
+    A marker's position is in slots (2.5: half-way through the third)."""
+    fig, ax = _figure(height=3.6)
+    x = range(len(labels))
+    other = [p - n for p, n in zip(posts, negative)]
+    ax.bar(x, negative, color=NEGATIVE, width=0.85, label=label("负面", "negative"))
+    ax.bar(x, other, bottom=negative, color=OTHER, width=0.85, label=label("其他", "other"))
+    top = max(posts or [1])
+    for n, (at, text) in enumerate(markers):
+        ax.axvline(at - 0.5, color="#1f2328", linestyle="--", linewidth=0.8)
+        ax.text(at - 0.5, top * (1.32 - 0.1 * (n % 3)), f" {text}", fontsize=7, va="top",
+                ha="left", color="#1f2328")
+    _thin_ticks(ax, labels)
+    ax.set_ylim(0, top * 1.35)
+    ax.set_ylabel(label("条数", "posts"))
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, 0.72))
+    return _png(fig)
+
+
+def polarity_bars(labels: Sequence[str], counts: dict[str, Sequence[int]],
+                  names: dict[str, str]) -> bytes:
+    """Posts per time slot split by polarity: negative, neutral, positive stacked."""
+    fig, ax = _figure(height=3.0)
+    x = range(len(labels))
+    bottom = [0] * len(labels)
+    colours = {"negative": NEGATIVE, "neutral": NEUTRAL, "positive": POSITIVE}
+    for key in ("negative", "neutral", "positive"):
+        values = counts.get(key, [0] * len(labels))
+        ax.bar(x, values, bottom=bottom, color=colours[key], width=0.85, label=names[key])
+        bottom = [b + v for b, v in zip(bottom, values)]
+    _thin_ticks(ax, labels)
+    ax.set_ylabel(label("条数", "posts"))
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.margins(y=0.15)
+    return _png(fig)

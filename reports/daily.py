@@ -12,6 +12,7 @@ from reports.blocks import (
     Labels,
     appendix,
     incidents_table,
+    share,
     sources_table,
     stories_table,
     trace,
@@ -24,10 +25,6 @@ from warehouse.store import Warehouse
 TOP_TOPICS = 10
 TOP_STORIES = 10
 POLICE = "police"          # the 涉警 category: counted by posts.police_related, as everywhere
-
-
-def share(part: int, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "-"
 
 
 def build_daily_brief(warehouse: Warehouse, day: date, *, jurisdiction: str | None = None,

@@ -1,0 +1,118 @@
+"""专报 (`jingyu report incident N`): every number counted from the incident's rows and posts,
+every quote a post's own title with its link, in HTML, Word and Markdown."""
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from docx import Document as Word
+from sqlalchemy import text
+
+from flows.cli import main
+from reports.blocks import Labels
+from reports.document import Chart, Link, Table
+from reports.incident import build_incident_report
+from reports.render import to_docx, to_html, to_markdown
+from tests.reports.seeding import DAY_START, NOW, POSTS, STORY, seed, story_of
+
+LABELS = Labels(topics={"police.enforcement_dispute": "执法争议"},
+                jurisdictions={"qingchuan": "青川市", "qingchuan.linjiang": "临江区"})
+OPENED = DAY_START + timedelta(hours=11, minutes=30)
+
+
+@pytest.fixture
+def warehouse(warehouse_url):
+    w = seed(warehouse_url)
+    with w.engine.begin() as conn:
+        # evidence: the story's first copy of the day; the statement: a police post of the day
+        first, official = conn.execute(text(
+            "SELECT (SELECT MIN(id) FROM posts WHERE content_hash = :h AND seen_at >= :d), "
+            "(SELECT MIN(id) FROM posts WHERE source_id = 'qc_police' AND seen_at >= :s)"),
+            {"h": STORY, "d": DAY_START.replace(tzinfo=None),
+             "s": (OPENED + timedelta(hours=2)).astimezone().replace(tzinfo=None)}).one()
+        conn.execute(text("UPDATE alerts SET evidence = :e WHERE id = 1"),
+                     {"e": json.dumps([{"post_id": first, "url": "x", "title": "t",
+                                        "source_id": "lj_news", "published_at": None}])})
+        conn.execute(text("UPDATE incidents SET official_post_id = :p, "
+                          "official_statement_at = :at WHERE id = 1"),
+                     {"p": official, "at": (OPENED + timedelta(hours=5)).replace(tzinfo=None)
+                      - OPENED.utcoffset()})
+    w.evidence, w.official = first, official
+    yield w
+    w.close()
+
+
+def _table(document, caption: str) -> Table:
+    return next(t for t in document.tables() if t.caption.startswith(caption))
+
+
+def test_posts_are_the_story_of_the_evidence(warehouse):
+    report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
+    story = story_of(warehouse, STORY)
+    with warehouse.engine.connect() as conn:
+        # the evidence's story and the statement itself
+        expected = conn.execute(text(
+            "SELECT id, polarity FROM posts WHERE story_id = :s OR content_hash = :h "
+            "OR id = :o"), {"s": story, "h": STORY, "o": warehouse.official}).all()
+    story_posts = [p for p in POSTS if p.content_hash == STORY]
+    assert report.facts["posts"] == len(expected) == len(story_posts) + 1
+    assert report.facts["negative"] == sum(p == "negative" for _, p in expected)
+    assert story in report.facts["stories"] and report.facts["evidence"] == [warehouse.evidence]
+    facts = dict(report.sections[0].blocks[1].rows)
+    assert facts["事件"] == "敏感信息：临江交警执法争议<b>视频</b>"     # text, escaped by renderers
+    assert facts["辖区"] == "临江区" and facts["级别"] == "III级黄色"
+    assert facts["签收"].startswith("2026-11-25 11:42（值班员张三，发现后 12分钟")
+    assert facts["官方发声"] == "2026-11-25 16:30（发现后 5小时0分）"
+    first = min(story_posts, key=lambda p: p.seen_at)
+    assert facts["首条信息"] == "2026-11-24 21:00（临江新闻）" == \
+        f"{first.seen_at.astimezone(DAY_START.tzinfo):%Y-%m-%d %H:%M}（临江新闻）"
+
+
+def test_timeline_spread_and_sentiment_add_up(warehouse):
+    report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
+    charts = [b for s in report.sections for b in s.blocks if isinstance(b, Chart)]
+    assert len(charts) == 2 and all(c.png.startswith(b"\x89PNG") for c in charts)
+    moments = _table(report, "关键节点").rows
+    assert [m[1] for m in moments][:3] == ["首条信息", "首次发现并告警（III级黄色）", "签收"]
+    assert any(m[1] == "依法处理启动" for m in moments)
+    sources = _table(report, "各来源信息量").rows
+    assert sum(r[2] for r in sources) == report.facts["posts"]
+    assert {"临江新闻", "青川公安"} <= {r[0] for r in sources}
+    sentiment = _table(report, "各时段情感倾向").rows
+    assert sum(sum(r[1:4]) for r in sentiment) == report.facts["posts"]
+    reposted = _table(report, "转发最多的内容").rows
+    assert reposted[0][1] == len([p for p in POSTS if p.content_hash == STORY])
+    assert isinstance(reposted[0][0], Link) and reposted[0][0].url.startswith("https://")
+
+
+def test_tracks_timers_statement_and_evidence(warehouse):
+    report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
+    tracks = {r[0]: r for r in _table(report, "三同步").rows}
+    assert tracks["依法处理"][2].startswith("2026-11-25 12:10 法制李四（发现后 40分钟")
+    assert tracks["舆论引导"][2] == "未启动"
+    timers = {r[0]: r[-1] for r in _table(report, "处置时限").rows}
+    assert timers["签收"] == "按时"                                   # 12 minutes of 15
+    assert timers["首次官方发声"] == "超时 1小时0分"                   # 5 h of 4 h
+    assert timers["进展通报"] == "未到期（剩余 3小时30分）"             # 24 h, now is +20.5 h
+    assert timers["处置办结"].startswith("未到期")
+    statement = dict(_table(report, "官方发声").rows)
+    assert statement["发布账号"] == "青川公安" and isinstance(statement["内容（链接）"], Link)
+    evidence = _table(report, "告警证据").rows
+    assert [r[-1] for r in evidence] == [warehouse.evidence, warehouse.official]
+    assert "内容指纹" in evidence[0][4]
+
+
+def test_every_format_and_the_cli(warehouse, warehouse_url, tmp_path, capsys):
+    report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
+    html = to_html(report)
+    assert "&lt;b&gt;视频&lt;/b&gt;" in html and "<b>视频" not in html
+    assert "jingyu" not in to_markdown(report).split("附录")[0]
+    word = Word(io.BytesIO(to_docx(report)))
+    assert len(word.inline_shapes) == 2 and any("专报" in p.text for p in word.paragraphs)
+    out = tmp_path / "zhuanbao.docx"
+    assert main(["report", "incident", "1", "--database", warehouse_url, "-o", str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert main(["report", "incident", "99", "--database", warehouse_url]) == 2
+    assert "no incident 99" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""The posts an incident is about, for its 专报: the posts of its evidence, every post sharing
+their text or their story (reposts and near-copies), and its official statement."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, bindparam, text
+
+from jingyu.timeutil import from_db
+
+
+@dataclass(frozen=True)
+class IncidentPost:
+    id: int
+    source_id: str
+    source_name: str
+    source_tags: tuple[str, ...]
+    url: str | None
+    title: str
+    text: str
+    author: str | None
+    seen_at: datetime                  # aware UTC
+    fetched_at: datetime               # aware UTC: when jingyu kept it (固证 time)
+    content_hash: str
+    polarity: str
+    sentiment: float
+    police_related: bool
+    jurisdiction: str | None
+    story_id: int | None
+
+    @property
+    def official(self) -> bool:
+        return "official" in self.source_tags
+
+
+# The selection, written out for the report's appendix.
+SELECTION = ("告警证据中的帖子、内容指纹属于事件的帖子，以及与它们同属一个热点（story_id，即转发、"
+             "转载和改写）的全部帖子；另加官方发声帖子本身")
+
+
+def incident_posts(engine: Engine, content_hashes: Sequence[str], post_ids: Sequence[int],
+                   also: Sequence[int] = ()) -> list[IncidentPost]:
+    """The posts with one of `content_hashes` or `post_ids`, every post of their stories, and
+    the posts `also` (without their stories: an official statement's template text may be a
+    near-copy of other statements), oldest first."""
+    seeds = "p.content_hash IN :hashes OR p.id IN :ids"
+    sql = text(f"""
+        WITH seeds AS (SELECT p.id, p.story_id FROM posts p WHERE {seeds})
+        SELECT p.id, p.source_id, s.name AS source_name, s.tags, p.url, p.title, p.text,
+               p.author, p.seen_at, p.fetched_at, p.content_hash, p.polarity, p.sentiment,
+               p.police_related, p.jurisdiction, p.story_id
+        FROM posts p JOIN sources s ON s.id = p.source_id
+        WHERE p.id IN (SELECT id FROM seeds) OR p.id IN :also
+           OR p.story_id IN (SELECT story_id FROM seeds WHERE story_id IS NOT NULL)
+        ORDER BY p.seen_at, p.id""").bindparams(bindparam("hashes", expanding=True),
+                                                bindparam("ids", expanding=True),
+                                                bindparam("also", expanding=True))
+    # An empty IN list is not valid SQL everywhere: a value no post has stands in.
+    binds = {"hashes": list(content_hashes) or [""], "ids": list(post_ids) or [-1],
+             "also": list(also) or [-1]}
+    with engine.connect() as conn:
+        rows = conn.execute(sql, binds).all()
+    return [IncidentPost(
+        id=r.id, source_id=r.source_id, source_name=r.source_name,
+        source_tags=tuple(json.loads(r.tags) if isinstance(r.tags, str) else r.tags or ()),
+        url=r.url, title=r.title or "", text=r.text or "", author=r.author,
+        seen_at=from_db(_datetime(r.seen_at)), fetched_at=from_db(_datetime(r.fetched_at)),
+        content_hash=r.content_hash, polarity=r.polarity, sentiment=float(r.sentiment),
+        police_related=bool(r.police_related), jurisdiction=r.jurisdiction,
+        story_id=r.story_id) for r in rows]
+
+
+def _datetime(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
