@@ -32,9 +32,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
+from bench_queries import JURISDICTIONS, TOPICS, _copy  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench_queries import JURISDICTIONS, TOPICS, _copy  # noqa: E402
 from warehouse.search import SearchQuery, search  # noqa: E402
 from warehouse.store import Warehouse  # noqa: E402
 

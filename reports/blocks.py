@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from alerts.levels import LEVELS
 from alerts.incidents.timers import TRACKS, TimerSettings, breaches, sync_gaps
+from alerts.levels import LEVELS
 from reports.document import Chart, Link, Paragraph, Section, Table, shorten
 from warehouse.incidents import IncidentStore
 from warehouse.queries import QueryParams, QueryResult, local_text, run_query
@@ -185,9 +185,8 @@ def sources_table(engine: Engine, params: QueryParams, caption: str,
 
 
 def _error_text(record: Mapping) -> str:
-    error = record["last_error"] or ""
-    prefix = f"{record['source_id']}: "
-    return shorten(error[len(prefix):] if error.startswith(prefix) else error, ERROR_CHARS)
+    error = (record["last_error"] or "").removeprefix(f"{record['source_id']}: ")
+    return shorten(error, ERROR_CHARS)
 
 
 DEFINITIONS = (

@@ -141,7 +141,8 @@ def build_daily_brief(warehouse: Warehouse, day: date, *, jurisdiction: str | No
         sections=sections + (appendix(
             sections, number="八", window=window,
             where=f"{where}（含下级单位）" if jurisdiction else where, now=now,
-            warehouse_url=engine.url.render_as_string(hide_password=True), definitions=DEFINITIONS[:4]),),
+            warehouse_url=engine.url.render_as_string(hide_password=True),
+            definitions=DEFINITIONS[:4]),),
         facts={"posts": total, "negative": negative, "police_related": police,
                "police_negative": police_negative, "previous_day_posts": previous,
                "polarity": polarity, "hourly": {h: v[0] for h, v in per_hour.items()},

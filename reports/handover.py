@@ -83,8 +83,8 @@ def build_handover(warehouse: Warehouse, since: datetime, until: datetime, *,
     span = f"{local_text(since)} 至 {local_text(until)}"
     summary = (f"本班（{span}{'，截至 ' + local_text(now) if ongoing else ''}）{where}："
                f"巡查 {cycles} 轮（部分失败 {partial}，失败 {failed}）"
-               + (f"，{len(silent)} 个小时无巡查记录（{'、'.join(h[11:13] + '时' for h in silent)}）"
-                  if silent else "")
+               + (f"，{len(silent)} 个小时无巡查记录（"
+                  f"{'、'.join(h[11:13] + '时' for h in silent)}）" if silent else "")
                + f"；采集信息 {posts} 条，其中负面 {negative} 条；新告警 {len(alerts)} 起；"
                f"移交未结事件 {len(open_states)} 起，其中超时或三同步滞后 {breached} 起；"
                f"信息源异常 {len(down)} 个。")

@@ -278,7 +278,8 @@ def search_provenance(result: Any, labels: Labels) -> list[tuple[str, str]]:
     """The 来源 rows that say which search the hits answer."""
     query = result.query
     rows = [("检索式", query.text),
-            ("排序", "相关度（最近 10000 条匹配中）" if query.order == "relevance" else "时间（新到旧）"),
+            ("排序", "相关度（最近 10000 条匹配中）" if query.order == "relevance"
+             else "时间（新到旧）"),
             ("匹配总数", result.total_text)]
     if query.since or query.until:
         rows.append(("时段（北京时间）", f"{local_text(query.since) or '不限'} 至 "
