@@ -232,12 +232,12 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
             WITH pool AS (
                 SELECT p.id FROM posts p WHERE {where}
                 ORDER BY p.seen_at DESC, p.id DESC LIMIT :cap)
-            SELECT {columns}, {score} AS score
+            SELECT {columns}, {score} AS score, (SELECT COUNT(*) FROM pool) AS pooled
             FROM pool JOIN posts p ON p.id = pool.id JOIN sources s ON s.id = p.source_id
             ORDER BY score DESC, p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
     else:
         page_sql = f"""
-            SELECT {columns}, NULL AS score
+            SELECT {columns}, NULL AS score, NULL AS pooled
             FROM posts p JOIN sources s ON s.id = p.source_id
             WHERE {where}
             ORDER BY p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
@@ -247,7 +247,9 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
             # Sorting thousands of matches by time stays in memory (the default 4 MB spills).
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
         rows = conn.execute(_statement(page_sql), _used(binds, page_sql)).all()
-        if query.offset == 0 and len(rows) < query.limit:
+        if rows and rows[0].pooled is not None:        # the pool is the first TOTAL_CAP + 1
+            total = rows[0].pooled
+        elif query.offset == 0 and len(rows) < query.limit:
             total = len(rows)
         else:
             total = conn.execute(_statement(count_sql), _used(binds, count_sql)).scalar_one()

@@ -258,6 +258,10 @@ def test_random_searches_equal_substring_evaluation(warehouse_url):
             result = search(warehouse.engine, SearchQuery(text=words, limit=1000))
             assert [h.seen_at for h in result.hits] == expected, words
             assert result.total == len(expected), words
+            ranked = search(warehouse.engine, SearchQuery(text=words, limit=1000,
+                                                          order="relevance"))
+            assert sorted(h.seen_at for h in ranked.hits) == sorted(expected), words
+            assert ranked.total == len(expected), words
             checked += 1
     finally:
         warehouse.close()
