@@ -225,34 +225,38 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
     columns = """p.id, p.seen_at, p.source_id, s.name AS source_name, p.title, p.text, p.url,
                p.jurisdiction, p.polarity, p.police_related, p.topics, p.story_id,
                p.content_hash"""
-    if score:
-        # Ranked among the newest TOTAL_CAP + 1 matches: bounded time for a word found in
-        # every third post.
-        page_sql = f"""
-            WITH pool AS (
-                SELECT p.id FROM posts p WHERE {where}
-                ORDER BY p.seen_at DESC, p.id DESC LIMIT :cap)
-            SELECT {columns}, {score} AS score, (SELECT COUNT(*) FROM pool) AS pooled
-            FROM pool JOIN posts p ON p.id = pool.id JOIN sources s ON s.id = p.source_id
-            ORDER BY score DESC, p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
-    else:
-        page_sql = f"""
-            SELECT {columns}, NULL AS score, NULL AS pooled
-            FROM posts p JOIN sources s ON s.id = p.source_id
-            WHERE {where}
-            ORDER BY p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
-    count_sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM posts p WHERE {where} LIMIT :cap) m"
+    relevance_sql = f"""
+        WITH pool AS (
+            SELECT p.id FROM posts p WHERE {where}
+            ORDER BY p.seen_at DESC, p.id DESC LIMIT :cap)
+        SELECT {columns}, {score} AS score, (SELECT COUNT(*) FROM pool) AS pooled
+        FROM pool JOIN posts p ON p.id = pool.id JOIN sources s ON s.id = p.source_id
+        ORDER BY score DESC, p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
+    newest_sql = f"""
+        SELECT {columns}, NULL AS score FROM posts p JOIN sources s ON s.id = p.source_id
+        WHERE {where} ORDER BY p.seen_at DESC, p.id DESC LIMIT :limit OFFSET :offset"""
+    matches_sql = f"SELECT p.id, p.seen_at FROM posts p WHERE {where} LIMIT :cap"
     with engine.connect() as conn:
         if pg:
             # Sorting thousands of matches by time stays in memory (the default 4 MB spills).
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
-        rows = conn.execute(_statement(page_sql), _used(binds, page_sql)).all()
-        if rows and rows[0].pooled is not None:        # the pool is the first TOTAL_CAP + 1
-            total = rows[0].pooled
-        elif query.offset == 0 and len(rows) < query.limit:
-            total = len(rows)
+        if score:
+            # Ranked among the newest TOTAL_CAP + 1 matches, which also count them: bounded
+            # time for a word found in every third post.
+            rows = conn.execute(_statement(relevance_sql), _used(binds, relevance_sql)).all()
+            total = rows[0].pooled if rows else _count(conn, matches_sql, binds)
         else:
-            total = conn.execute(_statement(count_sql), _used(binds, count_sql)).scalar_one()
+            # One pass finds the matches (at most TOTAL_CAP + 1, in any order): when that is
+            # all of them, the page is cut from them; else the time index finds the newest,
+            # which a word that common yields at once.
+            found = conn.execute(_statement(matches_sql), _used(binds, matches_sql)).all()
+            total = len(found)
+            if total <= TOTAL_CAP:
+                newest = sorted(found, key=lambda r: (_as_datetime(r.seen_at), r.id),
+                                reverse=True)[query.offset:query.offset + query.limit]
+                rows = _rows_by_id(conn, columns, [r.id for r in newest])
+            else:
+                rows = conn.execute(_statement(newest_sql), _used(binds, newest_sql)).all()
         incidents = _incidents_of(conn, pg, [(r.content_hash, r.story_id) for r in rows])
     hits = tuple(SearchHit(
         post_id=r.id, seen_at=from_db(_as_datetime(r.seen_at)), source_id=r.source_id,
@@ -266,6 +270,22 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
         for r in rows)
     return SearchResult(query=query, terms=terms, hits=hits, total=min(total, TOTAL_CAP),
                         total_capped=total > TOTAL_CAP)
+
+
+def _count(conn, matches_sql: str, binds: dict[str, object]) -> int:
+    sql = f"SELECT COUNT(*) FROM ({matches_sql}) m"
+    return conn.execute(_statement(sql), _used(binds, sql)).scalar_one()
+
+
+def _rows_by_id(conn, columns: str, ids: list[int]) -> list:
+    """The hit rows of these post ids, in this order."""
+    if not ids:
+        return []
+    sql = text(f"SELECT {columns}, NULL AS score FROM posts p "
+               "JOIN sources s ON s.id = p.source_id WHERE p.id IN :ids"
+               ).bindparams(bindparam("ids", expanding=True))
+    rows = {r.id: r for r in conn.execute(sql, {"ids": ids})}
+    return [rows[i] for i in ids]
 
 
 def _statement(sql: str):
