@@ -238,8 +238,11 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
     matches_sql = f"SELECT p.id, p.seen_at FROM posts p WHERE {where} LIMIT :cap"
     with engine.connect() as conn:
         if pg:
-            # Sorting thousands of matches by time stays in memory (the default 4 MB spills).
+            # Sorting thousands of matches by time stays in memory (the default 4 MB spills);
+            # no JIT: the bigram function's cost makes the planner expect a long query and
+            # compile it, which took longer (0.66 s) than running it.
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
+            conn.exec_driver_sql("SET LOCAL jit = off")
         if score:
             # Ranked among the newest TOTAL_CAP + 1 matches, which also count them: bounded
             # time for a word found in every third post.
