@@ -6,8 +6,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from alerts.incidents.timers import TRACKS, TimerSettings, breaches, sync_gaps
 from alerts.levels import LEVELS
@@ -44,8 +45,6 @@ class Labels:
 
     def with_sources(self, engine: Engine) -> Labels:
         """These labels and the names of the warehouse's sources."""
-        from sqlalchemy import text
-
         with engine.connect() as conn:
             names = dict(conn.execute(text("SELECT id, name FROM sources")).all())
         return replace(self, sources={**names, **self.sources})
@@ -60,15 +59,10 @@ class Labels:
         return pattern.sub(lambda m: names[m.group(0)], text)
 
 
-_ID_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
-
-
+@lru_cache(maxsize=8)
 def _id_pattern(ids: tuple[str, ...]) -> re.Pattern[str]:
     # An id is replaced only where it stands alone (not inside a longer id or a URL path).
-    if ids not in _ID_PATTERNS:
-        _ID_PATTERNS[ids] = re.compile(r"(?<![\w.\-/])(?:" + "|".join(map(re.escape, ids))
-                                       + r")(?![\w.\-/])")
-    return _ID_PATTERNS[ids]
+    return re.compile(r"(?<![\w.\-/])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w.\-/])")
 
 
 def trace(name: str, params: QueryParams) -> str:
