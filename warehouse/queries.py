@@ -411,8 +411,11 @@ def run_query(engine: Engine, name: str, params: QueryParams) -> QueryResult:
     sql = query.build(pg, params)
     with engine.connect() as conn:
         if pg:
-            # Grouping a month of posts needs more than the default 4 MB to stay in memory.
+            # Grouping a month of posts needs more than the default 4 MB to stay in memory;
+            # JIT compiling costs these queries more than it saves (patrol over 30 days of
+            # 1M posts: 1.9 s with it, 1.1 s without, on a loaded machine).
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
+            conn.exec_driver_sql("SET LOCAL jit = off")
         columns, rows = _execute(conn, sql, params)
         if name == "top_stories":
             if not _candidates_suffice([dict(zip(columns, r)) for r in rows], params):
