@@ -710,10 +710,17 @@ def _report_handover(args: argparse.Namespace) -> int:
 
 
 def _report_incident(args: argparse.Namespace) -> int:
+    """专报; an unknown incident exits 1 with the reason, as the alerts commands do."""
     from flows.reporting import incident_report_document
+    from warehouse.incidents import NoSuchIncident
 
-    return _report_output(incident_report_document(args.number, config_dir=args.config,
-                                                   database_url=args.database), args.output)
+    try:
+        document = incident_report_document(args.number, config_dir=args.config,
+                                            database_url=args.database)
+    except NoSuchIncident as exc:
+        print(f"jingyu: {exc.args[0]}: see 'jingyu alerts list'", file=sys.stderr)
+        return 1
+    return _report_output(document, args.output)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def incident_report_document(incident_id: int, *, config_dir: str | Path | None 
                              now: datetime | None = None) -> Document:
     """专报 of one incident (the console's 专报 button and `jingyu report incident N`);
     render it with reports.render.to_html / to_docx / to_markdown. Raises
-    warehouse.incidents.NoSuchIncident (or IncidentError) for an unknown number."""
+    warehouse.incidents.NoSuchIncident for an unknown number."""
     warehouse = Warehouse(database_url)
     try:
         return build_incident_report(warehouse, incident_id, labels=load_labels(config_dir),

@@ -114,5 +114,5 @@ def test_every_format_and_the_cli(warehouse, warehouse_url, tmp_path, capsys):
     out = tmp_path / "zhuanbao.docx"
     assert main(["report", "incident", "1", "--database", warehouse_url, "-o", str(out)]) == 0
     assert out.stat().st_size > 0
-    assert main(["report", "incident", "99", "--database", warehouse_url]) == 2
+    assert main(["report", "incident", "99", "--database", warehouse_url]) == 1
     assert "no incident 99" in capsys.readouterr().err
