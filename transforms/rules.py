@@ -12,6 +12,8 @@ from transforms.term_scan import TermScanner
 from transforms.text import normalise
 
 TOPIC_KEYS = ("id", "name", "parent", "high_risk", "expr")
+# The 涉警 category: with police relevance given, it and its sub-topics follow relevance.
+POLICE_CATEGORY = "police"
 TOP_LEVEL_KEYS = ("topics",)
 _TOPIC_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 _SYNTAX_FIX = ('join terms with AND / OR (upper case), negate with NOT, group with ( ), '
@@ -335,13 +337,31 @@ class RuleSet:
                                      for term in topic.expression.near_terms)
         self._topic_terms = {topic.id: frozenset(topic.expression.terms) for topic in topics}
 
-    def match(self, text: str) -> list[TopicHit]:
+    def match(self, text: str, police_terms: Sequence[str] | None = None) -> list[TopicHit]:
         """Topics whose rule holds on a normalised text (see text.normalise), in file order.
 
         A fired sub-topic also fires its category, explained by the sub-topic's terms.
         Terms are found case-insensitively; an ASCII letter or digit at an end of a term
         must not touch another one (`ai` is not in `training`, `110` not in `1100`).
+
+        With police_terms (transforms.police.find_police_terms of the text), the 涉警 category
+        (POLICE_CATEGORY) follows police relevance: a police-related text always has it,
+        explained by those terms when its own rule did not fire, and a text that is not
+        police-related has neither it nor any of its sub-topics.
         """
+        hits = self._match(text)
+        if police_terms is None or POLICE_CATEGORY not in self.topics:
+            return hits
+        if not police_terms:
+            return [hit for hit in hits if POLICE_CATEGORY not in
+                    (hit.topic_id, self.topics[hit.topic_id].parent)]
+        if any(hit.topic_id == POLICE_CATEGORY for hit in hits):
+            return hits
+        fired = {hit.topic_id: hit for hit in hits}
+        fired[POLICE_CATEGORY] = TopicHit(POLICE_CATEGORY, tuple(police_terms))
+        return [fired[topic_id] for topic_id in self.topics if topic_id in fired]
+
+    def _match(self, text: str) -> list[TopicHit]:
         folded = text.casefold()
         present: set[str] = set()
         spans: dict[str, list[tuple[int, int]]] = {}

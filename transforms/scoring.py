@@ -112,13 +112,14 @@ class Scorer:
         analyses = []
         for text, text_words, p, keys in zip(texts, words, positive, fingerprints(texts)):
             sentiment = float(p)
+            police_terms = find_police_terms(text)
             analyses.append(_Analysis(
                 keywords=top_keywords(content_words(text_words), self._idf,
                                       self.settings.keyword_count),
-                police_terms=find_police_terms(text),
+                police_terms=police_terms,
                 sentiment=sentiment,
                 polarity=polarity(sentiment, text, self.settings.polarity),
-                hits=self.rules.match(text),
+                hits=self.rules.match(text, police_terms),
                 places=self.places.find(text),
                 story_keys=keys,
             ))

@@ -8,10 +8,15 @@ from collections.abc import Iterable
 
 import jieba
 
-from transforms.police import POLICE_TERMS
-
-# Words that jieba splits but analysts read as one word.
+# Words jieba is taught: police vocabulary and words that jieba splits but analysts read as one
+# word. Fixed, not transforms.police.POLICE_TERMS: the n-gram sentiment model was trained on
+# this segmentation, and relevance vocabulary changes must not move its features.
 EXTRA_WORDS: tuple[str, ...] = (
+    "公安", "公安局", "公安厅", "公安部", "公安机关", "分局", "派出所", "警务站", "看守所",
+    "拘留所", "车管所", "交管", "警察", "人民警察", "民警", "辅警", "协警", "警方", "警官", "警长",
+    "警员", "交警", "特警", "刑警", "巡警", "网警", "乘警", "铁警", "警情", "警情通报", "警力",
+    "警车", "警服", "警号", "警犬", "接警", "出警", "处警", "报警", "执法", "执法记录仪", "刑侦",
+    "治安", "反诈", "刑拘", "刑事拘留", "行政拘留", "袭警",
     "暴力执法", "暴力抗法", "妨害公务", "警情通报", "警方通报", "反诈中心", "电信诈骗",
     "群体性事件", "上访", "信访局", "因公牺牲", "因公负伤", "见义勇为", "英模",
 )
@@ -42,9 +47,8 @@ def load_tokenizer() -> jieba.Tokenizer:
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.dt
     tokenizer.initialize()
-    for word in (*POLICE_TERMS, *EXTRA_WORDS):
-        if not word.isascii():
-            tokenizer.add_word(word)
+    for word in EXTRA_WORDS:
+        tokenizer.add_word(word)
     return tokenizer
 
 

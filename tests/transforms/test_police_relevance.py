@@ -63,3 +63,38 @@ def test_text_without_police_vocabulary_is_not_police_related() -> None:
 def test_every_term_is_found_on_its_own() -> None:
     missing = [term for term in POLICE_TERMS if term not in find_police_terms(f"关于{term}的消息")]
     assert missing == []
+
+
+@pytest.mark.parametrize("text, term", [
+    ("便衣民警在地铁里抓获一名扒手", "便衣民警"),
+    ("已经报了三次警，还是没人管", "报了警"),
+    ("他因为打架进了局子", "进局子"),
+    ("@平安北京 这里有人虐猫，麻烦处理一下", "@平安"),
+    ("警务室今天正式启用", "警务室"),
+    ("立案十二天了，结论呢", "立案"),
+    ("去派出所开无犯罪记录证明", "派出所"),
+    ("出入境大厅今天人很多", "出入境"),
+])
+def test_ordinary_police_words_outside_the_old_vocabulary_count(text: str, term: str) -> None:
+    assert term in find_police_terms(normalise(text))
+
+
+@pytest.mark.parametrize("text", [
+    "武警官兵在抗洪一线奋战",
+    "这部刑侦剧的剧情太假了，破案全靠巧合",
+    "小说里的女警察太飒了，作者文笔很好",
+    "周末重温老港片《警察故事》，动作戏还是燃",
+    "道歉有用的话要警察干什么",
+    "颜值警察出动！这个妹子太好看了",
+    "快递三天还没到，客服态度还差，真想报警",
+    "身体已经在报警了，再熬夜真的要出事",
+    "电脑开机报警，主板滴滴响个不停",
+    "地震预警系统提前十秒发出警报",
+    "法院不给立案，说材料不全",
+    "这场比赛的主裁判执法水平太差了",
+    "纪委监委对该局长立案审查",
+    "这款车最高时速110，油耗很低",
+    "@人民日报四世三公安阳王",
+])
+def test_police_words_in_other_senses_do_not_count(text: str) -> None:
+    assert find_police_terms(normalise(text)) == ()

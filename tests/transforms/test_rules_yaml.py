@@ -16,7 +16,8 @@ CATEGORY_TREE = {
     "public_safety": {"public_safety.fatal_accident", "public_safety.natural_disaster",
                       "public_safety.violent_crime", "public_safety.extreme"},
 }
-HIGH_RISK = {"police.assault", "police.casualty", "stability.mass_incident",
+HIGH_RISK = {"police.assault", "police.casualty", "police.enforcement_dispute",
+             "stability.mass_incident",
              "public_safety.fatal_accident", "public_safety.violent_crime",
              "public_safety.extreme"}
 
