@@ -13,6 +13,12 @@ start-up and CSV input and output included. The goal: jingyu >= 50% of jieba. Ea
 
 On a shared machine wall time depends on what else runs; the CPU seconds (user + sys of
 the process and its workers) are printed beside it, and their ratio is steadier.
+
+First it times the accurate path's models in this process on the 8,000 short Weibo posts of
+the smp2020 and osm2022 dev files (issue 15's goal: sentiment + stance >= 300 posts/s on two
+cores): the shared encoder pass with the n-gram model (accurate sentiment) and the stance of
+the police-related posts, then the whole Scorer (segmentation, keywords, rules, places,
+stories) with the accurate model. --rows 0 skips the CLI runs.
 """
 from __future__ import annotations
 
@@ -93,6 +99,52 @@ def jingyu_score(path: Path, output: Path, workers: int, sentiment: str) -> tupl
     return time.perf_counter() - start, _children_cpu() - cpu
 
 
+def _encoder_texts() -> list[str]:
+    texts: list[str] = []
+    for name in ("smp2020_ewect_weibo_dev.csv", "osm2022_weibo_events_dev.csv"):
+        with (DATA / name).open(encoding="utf-8", newline="") as f:
+            texts.extend(row["text"] for row in csv.DictReader(f))
+    return texts
+
+
+def models_rate() -> None:
+    """Print posts/s of sentiment + stance (the accurate path's models) and of the Scorer."""
+    sys.path.insert(0, str(REPO))
+    import yaml
+
+    from transforms import sentiment_bert, stance
+    from transforms.police import find_police_terms
+    from transforms.rules import parse_rules
+    from transforms.scoring import Scorer, police_stances, sentiment_proba
+    from transforms.segment import load_tokenizer, segment
+    from transforms.text import normalise
+
+    rules = parse_rules(yaml.safe_load((REPO / "config" / "rules.yaml").read_text("utf-8")),
+                        "rules.yaml")
+    scorer = Scorer(rules)
+    texts = [normalise(t) for t in _encoder_texts()]
+    tokenizer = load_tokenizer()
+    sentiment_bert.shipped_model().encode(texts[:50])      # warm: sessions, caches
+    stance.shipped_model()
+    start, cpu = time.perf_counter(), time.process_time()
+    words = [segment(t, tokenizer) for t in texts]
+    terms = [find_police_terms(t) for t in texts]
+    topics = [tuple(h.topic_id for h in rules.match(t, found)) for t, found in zip(texts, terms)]
+    encoded = sentiment_bert.shipped_model().encode(texts)
+    sentiment_proba("accurate", texts, words, encoded)
+    found = police_stances(texts, [bool(t) for t in terms], topics, encoded)
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    print(f"sentiment + stance (encoder pass, n-gram model, stance of "
+          f"{sum(f is not None for f in found)} police-related posts, words and rules): "
+          f"{len(texts) / seconds:6.0f} posts/s  {seconds:6.1f} s wall {cpu_s:6.1f} s CPU "
+          f"on {len(texts)} posts")
+    start, cpu = time.perf_counter(), time.process_time()
+    scorer.score_texts(texts)
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    print(f"Scorer.score_texts, accurate (everything)  {len(texts) / seconds:6.0f} posts/s  "
+          f"{seconds:6.1f} s wall {cpu_s:6.1f} s CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("input", nargs="?", help="CSV with a text column (default: generated)")
@@ -101,6 +153,10 @@ def main() -> None:
     parser.add_argument("--sentiment", default="fast",
                         help="comma-separated sentiment models to time (fast, accurate)")
     args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    models_rate()
+    if not args.rows and not args.input:
+        return
     workdir = Path(tempfile.mkdtemp(prefix="bench_score_"))
     try:
         source = Path(args.input) if args.input else workdir / "in.csv"

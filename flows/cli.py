@@ -138,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     with_sentiment(ev)
     with_config(ev)
     ev.set_defaults(handler=_eval_sentiment)
+    ev = eval_sub.add_parser("stance", help="stance toward the police: accuracy, macro-F1, "
+                             "per-class recall on a label,text CSV")
+    ev.add_argument("input", help="CSV with columns label (negative, neutral or positive "
+                    "toward the police) and text, one police-related text a row")
+    with_config(ev)
+    ev.set_defaults(handler=_eval_stance)
 
     p = command("detect", _detect,
                 "spike detection over a count series: timestamp,value -> anomaly_score,alert")
@@ -405,6 +411,23 @@ def _eval_sentiment(args: argparse.Namespace) -> int:
     print(f"{result['file']}: {result['rows']} rows ({result['positives']} positive)")
     print(f"  accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}"
           f"   ROC AUC {result['roc_auc']:.3f}   (threshold {result['threshold']})")
+    return 0
+
+
+def _eval_stance(args: argparse.Namespace) -> int:
+    from flows.evaluate import evaluate_stance
+    from jingyu.config import config_file, load_yaml
+    from transforms.rules import parse_rules
+
+    rules = config_file("rules.yaml", args.config)
+    result = evaluate_stance(args.input, parse_rules(load_yaml(rules), rules))
+    counts = ", ".join(f"{n} {label}" for label, n in result["counts"].items())
+    print(f"{result['file']}: {result['rows']} rows ({counts}); "
+          f"{result['police_related_found']} found police-related by the relevance rule")
+    print(f"  accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}"
+          f"   negative vs not: accuracy {result['negative_vs_not_accuracy']:.3f}")
+    print("  recall: " + "   ".join(f"{label} {result['recall_' + label]:.3f}"
+                                   for label in result["counts"]))
     return 0
 
 

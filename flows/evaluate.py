@@ -1,7 +1,8 @@
-"""Evaluate the sentiment model on a labelled CSV (`label,text`; 1 positive, 0 negative).
+"""Evaluate scoring on a labelled CSV (`label,text`): sentiment (labels 1 positive, 0
+negative) and stance toward the police (labels negative, neutral, positive).
 
-`jingyu eval sentiment FILE.csv` calls evaluate_sentiment; the metrics themselves are in
-transforms.evaluation.
+`jingyu eval sentiment FILE.csv` calls evaluate_sentiment, `jingyu eval stance FILE.csv`
+evaluate_stance; the metrics themselves are in transforms.evaluation.
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from transforms.evaluation import binary_metrics
+from transforms.evaluation import STANCE_LABELS, binary_metrics, stance_metrics
 from transforms.records import ACCURATE
+from transforms.rules import RuleSet
 
 REQUIRED_COLUMNS = ("label", "text")
+SENTIMENT_LABELS = ("0", "1")
 
 
 class EvaluationDataError(ValueError):
@@ -24,7 +27,14 @@ class EvaluationDataError(ValueError):
 
 
 def read_labelled_csv(csv_path: str | Path) -> tuple[list[int], list[str]]:
-    """(labels, texts) of a `label,text` CSV (UTF-8, optionally gzip'ed, BOM tolerated)."""
+    """(labels, texts) of a sentiment `label,text` CSV: labels 0 or 1."""
+    labels, texts = read_labels(csv_path, SENTIMENT_LABELS)
+    return [int(label) for label in labels], texts
+
+
+def read_labels(csv_path: str | Path, allowed: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(labels, texts) of a `label,text` CSV (UTF-8, optionally gzip'ed, BOM tolerated) whose
+    labels are all in `allowed`."""
     path = Path(csv_path)
     if not path.is_file():
         raise EvaluationDataError(f"{path}: no such file")
@@ -34,7 +44,7 @@ def read_labelled_csv(csv_path: str | Path) -> tuple[list[int], list[str]]:
         opener = gzip.open
     else:
         opener = open
-    labels: list[int] = []
+    labels: list[str] = []
     texts: list[str] = []
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
@@ -49,10 +59,11 @@ def read_labelled_csv(csv_path: str | Path) -> tuple[list[int], list[str]]:
             reader.fieldnames = columns
             for line, row in enumerate(reader, start=2):
                 raw = (row.get("label") or "").strip()
-                if raw not in ("0", "1"):
+                if raw not in allowed:
                     raise EvaluationDataError(
-                        f"{path}, line {line}: column 'label' must be 0 or 1, got {raw!r}")
-                labels.append(int(raw))
+                        f"{path}, line {line}: column 'label' must be "
+                        f"{', '.join(allowed[:-1])} or {allowed[-1]}, got {raw!r}")
+                labels.append(raw)
                 texts.append(row.get("text") or "")
     except UnicodeDecodeError as exc:
         raise EvaluationDataError(f"{path}: not UTF-8 text ({exc})") from exc
@@ -92,3 +103,27 @@ def shipped_predict(texts: list[str], model: str = ACCURATE) -> np.ndarray:
     tokenizer = load_tokenizer()
     clean = [normalise(t) for t in texts]
     return sentiment_proba(model, clean, [segment(t, tokenizer) for t in clean])
+
+
+def evaluate_stance(csv_path: str | Path, rules: RuleSet) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class recall and "negative vs not" accuracy of the shipped
+    stance model on a `label,text` CSV of police-related texts (labels negative, neutral,
+    positive), every row scored as the pipeline scores a police-related post (`rules`: the
+    RuleSet whose topics are cues; the shipped rules by default). Also counts the rows the
+    relevance rule finds police-related."""
+    from transforms import sentiment_bert, stance
+    from transforms.police import find_police_terms
+    from transforms.text import normalise
+
+    labels, texts = read_labels(csv_path, STANCE_LABELS)
+    clean = [normalise(t) for t in texts]
+    terms = [find_police_terms(t) for t in clean]
+    # Labelled police-related: the rules' own topics where relevance finds no police word.
+    topics = [tuple(hit.topic_id for hit in rules.match(t, found or None))
+              for t, found in zip(clean, terms)]
+    features = sentiment_bert.shipped_model().encode(clean).features
+    predicted = [label for label, _ in stance.shipped_model().predict(features, clean, topics)]
+    return {"file": str(csv_path), "rows": len(labels),
+            "counts": {cls: labels.count(cls) for cls in STANCE_LABELS},
+            "police_related_found": sum(bool(t) for t in terms),
+            **stance_metrics(labels, predicted)}

@@ -56,6 +56,7 @@ COLUMNS: dict[str, Column] = {
     "polarity": Column("倾向", "polarity"), "posts": Column("条数", "int"),
     "negative": Column("负面条数", "int"), "negative_share": Column("负面占比", "percent"),
     "police_related": Column("涉警条数", "int"),
+    "police_stance": Column("对警态度", "polarity"),
     "story_key": Column("热点编号", "int"), "posts_before": Column("上期条数", "int"),
     "growth": Column("较上期变化", "int"), "sources": Column("来源数", "int"),
     "first_seen_at": Column("首次出现", "time"), "last_seen_at": Column("最近出现", "time"),

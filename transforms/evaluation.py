@@ -1,4 +1,5 @@
-"""Binary classification metrics with numpy alone: accuracy, macro-F1, ROC AUC."""
+"""Classification metrics with numpy alone: binary (accuracy, macro-F1, ROC AUC) and the
+three-way police stance."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,3 +52,23 @@ def binary_metrics(labels: Sequence[int], p_positive: Sequence[float],
     predicted = (p >= threshold).astype(np.int64)
     return {"accuracy": accuracy(y, predicted), "macro_f1": macro_f1(y, predicted),
             "roc_auc": roc_auc(y, p)}
+
+
+STANCE_LABELS = ("negative", "neutral", "positive")
+
+
+def stance_metrics(labels: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """Three-way stance scores: accuracy, macro-F1 over the three classes, the recall of each
+    class, and the accuracy of "negative vs not" (what the 涉警负面 series count)."""
+    y, p = np.asarray(labels), np.asarray(predicted)
+    f1s = []
+    metrics: dict[str, float] = {"n": float(len(y)), "accuracy": accuracy(y, p)}
+    for cls in STANCE_LABELS:
+        tp = float(np.sum((p == cls) & (y == cls)))
+        fp = float(np.sum((p == cls) & (y != cls)))
+        fn = float(np.sum((p != cls) & (y == cls)))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+        metrics[f"recall_{cls}"] = tp / (tp + fn) if tp + fn else float("nan")
+    metrics["macro_f1"] = float(np.mean(f1s))
+    metrics["negative_vs_not_accuracy"] = accuracy(y == "negative", p == "negative")
+    return metrics

@@ -30,3 +30,14 @@ class ScoredPost:
     high_risk: bool                    # some fired topic is marked high_risk in rules.yaml
     places: tuple[str, ...] = ()       # jurisdiction ids named in the text, most specific first
     story_keys: tuple[int, ...] = ()   # near-duplicate band keys (stories.fingerprints)
+    # Stance toward the police (transforms.stance), police-related posts only, else None:
+    police_stance: str | None = None   # NEGATIVE | NEUTRAL | POSITIVE
+    police_stance_p: float | None = None   # the probability of that stance
+
+    @property
+    def negative(self) -> bool:
+        """What the 涉警负面 signals count: negative toward the police for a police-related
+        post, negative sentiment for any other."""
+        if self.police_related:
+            return self.police_stance == NEGATIVE
+        return self.polarity == NEGATIVE

@@ -13,7 +13,7 @@ import pandas as pd
 
 from collectors.records import RawPost
 from jingyu.config import ConfigError, reject_unknown_keys
-from transforms import sentiment_bert, sentiment_model
+from transforms import sentiment_bert, sentiment_model, stance
 from transforms.keywords import IdfTable, load_idf_table, top_keywords
 from transforms.places import EMPTY_GAZETTEER, Gazetteer
 from transforms.police import find_police_terms
@@ -25,11 +25,12 @@ from transforms.stories import fingerprints
 from transforms.text import clean_text, content_hash, post_text
 
 # The columns score_texts gives each text, in order; list values are joined with "|".
-# rule_hits explains each topic ("topic: term+term"); places are jurisdiction ids, the most
-# specific first; story_keys are the near-duplicate band keys (16 hex digits each): rows
-# sharing a key are candidate copies of one story.
-SCORE_COLUMNS = ("sentiment", "polarity", "police_related", "police_terms", "topics", "keywords",
-                 "rule_hits", "places", "story_keys")
+# rule_hits explains each topic ("topic: term+term"); police_stance is negative, neutral or
+# positive toward the police (empty when the text is not police-related) and police_stance_p
+# its probability; places are jurisdiction ids, the most specific first; story_keys are the
+# near-duplicate band keys (16 hex digits each): rows sharing a key are candidate copies.
+SCORE_COLUMNS = ("sentiment", "polarity", "police_related", "police_terms", "police_stance",
+                 "police_stance_p", "topics", "keywords", "rule_hits", "places", "story_keys")
 LIST_SEPARATOR = "|"
 
 
@@ -66,13 +67,36 @@ def parse_scoring(data: Any, file: str | Path) -> ScoringSettings:
     return ScoringSettings(sentiment_model=model)
 
 
-def sentiment_proba(model: str, texts: Sequence[str],
-                    words: Sequence[Sequence[str]]) -> np.ndarray:
+def sentiment_proba(model: str, texts: Sequence[str], words: Sequence[Sequence[str]],
+                    encoded: sentiment_bert.Encoded | None = None) -> np.ndarray:
     """P(positive) of normalised texts and their words (segment.segment) by the named model
-    (ACCURATE or FAST), in one batched call."""
+    (ACCURATE or FAST), in one batched call; `encoded`: the encoder's pass over these texts,
+    when it already ran (ACCURATE)."""
     if model == FAST:
         return sentiment_model.shipped_model().predict_proba(texts, tokens=words)
-    return sentiment_bert.accurate_proba(texts, words)
+    return sentiment_bert.accurate_proba(texts, words, encoded)
+
+
+def police_stances(texts: Sequence[str], police: Sequence[bool],
+                   topics: Sequence[Sequence[str]],
+                   encoded: sentiment_bert.Encoded | None = None
+                   ) -> list[tuple[str, float] | None]:
+    """(stance, probability) toward the police of each police-related normalised text, None
+    for the others. `encoded`: the encoder's pass over all the texts, when it already ran;
+    otherwise the encoder runs on the police-related texts only."""
+    chosen = [i for i, is_police in enumerate(police) if is_police]
+    result: list[tuple[str, float] | None] = [None] * len(texts)
+    if not chosen:
+        return result
+    if encoded is None:
+        features = sentiment_bert.shipped_model().encode([texts[i] for i in chosen]).features
+    else:
+        features = encoded.features[chosen]
+    predicted = stance.shipped_model().predict(features, [texts[i] for i in chosen],
+                                               [topics[i] for i in chosen])
+    for i, found in zip(chosen, predicted):
+        result[i] = found
+    return result
 
 
 class _Analysis(NamedTuple):
@@ -80,6 +104,7 @@ class _Analysis(NamedTuple):
     police_terms: tuple[str, ...]
     sentiment: float
     polarity: str
+    stance: tuple[str, float] | None
     hits: list[TopicHit]
     places: tuple[str, ...]
     story_keys: tuple[int, ...]
@@ -100,30 +125,37 @@ class Scorer:
         self.places = places
         self._tokenizer: jieba.Tokenizer = load_tokenizer()
         self._idf: IdfTable = load_idf_table()
-        # Loaded now (once per process, shared by every Scorer), not in the first cycle.
+        # Loaded now (once per process, shared by every Scorer), not in the first cycle. The
+        # encoder serves the stance of police-related posts in both sentiment modes.
         sentiment_model.shipped_model()
-        if self.settings.sentiment_model == ACCURATE:
-            sentiment_bert.shipped_model()
+        sentiment_bert.shipped_model()
+        stance.shipped_model()
 
     def _analyse_many(self, texts: Sequence[str]) -> list[_Analysis]:
-        """The analysis of each normalised text; the fingerprints are hashed as one batch."""
+        """The analysis of each normalised text. One encoder pass serves sentiment and stance
+        (the accurate model; the fast one runs the encoder on police-related texts only);
+        the fingerprints are hashed as one batch."""
         words = [segment(text, self._tokenizer) for text in texts]
-        positive = sentiment_proba(self.settings.sentiment_model, texts, words)
-        analyses = []
-        for text, text_words, p, keys in zip(texts, words, positive, fingerprints(texts)):
-            sentiment = float(p)
-            police_terms = find_police_terms(text)
-            analyses.append(_Analysis(
-                keywords=top_keywords(content_words(text_words), self._idf,
-                                      self.settings.keyword_count),
-                police_terms=police_terms,
-                sentiment=sentiment,
-                polarity=polarity(sentiment, text, self.settings.polarity),
-                hits=self.rules.match(text, police_terms),
-                places=self.places.find(text),
-                story_keys=keys,
-            ))
-        return analyses
+        terms = [find_police_terms(text) for text in texts]
+        hits = [self.rules.match(text, text_terms) for text, text_terms in zip(texts, terms)]
+        encoded = (sentiment_bert.shipped_model().encode(texts)
+                   if self.settings.sentiment_model == ACCURATE else None)
+        positive = sentiment_proba(self.settings.sentiment_model, texts, words, encoded)
+        stances = police_stances(texts, [bool(t) for t in terms],
+                                 [tuple(hit.topic_id for hit in found) for found in hits],
+                                 encoded)
+        return [_Analysis(
+            keywords=top_keywords(content_words(text_words), self._idf,
+                                  self.settings.keyword_count),
+            police_terms=text_terms,
+            sentiment=float(p),
+            polarity=polarity(float(p), text, self.settings.polarity),
+            stance=text_stance,
+            hits=text_hits,
+            places=self.places.find(text),
+            story_keys=keys,
+        ) for text, text_words, text_terms, text_hits, p, text_stance, keys in zip(
+            texts, words, terms, hits, positive, stances, fingerprints(texts))]
 
     def score(self, raw: RawPost) -> ScoredPost:
         """Score one post; the text scored is its title and body."""
@@ -150,6 +182,8 @@ class Scorer:
             high_risk=any(self.rules.topics[hit.topic_id].high_risk for hit in analysis.hits),
             places=analysis.places,
             story_keys=analysis.story_keys,
+            police_stance=analysis.stance[0] if analysis.stance else None,
+            police_stance_p=analysis.stance[1] if analysis.stance else None,
         ) for raw, text, analysis in zip(raws, texts, self._analyse_many(texts))]
 
     def score_texts(self, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -162,6 +196,8 @@ class Scorer:
             "polarity": analysis.polarity,
             "police_related": bool(analysis.police_terms),
             "police_terms": join(analysis.police_terms),
+            "police_stance": analysis.stance[0] if analysis.stance else "",
+            "police_stance_p": round(analysis.stance[1], 4) if analysis.stance else None,
             "topics": join(hit.topic_id for hit in analysis.hits),
             "keywords": join(analysis.keywords),
             "rule_hits": join(_rule_hits(analysis.hits)),

@@ -1,55 +1,39 @@
-"""The accurate sentiment model: a small Chinese transformer, fine-tuned, run with numpy,
-averaged with the n-gram model.
+"""The accurate path's transformer: one encoder pass gives the sentiment, the features the
+police stance model reads (transforms.stance) and sentence vectors.
 
 A 4-layer, 512-wide BERT (m3e-small, itself uer/chinese_roberta_L-4_H-512 trained further on
-Chinese sentence pairs), fine-tuned on the three training sets by
-scripts/train_sentiment_bert.py and shipped as models/sentiment_bert.npz: weight matrices
-as int8 with one scale per output column, the tokenizer's JSON inside the same file.
-Inference is plain numpy (the `tokenizers` library splits the text), so no deep-learning
-framework is needed at run time.
+Chinese sentence pairs), fine-tuned for sentiment on the three training sets by
+scripts/train_sentiment_bert.py (weights kept as models/sentiment_bert.npz, int8 with one
+scale per output column). scripts/train_stance.py exports it as models/encoder.onnx for
+onnxruntime's int8 kernels: weights with one scale per output channel, activations quantised
+per run, the tokenizer's JSON in the metadata. It runs several times as fast as the float32
+numpy forward pass this module used to run. Each text is its own run, so its activation
+scales, and its scores, never depend on the other texts scored with it.
 
-It reads characters in context, which the n-gram model (transforms.sentiment_model) cannot;
-the two err differently, so the accurate P(positive) is the mean of their logits
-(accurate_proba), better on every training domain than either alone. It is far slower: about
-105 short Weibo posts a second on two cores, against some 34,000 for the n-gram model's
-batch path. Scoring uses it when
-scoring.yaml's sentiment.model is "accurate"; models/MODEL_CARD.md has the scores.
+The n-gram model (transforms.sentiment_model) errs differently from the transformer, so the
+accurate P(positive) is the mean of their logits (accurate_proba). models/MODEL_CARD.md has
+the scores and speeds.
+
+Thread safety: an onnxruntime session and a tokenizer may be called from several threads at
+once; the loaded model is shared by the whole process (shipped_model).
 """
 from __future__ import annotations
 
 import functools
-import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from transforms import sentiment_model
 
-MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentiment_bert.npz"
-FORMAT_VERSION = 1
-BATCH_TOKENS = 1024            # tokens per forward pass (measured fastest on two cores)
-
-
-def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    centred = x - mean
-    var = np.mean(centred * centred, -1, keepdims=True)
-    return centred / np.sqrt(var + eps) * gain + bias
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh form (within 1e-3 of BERT's erf form), with one temporary array."""
-    inner = x * x
-    inner *= 0.044715 * 0.7978845608
-    inner += 0.7978845608
-    inner *= x
-    np.tanh(inner, out=inner)
-    inner += 1.0
-    inner *= x
-    inner *= 0.5
-    return inner
+MODELS = Path(__file__).resolve().parent / "models"
+MODEL_PATH = MODELS / "encoder.onnx"
+# The fine-tuned sentiment weights the encoder was built from (training input only).
+SENTIMENT_WEIGHTS = MODELS / "sentiment_bert.npz"
+FORMAT_VERSION = 2
+VECTOR_SLICE = slice(512, 1024)
 
 
 def quantize(matrix: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,120 +45,82 @@ def quantize(matrix: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]
     return np.round(matrix / shaped).astype(np.int8), scale.astype(np.float32)
 
 
-def _dequantize(values: np.ndarray, scale: np.ndarray, axis: int = 0) -> np.ndarray:
-    return values.astype(np.float32) * np.expand_dims(scale, axis)
+class Encoded(NamedTuple):
+    """What one encoder pass gives for each text, in input order."""
+
+    sentiment: np.ndarray      # (n,) the transformer's P(positive)
+    features: np.ndarray       # (n, 1536) top layer: first token, mean of tokens, pooled
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """(n, 512) sentence vectors: the mean of the top layer's token states."""
+        return self.features[:, VECTOR_SLICE]
 
 
-class BertSentimentModel:
-    """P(positive) of each text, from the fine-tuned transformer."""
+class SharedEncoder:
+    """The exported encoder: tokenizer and onnxruntime session."""
 
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, path: Path) -> None:
+        import onnxruntime
         from tokenizers import Tokenizer
 
-        config = json.loads(bytes(arrays["config"]).decode("utf-8"))
-        self.layers = int(config["layers"])
-        self.heads = int(config["heads"])
-        self.max_tokens = int(config["max_tokens"])
-        self.eps = float(config["eps"])
-        self.tokenizer = Tokenizer.from_str(bytes(arrays["tokenizer"]).decode("utf-8"))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 2        # the machines have two cores
+        options.inter_op_num_threads = 1
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options,
+                                                        providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own NoSuchFile, InvalidProtobuf, Fail ...
+            raise RuntimeError(f"cannot read the encoder {path}: {exc} (fix: reinstall jingyu, "
+                               "or rebuild it with scripts/train_stance.py)") from exc
+        meta = self.session.get_modelmeta().custom_metadata_map
+        version = int(meta.get("format_version", "0"))
+        if version != FORMAT_VERSION:
+            raise RuntimeError(f"{path} has model format {version}, this jingyu reads "
+                               f"{FORMAT_VERSION} (fix: rebuild it with scripts/train_stance.py)")
+        self.max_tokens = int(meta["max_tokens"])
+        self.dimensions = int(meta["dimensions"])       # of the features
+        self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()
 
-        def matrix(name: str) -> np.ndarray:
-            return _dequantize(arrays[f"{name}.q"], arrays[f"{name}.s"])
-
-        self.word = _dequantize(arrays["word.q"], arrays["word.s"], axis=1)
-        self.position = arrays["position"].astype(np.float32)
-        self.token_type = arrays["token_type"].astype(np.float32)
-        self.emb_ln = (arrays["emb_ln.g"], arrays["emb_ln.b"])
-        self.blocks = [{
-            "qkv": (matrix(f"l{i}.qkv"), arrays[f"l{i}.qkv.b"]),
-            "out": (matrix(f"l{i}.out"), arrays[f"l{i}.out.b"]),
-            "ln1": (arrays[f"l{i}.ln1.g"], arrays[f"l{i}.ln1.b"]),
-            "ff1": (matrix(f"l{i}.ff1"), arrays[f"l{i}.ff1.b"]),
-            "ff2": (matrix(f"l{i}.ff2"), arrays[f"l{i}.ff2.b"]),
-            "ln2": (arrays[f"l{i}.ln2.g"], arrays[f"l{i}.ln2.b"]),
-        } for i in range(self.layers)]
-        self.pool = (matrix("pool"), arrays["pool.b"])
-        self.classifier = (arrays["cls.w"].astype(np.float32), arrays["cls.b"].astype(np.float32))
-
-    def _forward(self, ids: np.ndarray) -> np.ndarray:
-        """Logit of positive for a batch of texts of one token length (ids: (batch, length))."""
-        batch, length = ids.shape
-        hidden = self.word.shape[1]
-        head = hidden // self.heads
-        # Token rows are kept as one (batch * length, hidden) matrix, so that every linear
-        # layer is a single matrix product.
-        x = (self.word[ids] + self.position[:length] + self.token_type).reshape(-1, hidden)
-        x = _layer_norm(x, *self.emb_ln, self.eps)
-        for block in self.blocks:
-            weight, b = block["qkv"]
-            qkv = (x @ weight + b).reshape(batch, length, 3, self.heads, head)
-            # Contiguous copies: numpy's stacked matmul calls BLAS only on contiguous slices.
-            q = np.ascontiguousarray(qkv[:, :, 0].transpose(0, 2, 1, 3))
-            k = np.ascontiguousarray(qkv[:, :, 1].transpose(0, 2, 3, 1))
-            v = np.ascontiguousarray(qkv[:, :, 2].transpose(0, 2, 1, 3))
-            scores = q @ k
-            scores *= 1.0 / math.sqrt(head)
-            scores -= scores.max(-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(-1, hidden)
-            weight, b = block["out"]
-            x = _layer_norm(x + context @ weight + b, *block["ln1"], self.eps)
-            weight, b = block["ff1"]
-            inner = _gelu(x @ weight + b)
-            weight, b = block["ff2"]
-            x = _layer_norm(x + inner @ weight + b, *block["ln2"], self.eps)
-        weight, b = self.pool
-        pooled = np.tanh(x.reshape(batch, length, hidden)[:, 0] @ weight + b)
-        weight, b = self.classifier
-        logits = pooled @ weight + b
-        return logits[:, 1] - logits[:, 0]
+    def encode(self, texts: Sequence[str]) -> Encoded:
+        """Sentiment and features of normalised texts, in one pass: one run per text (the
+        int8 activation scales are per run), cut to max_tokens tokens."""
+        if isinstance(texts, str):
+            raise TypeError("encode takes a sequence of texts, not one string")
+        encodings = self.tokenizer.encode_batch(list(texts))
+        sentiment = np.zeros(len(encodings), dtype=np.float64)
+        features = np.zeros((len(encodings), self.dimensions), dtype=np.float32)
+        for index, encoding in enumerate(encodings):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            logit, text_features = self.session.run(None, {"ids": ids, "mask": np.ones_like(ids)})
+            sentiment[index] = logit[0]
+            features[index] = text_features[0]
+        return Encoded(1.0 / (1.0 + np.exp(-sentiment)), features)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """P(positive) for each text, in the input order.
-
-        Texts are batched with others of exactly their token length: nothing is padded, and a
-        text's score depends on which texts share its batch only through BLAS rounding (below
-        1e-7), so a file scored in chunks, on several processes or again later gives the same
-        numbers to six decimals."""
+        """The transformer's P(positive) for each text, in the input order."""
         if isinstance(texts, str):
             raise TypeError("predict_proba takes a sequence of texts, not one string")
-        by_length: dict[int, list[int]] = {}
-        encodings = self.tokenizer.encode_batch(list(texts))
-        for index, encoding in enumerate(encodings):
-            by_length.setdefault(len(encoding.ids), []).append(index)
-        logits = np.zeros(len(encodings), dtype=np.float64)
-        for length, indexes in by_length.items():
-            size = max(1, BATCH_TOKENS // length)
-            for start in range(0, len(indexes), size):
-                chunk = indexes[start:start + size]
-                ids = np.array([encodings[i].ids for i in chunk], dtype=np.int64)
-                logits[chunk] = self._forward(ids)
-        return 1.0 / (1.0 + np.exp(-logits))
+        return self.encode(texts).sentiment
 
 
-def load_model(path: str | Path = MODEL_PATH) -> BertSentimentModel:
-    path = Path(path)
-    try:
-        with np.load(path) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
-        raise RuntimeError(f"cannot read the transformer sentiment model {path}: {exc} "
-                           "(fix: reinstall jingyu, or retrain with "
-                           "scripts/train_sentiment_bert.py)") from exc
-    version = int(arrays.get("format_version", np.array(0)))
-    if version != FORMAT_VERSION:
-        raise RuntimeError(f"{path} has model format {version}, this jingyu reads "
-                           f"{FORMAT_VERSION} (fix: retrain with scripts/train_sentiment_bert.py)")
-    return BertSentimentModel(arrays)
+def load_model(path: str | Path = MODEL_PATH) -> SharedEncoder:
+    return SharedEncoder(Path(path))
 
 
 @functools.cache
-def shipped_model() -> BertSentimentModel:
-    """The packaged model, loaded once per process."""
+def shipped_model() -> SharedEncoder:
+    """The packaged encoder, loaded once per process."""
     return load_model()
+
+
+def sentence_vectors(texts: Sequence[str]) -> np.ndarray:
+    """(n, 512) vectors of normalised texts from the shipped encoder (the mean of the top
+    layer's token states); texts about the same thing have a high cosine. Scoring computes
+    them in its own pass (Encoded.vectors); this is for callers that only need vectors."""
+    return shipped_model().encode(texts).vectors
 
 
 def combine(p_transformer: np.ndarray, p_ngrams: np.ndarray) -> np.ndarray:
@@ -186,8 +132,23 @@ def combine(p_transformer: np.ndarray, p_ngrams: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(logit(p_transformer) + logit(p_ngrams)) / 2))
 
 
-def accurate_proba(texts: Sequence[str], words: Sequence[Sequence[str]]) -> np.ndarray:
+def accurate_proba(texts: Sequence[str], words: Sequence[Sequence[str]],
+                   encoded: Encoded | None = None) -> np.ndarray:
     """The accurate model's P(positive) of normalised texts and their words
-    (transforms.segment.segment, as the n-gram model needs them)."""
-    return combine(shipped_model().predict_proba(texts),
+    (transforms.segment.segment, as the n-gram model needs them). Pass `encoded` when the
+    encoder already ran on these texts."""
+    if encoded is None:
+        encoded = shipped_model().encode(texts)
+    return combine(encoded.sentiment,
                    sentiment_model.shipped_model().predict_proba(texts, tokens=words))
+
+
+def metadata(max_tokens: int, dimensions: int, tokenizer_json: str) -> dict[str, str]:
+    """The metadata scripts/train_stance.py stores in encoder.onnx for load_model."""
+    return {"format_version": str(FORMAT_VERSION), "max_tokens": str(max_tokens),
+            "dimensions": str(dimensions), "tokenizer": tokenizer_json}
+
+
+def tokenizer_json_from_npz(arrays: dict[str, np.ndarray]) -> str:
+    """The tokenizer JSON stored in sentiment_bert.npz (scripts/train_sentiment_bert.py)."""
+    return bytes(arrays["tokenizer"]).decode("utf-8")

@@ -95,6 +95,10 @@ class Post(Base):
     police_terms: Mapped[list[Any]] = mapped_column(default=list)
     sentiment: Mapped[float] = mapped_column(Float, default=0.5)
     polarity: Mapped[str] = mapped_column(String(10), default="neutral")
+    # Stance toward the police (negative | neutral | positive) and its probability; NULL for
+    # posts that are not police-related.
+    police_stance: Mapped[str | None] = mapped_column(String(10))
+    police_stance_p: Mapped[float | None] = mapped_column(Float)
     topics: Mapped[list[Any]] = mapped_column(default=list)
     rule_hits: Mapped[list[Any]] = mapped_column(default=list)
     high_risk: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -216,7 +216,7 @@ def _posts(pg: bool, params: QueryParams) -> str:
     return f"""
         SELECT p.id AS post_id, p.seen_at, p.source_id, p.jurisdiction, p.polarity,
                ROUND(CAST(p.sentiment AS numeric), 3) AS sentiment, p.police_related,
-               p.title, p.url, p.content_hash, p.text
+               p.police_stance, p.title, p.url, p.content_hash, p.text
         FROM posts p WHERE {WINDOW}{_post_filters(params)}
         ORDER BY p.seen_at DESC, p.id DESC LIMIT :limit"""
 

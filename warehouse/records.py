@@ -30,6 +30,16 @@ class PostRow:
     keywords: tuple[str, ...] = ()     # TF-IDF top terms
     police_terms: tuple[str, ...] = ()
     story_id: int | None = None       # its story: reposts and copies share one
+    police_stance: str | None = None   # toward the police; None when not police-related
+    police_stance_p: float | None = None
+
+    @property
+    def negative(self) -> bool:
+        """What the 涉警负面 signals count: negative toward the police for a police-related
+        post, negative sentiment for any other (as transforms.records.ScoredPost.negative)."""
+        if self.police_related:
+            return self.police_stance == NEGATIVE
+        return self.polarity == NEGATIVE
 
     @property
     def seen_at(self) -> datetime:
@@ -52,7 +62,7 @@ class Mention(NamedTuple):
     @classmethod
     def of(cls, post: PostRow) -> Mention:
         return cls(seen_at=post.seen_at, content_hash=post.content_hash,
-                   police_related=post.police_related, negative=post.polarity == NEGATIVE,
+                   police_related=post.police_related, negative=post.negative,
                    topics=post.topics, jurisdiction=post.jurisdiction, official=post.official)
 
 

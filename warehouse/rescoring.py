@@ -18,7 +18,8 @@ from warehouse.store import Warehouse
 
 # The columns a scoring decides; the rest (what was collected, when) never changes.
 SCORED_COLUMNS = ("content_hash", "keywords", "police_related", "police_terms", "sentiment",
-                  "polarity", "topics", "rule_hits", "high_risk", "jurisdiction")
+                  "polarity", "police_stance", "police_stance_p", "topics", "rule_hits",
+                  "high_risk", "jurisdiction")
 # The post_topics bridge copies these columns of its post (the rest is its key).
 _BRIDGE_COPIED = tuple(c.key for c in PostTopic.__table__.columns
                        if c.key not in ("post_id", "topic_id"))

@@ -274,7 +274,8 @@ class Warehouse:
             "run_id": run_id, "content_hash": post.content_hash,
             "keywords": list(post.keywords), "police_related": post.police_related,
             "police_terms": list(post.police_terms), "sentiment": float(post.sentiment),
-            "polarity": post.polarity, "topics": list(post.topics),
+            "polarity": post.polarity, "police_stance": post.police_stance,
+            "police_stance_p": post.police_stance_p, "topics": list(post.topics),
             "rule_hits": list(post.rule_hits), "high_risk": post.high_risk,
             # The most specific place the text names routes it; else the source's own.
             "jurisdiction": post.places[0] if post.places else jurisdiction,
@@ -315,7 +316,8 @@ class Warehouse:
             polarity=post.polarity, sentiment=post.sentiment, topics=tuple(post.topics or ()),
             high_risk=post.high_risk, jurisdiction=post.jurisdiction, official=official,
             keywords=tuple(post.keywords or ()), police_terms=tuple(post.police_terms or ()),
-            story_id=post.story_id)
+            story_id=post.story_id, police_stance=post.police_stance,
+            police_stance_p=post.police_stance_p)
 
     def mentions_since(self, since: datetime, until: datetime) -> list[Mention]:
         """The few columns spike detection counts, for posts seen in [since, until].
@@ -328,16 +330,19 @@ class Warehouse:
                         if "official" in (tags or [])}
             rows = session.execute(
                 select(Post.seen_at, Post.content_hash, Post.police_related, Post.polarity,
-                       cast(Post.topics, Text), Post.jurisdiction, Post.source_id)
+                       Post.police_stance, cast(Post.topics, Text), Post.jurisdiction,
+                       Post.source_id)
                 .where(Post.seen_at >= as_utc_naive(since), Post.seen_at <= as_utc_naive(until))
                 .order_by(Post.seen_at))
             utc = timezone.utc
+            # Negative: toward the police for police-related posts (ScoredPost.negative).
             return [Mention(seen_at=seen.replace(tzinfo=utc), content_hash=content_hash,
-                            police_related=police, negative=polarity == NEGATIVE,
+                            police_related=police,
+                            negative=(stance if police else polarity) == NEGATIVE,
                             topics=tuple(json.loads(topics)) if topics and topics != "[]" else (),
                             jurisdiction=jurisdiction, official=source_id in official)
-                    for seen, content_hash, police, polarity, topics, jurisdiction, source_id
-                    in rows]
+                    for seen, content_hash, police, polarity, stance, topics, jurisdiction,
+                    source_id in rows]
 
     def coverage_start(self) -> datetime | None:
         """Since when the warehouse holds the whole flow, as spike detection counts it.

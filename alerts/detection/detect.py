@@ -18,7 +18,6 @@ from alerts.detection.surges import (
 )
 from alerts.settings import AlertSettings
 from jingyu.timeutil import local_minute, shanghai, to_utc
-from transforms.records import NEGATIVE
 from warehouse.records import PostRow
 
 SENSITIVE_ITEM = "sensitive_item"
@@ -103,7 +102,9 @@ def detect_sensitive_items(posts: Sequence[PostRow], settings: AlertSettings, no
             continue
         if rules.require_police_related and not post.police_related:
             continue
-        if rules.require_negative and post.polarity != NEGATIVE:
+        # Negative toward the police for a police-related post (its police_stance), negative
+        # sentiment for any other.
+        if rules.require_negative and not post.negative:
             continue
         if rules.ignore_official and post.official:
             continue
@@ -119,8 +120,7 @@ def _sensitive_item_alert(group: list[PostRow], level: int, now: datetime,
     first = group[0]
     topics = "、".join(f"{topic_labels[t]} ({t})" if t in topic_labels else t
                       for t in first.topics) or "高风险专题"
-    nature = ("涉警" if first.police_related else "") + ("负面" if first.polarity == NEGATIVE
-                                                        else "")
+    nature = ("涉警" if first.police_related else "") + ("负面" if first.negative else "")
     reason = (f"{nature}敏感信息：命中 {topics}；来源 {first.source_id}；"
               f"发布时间 {local_minute(first.seen_at)}")
     if len(group) > 1:

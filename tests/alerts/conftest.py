@@ -51,6 +51,8 @@ def make_post() -> Callable[..., PostRow]:
             "official": False,
         }
         row.update(fields)
+        if row["police_related"] and "police_stance" not in fields:
+            row["police_stance"] = row["polarity"]      # its stance toward the police
         return PostRow(**row)
 
     return build

@@ -36,7 +36,7 @@ def _store_burst(warehouse: Warehouse, now, n: int = 12) -> None:
                       published_at=now - timedelta(minutes=5 + i), fetched_at=now)
         posts.append(ScoredPost(raw=raw, text=f"辅警推倒摊贩 阿姨受伤 {i}", content_hash=f"c{i}",
                                 keywords=("辅警",), police_related=True, police_terms=("辅警",),
-                                sentiment=0.05, polarity="negative",
+                                sentiment=0.05, polarity="negative", police_stance="negative",
                                 topics=("police", "police.dispute"), rule_hits=(),
                                 high_risk=i == 0))
     run = warehouse.start_run(now)

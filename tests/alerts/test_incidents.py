@@ -114,7 +114,8 @@ def store_posts(wh: Warehouse, source_id: str, at: datetime, texts: list[str], *
                       title=text, body="", author=None, published_at=at, fetched_at=at)
         posts.append(ScoredPost(raw=raw, text=text, content_hash=f"{tag}{i}", keywords=keywords,
                                 police_related=True, police_terms=("辅警",), sentiment=0.1,
-                                polarity=polarity, topics=("police.enforcement_dispute",),
+                                polarity=polarity, police_stance=polarity,
+                                topics=("police.enforcement_dispute",),
                                 rule_hits=(), high_risk=high_risk and i == 0))
     run = wh.start_run(at)
     wh.store_fetch(run, FetchResult(source_id=source_id, status=FETCH_OK, cursor=SourceCursor(),

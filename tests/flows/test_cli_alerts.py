@@ -46,7 +46,8 @@ def setup(tmp_path, sqlite_url):
                   fetched_at=now)
     post = ScoredPost(raw=raw, text=raw.title, content_hash="h1", keywords=("辅警", "摊贩"),
                       police_related=True, police_terms=("辅警",), sentiment=0.1,
-                      polarity="negative", topics=("police.assault",), rule_hits=(),
+                      polarity="negative", police_stance="negative", topics=("police.assault",),
+                      rule_hits=(),
                       high_risk=True)
     run = wh.start_run(now)
     wh.store_fetch(run, FetchResult(source_id="weibo", status=FETCH_OK, cursor=SourceCursor(),

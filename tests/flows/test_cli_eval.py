@@ -31,3 +31,29 @@ def test_eval_on_a_file_without_labels_exits_2(tmp_path, capsys) -> None:
     assert main(["eval", "sentiment", str(data)]) == 2
     err = capsys.readouterr().err
     assert "bad.csv" in err and "label" in err
+
+
+def test_eval_stance_prints_accuracy_macro_f1_and_recall_per_class(tmp_path, capsys) -> None:
+    data = tmp_path / "stance.csv"
+    data.write_text("label,text\n"
+                    "negative,报警有什么用，说了也白说\n"
+                    "negative,某地民警殴打群众，涉事民警已停职\n"
+                    "neutral,这种畜生，警察一定要严惩！\n"
+                    "neutral,恳请警方尽快破案，还孩子一个公道\n"
+                    "positive,民警跳入冰冷的河里救起落水儿童\n",
+                    encoding="utf-8")
+    assert main(["eval", "stance", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "5 rows (2 negative, 2 neutral, 1 positive)" in out
+    assert "5 found police-related" in out
+    values = dict(re.findall(r"(accuracy|macro-F1|negative|neutral|positive) ([0-9.]+)", out))
+    assert set(values) == {"accuracy", "macro-F1", "negative", "neutral", "positive"}
+    assert float(values["accuracy"]) == 1.0       # the issue's own cases, all right
+
+
+def test_eval_stance_refuses_sentiment_labels(tmp_path, capsys) -> None:
+    data = tmp_path / "wrong.csv"
+    data.write_text("label,text\n1,感谢民警\n", encoding="utf-8")
+    assert main(["eval", "stance", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "wrong.csv, line 2" in err and "negative, neutral or positive" in err

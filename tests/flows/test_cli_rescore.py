@@ -86,6 +86,10 @@ def test_rescore_recomputes_then_changes_nothing(stored: str, tmp_path, capsys) 
         return posts[external_id][columns.index(column)]
 
     assert value("w3", "police_related") and "police.assault" in value("w3", "topics")
+    # Stored before police_stance existed: rescoring gives police-related posts their stance.
+    assert value("w0", "police_stance") == "negative" and value("w0", "police_stance_p") > 0.5
+    assert value("w3", "police_stance") in ("negative", "neutral", "positive")
+    assert value("w2", "police_stance") is None and value("w2", "police_stance_p") is None
     assert value("w0", "jurisdiction") == "qingchuan.linjiang.linjiang_pcs"
     assert value("w2", "jurisdiction") == "qingchuan.beihu.beihu_pcs"
     assert value("w0", "story_id") == value("w1", "story_id") != value("w2", "story_id")

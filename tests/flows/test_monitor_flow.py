@@ -57,7 +57,7 @@ def test_one_cycle_collects_scores_stores_and_alerts(recorded_feeds, warehouse_u
     assert spike["jurisdiction"] == "qingchuan.linjiang"
     with warehouse.engine.connect() as conn:
         evidence = set(conn.execute(text(
-            "select police_related, polarity from posts where id in "
+            "select police_related, police_stance from posts where id in "
             f"({','.join(str(e['post_id']) for e in spike['evidence'])})")))
     assert spike["evidence"] and evidence == {(True, "negative")}
     sent = warehouse.outbox_counts()

@@ -1,7 +1,6 @@
-"""The accurate sentiment model (transforms/models/sentiment_bert.npz), run with numpy."""
+"""The shared encoder (transforms/models/encoder.onnx, run by onnxruntime): the accurate
+sentiment, the stance features and sentence vectors from one pass."""
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -9,8 +8,8 @@ import pytest
 from tests.transforms.sentiment_pairs import COMPLAINT_PRAISE_PAIRS
 from transforms import sentiment_bert
 from transforms.segment import load_tokenizer, segment
-from transforms.sentiment_bert import (MODEL_PATH, accurate_proba, combine, load_model,
-                                       quantize, shipped_model)
+from transforms.sentiment_bert import (MODEL_PATH, SENTIMENT_WEIGHTS, accurate_proba, combine,
+                                       load_model, quantize, sentence_vectors, shipped_model)
 from transforms.sentiment_model import shipped_model as ngram_model
 from transforms.text import normalise
 
@@ -18,11 +17,28 @@ TEXTS = [normalise(t) for pair in COMPLAINT_PRAISE_PAIRS for t in pair] + ["", "
 
 
 def test_the_model_file_is_shipped_and_loads_once() -> None:
-    assert MODEL_PATH.is_file()
-    assert MODEL_PATH.stat().st_size < 40_000_000
+    assert MODEL_PATH.is_file() and SENTIMENT_WEIGHTS.is_file()
+    assert MODEL_PATH.stat().st_size < 30_000_000
     model = shipped_model()
     assert model is shipped_model()
-    assert model.layers == 4 and model.word.shape[1] == 512
+    assert model.max_tokens == 160 and model.dimensions == 3 * 512
+
+
+def test_one_pass_gives_sentiment_features_and_vectors() -> None:
+    encoded = shipped_model().encode(TEXTS)
+    assert encoded.sentiment.shape == (len(TEXTS),)
+    assert encoded.features.shape == (len(TEXTS), 1536)
+    assert encoded.vectors.shape == (len(TEXTS), 512)
+    np.testing.assert_allclose(encoded.sentiment, shipped_model().predict_proba(TEXTS),
+                               rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sentence_vectors(TEXTS), encoded.vectors, rtol=0, atol=1e-6)
+
+
+def test_sentence_vectors_are_closer_for_texts_about_the_same_thing() -> None:
+    a, b, c = sentence_vectors(["民警救起落水儿童", "警察把落水的孩子救上了岸",
+                                "这家酒店的早餐很难吃"])
+    cosine = lambda u, v: float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))  # noqa: E731
+    assert cosine(a, b) > cosine(a, c)
 
 
 @pytest.mark.parametrize("complaint, praise", COMPLAINT_PRAISE_PAIRS)
@@ -61,19 +77,18 @@ def test_batching_and_order_do_not_change_a_text_s_score() -> None:
     alone = [model.predict_proba([t])[0] for t in TEXTS]
     reversed_ = model.predict_proba(TEXTS[::-1])[::-1]
     assert together.shape == (len(TEXTS),) and np.all((together > 0) & (together < 1))
-    # Padding in a batch of longer texts must not leak into a short one.
-    np.testing.assert_allclose(together, alone, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(together, reversed_, rtol=0, atol=1e-5)
+    # One run per text: its score does not depend on the texts scored with it.
+    np.testing.assert_allclose(together, alone, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(together, reversed_, rtol=0, atol=1e-9)
 
 
-def test_long_texts_are_cut_to_the_training_length_and_batches_are_bounded(monkeypatch) -> None:
+def test_long_texts_are_cut_to_the_training_length() -> None:
     model = shipped_model()
     long_text = "派出所民警态度恶劣，推诿扯皮。" * 200
-    monkeypatch.setattr(sentiment_bert, "BATCH_TOKENS", 300)   # forces many small batches
+    assert len(model.tokenizer.encode(long_text).ids) == model.max_tokens
     p = model.predict_proba([long_text, *TEXTS])
     assert p[0] < 0.35
-    monkeypatch.undo()
-    np.testing.assert_allclose(p[1:], model.predict_proba(TEXTS), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(p[1:], model.predict_proba(TEXTS), rtol=0, atol=1e-9)
 
 
 def test_one_string_is_refused() -> None:
@@ -95,11 +110,50 @@ def test_quantize_keeps_every_column_within_half_a_step() -> None:
                   <= row_scale[:, None] / 2 + 1e-7)
 
 
+def test_the_encoder_matches_the_sentiment_weights_it_was_built_from() -> None:
+    """encoder.onnx holds the weights of sentiment_bert.npz: its sentiment is the fine-tuned
+    model's up to int8 activation rounding."""
+    import json
+    import math
+
+    with np.load(SENTIMENT_WEIGHTS) as data:
+        arrays = {name: data[name] for name in data.files}
+    config = json.loads(bytes(arrays["config"]).decode())
+    ids = shipped_model().tokenizer.encode(TEXTS[0]).ids
+
+    def dq(name: str) -> np.ndarray:
+        return arrays[f"{name}.q"].astype(np.float32) * arrays[f"{name}.s"]
+
+    def norm(x: np.ndarray, name: str) -> np.ndarray:
+        centred = x - x.mean(-1, keepdims=True)
+        return (centred / np.sqrt((centred ** 2).mean(-1, keepdims=True) + config["eps"])
+                * arrays[f"{name}.g"] + arrays[f"{name}.b"])
+
+    x = (arrays["word.q"][ids].astype(np.float32) * arrays["word.s"][ids, None]
+         + arrays["position"][:len(ids)].astype(np.float32) + arrays["token_type"])
+    x = norm(x, "emb_ln")
+    heads, head = config["heads"], 512 // config["heads"]
+    for i in range(config["layers"]):
+        qkv = (x @ dq(f"l{i}.qkv") + arrays[f"l{i}.qkv.b"]).reshape(len(ids), 3, heads, head)
+        q, k, v = (qkv[:, j].transpose(1, 0, 2) for j in range(3))
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(head)
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        scores /= scores.sum(-1, keepdims=True)
+        context = (scores @ v).transpose(1, 0, 2).reshape(len(ids), 512)
+        x = norm(x + context @ dq(f"l{i}.out") + arrays[f"l{i}.out.b"], f"l{i}.ln1")
+        inner = x @ dq(f"l{i}.ff1") + arrays[f"l{i}.ff1.b"]
+        inner = 0.5 * inner * (1 + np.tanh(0.7978845608 * (inner + 0.044715 * inner ** 3)))
+        x = norm(x + inner @ dq(f"l{i}.ff2") + arrays[f"l{i}.ff2.b"], f"l{i}.ln2")
+    pooled = np.tanh(x[0] @ dq("pool") + arrays["pool.b"])
+    logits = pooled @ arrays["cls.w"] + arrays["cls.b"]
+    expected = 1 / (1 + np.exp(-(logits[1] - logits[0])))
+    assert abs(shipped_model().predict_proba([TEXTS[0]])[0] - expected) < 0.05
+
+
 def test_a_missing_or_foreign_model_file_is_named(tmp_path) -> None:
-    with pytest.raises(RuntimeError, match=r"nothere\.npz.*retrain"):
-        load_model(tmp_path / "nothere.npz")
-    other = tmp_path / "other.npz"
-    np.savez(other, format_version=np.array(99),
-             config=np.frombuffer(json.dumps({}).encode(), dtype=np.uint8))
-    with pytest.raises(RuntimeError, match=r"other\.npz has model format 99"):
+    with pytest.raises(RuntimeError, match=r"nothere\.onnx.*scripts/train_stance\.py"):
+        load_model(tmp_path / "nothere.onnx")
+    other = tmp_path / "other.onnx"
+    other.write_bytes(b"not a model")
+    with pytest.raises(RuntimeError, match=r"cannot read the encoder .*other\.onnx"):
         load_model(other)

@@ -32,6 +32,7 @@ def scored(source_id: str, n: int, *, start: int = 0, negative: bool = False) ->
                                 keywords=("正文",), police_related=True, police_terms=("民警",),
                                 sentiment=0.1 if negative else 0.8,
                                 polarity="negative" if negative else "positive",
+                                police_stance="negative" if negative else "positive",
                                 topics=("police",), rule_hits=("police: 民警",), high_risk=False))
     return posts
 

@@ -1,0 +1,118 @@
+"""Stance toward the police (涉警立场) of police-related texts: negative, neutral or positive.
+
+Not the writer's mood: "这种畜生，警察一定要严惩！" is angry but not against the police, and
+"哈哈，这效率，真是人民的好警察" is cheerful but is. Two models, trained on the hand-labelled
+datasets/stance (its GUIDE.md says what each stance means) by scripts/train_stance.py and
+shipped together in models/stance.npz:
+
+- an encoder head: a logistic regression on the shared encoder's features of the text
+  (transforms.sentiment_bert, the same pass that gives the accurate sentiment, so stance adds
+  no transformer pass);
+- a cue model: a logistic regression on hashed character 1-3-grams and on the topics the
+  rules fire (执法争议 and 违纪作风 point at the police as the wrongdoer, 袭警 and 民警伤亡 at
+  the police as victims, 英模 and 为民服务 at praise).
+
+The stance is the class with the highest mean log-probability of the two. numpy only.
+"""
+from __future__ import annotations
+
+import functools
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from transforms.records import NEGATIVE, NEUTRAL, POSITIVE
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "stance.npz"
+FORMAT_VERSION = 1
+STANCES = (NEGATIVE, NEUTRAL, POSITIVE)
+CUE_BUCKETS = 1 << 18
+
+
+def cue_features(text: str, topics: Sequence[str]) -> list[int]:
+    """Hashed cue columns of a normalised text: its character 1-, 2- and 3-grams and its
+    topic ids. crc32, so the columns are the same in every process and on every machine."""
+    columns = {zlib.crc32(("#" + topic).encode("utf-8")) % CUE_BUCKETS for topic in topics}
+    for n in (1, 2, 3):
+        columns.update(zlib.crc32(text[i:i + n].encode("utf-8")) % CUE_BUCKETS
+                       for i in range(len(text) - n + 1))
+    return sorted(columns)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class StanceModel:
+    mean: np.ndarray            # (features,) standardisation of the encoder features
+    scale: np.ndarray           # (features,)
+    head_weights: np.ndarray    # (features, 3)
+    head_bias: np.ndarray       # (3,)
+    cue_weights: np.ndarray     # (3, CUE_BUCKETS), float16
+    cue_bias: np.ndarray        # (3,)
+
+    def head_log_proba(self, features: np.ndarray) -> np.ndarray:
+        standard = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
+        return _log_softmax(standard @ self.head_weights + self.head_bias)
+
+    def cue_log_proba(self, texts: Sequence[str], topics: Sequence[Sequence[str]]) -> np.ndarray:
+        logits = np.empty((len(texts), len(STANCES)), dtype=np.float64)
+        for row, (text, text_topics) in enumerate(zip(texts, topics)):
+            columns = cue_features(text, text_topics)
+            logits[row] = self.cue_weights[:, columns].sum(axis=1, dtype=np.float64)
+        return _log_softmax(logits + self.cue_bias)
+
+    def head_proba(self, features: np.ndarray) -> np.ndarray:
+        return np.exp(self.head_log_proba(features))
+
+    def cue_proba(self, texts: Sequence[str], topics: Sequence[Sequence[str]]) -> np.ndarray:
+        return np.exp(self.cue_log_proba(texts, topics))
+
+    def proba(self, features: np.ndarray, texts: Sequence[str],
+              topics: Sequence[Sequence[str]]) -> np.ndarray:
+        """(n, 3) P(negative, neutral, positive): the renormalised mean of the two models'
+        log-probabilities (equal weights, fixed in advance)."""
+        if len(texts) == 0:
+            return np.zeros((0, len(STANCES)))
+        return np.exp(_log_softmax((self.head_log_proba(features)
+                                    + self.cue_log_proba(texts, topics)) / 2))
+
+    def predict(self, features: np.ndarray, texts: Sequence[str],
+                topics: Sequence[Sequence[str]]) -> list[tuple[str, float]]:
+        """(stance, its probability) of each text."""
+        proba = self.proba(features, texts, topics)
+        return [(STANCES[k], float(row[k])) for row, k in zip(proba, proba.argmax(axis=1))]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, format_version=np.array(FORMAT_VERSION),
+                            stances=np.array(STANCES), mean=self.mean, scale=self.scale,
+                            head_weights=self.head_weights, head_bias=self.head_bias,
+                            cue_weights=self.cue_weights, cue_bias=self.cue_bias)
+
+
+def load_model(path: str | Path = MODEL_PATH) -> StanceModel:
+    path = Path(path)
+    try:
+        with np.load(path) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"cannot read the stance model {path}: {exc} (fix: reinstall "
+                           "jingyu, or retrain with scripts/train_stance.py)") from exc
+    version = int(arrays.get("format_version", np.array(0)))
+    if version != FORMAT_VERSION or tuple(arrays["stances"]) != STANCES:
+        raise RuntimeError(f"{path} has stance model format {version}, this jingyu reads "
+                           f"{FORMAT_VERSION} (fix: retrain with scripts/train_stance.py)")
+    return StanceModel(**{name: arrays[name] for name in (
+        "mean", "scale", "head_weights", "head_bias", "cue_weights", "cue_bias")})
+
+
+@functools.cache
+def shipped_model() -> StanceModel:
+    """The packaged stance model, loaded once per process."""
+    return load_model()
