@@ -64,7 +64,9 @@ def _post(source_id: str, index: int, at: datetime, polarity: str, place: str,
                       keywords=(), police_related=True, police_terms=("民警",),
                       sentiment={NEGATIVE: 0.1, NEUTRAL: 0.5, POSITIVE: 0.9}[polarity],
                       polarity=polarity, topics=_TOPICS[polarity], rule_hits=(),
-                      high_risk=False, places=(place,))
+                      high_risk=False, places=(place,),
+                      # The templates take a side toward the police as plainly as their mood.
+                      police_stance=polarity, police_stance_p=0.9)
 
 
 def seed_history(warehouse: Warehouse, sources: Sequence[SourceConfig], now: datetime,
