@@ -6,7 +6,7 @@ Per dev set (label,text CSV): accuracy / macro-F1 / ROC AUC of
   * snownlp default  SnowNLP(text).sentiments, on a seeded sample (it is slow),
   * old path         snownlp's bundled Bayes over pipeline jieba words (transforms.sentiment),
   * fast model       transforms.sentiment_model (n-grams, shipped file), over the same words,
-  * transformer      transforms.sentiment_bert alone (fine-tuned m3e-small, numpy),
+  * transformer      transforms.sentiment_bert alone (fine-tuned m3e-small, onnxruntime int8),
   * accurate model   what scoring uses by default: the mean of the last two models' logits.
 Then posts/s on the same short texts for jieba.lcut, the pipeline's segment(), and the
 sentiment step alone (old path, fast model per post and per batch, accurate model).
