@@ -6,10 +6,17 @@ import numpy as np
 import pytest
 
 from tests.transforms.sentiment_pairs import COMPLAINT_PRAISE_PAIRS
-from transforms import sentiment_bert
 from transforms.segment import load_tokenizer, segment
-from transforms.sentiment_bert import (MODEL_PATH, SENTIMENT_WEIGHTS, accurate_proba, combine,
-                                       load_model, quantize, sentence_vectors, shipped_model)
+from transforms.sentiment_bert import (
+    MODEL_PATH,
+    SENTIMENT_WEIGHTS,
+    accurate_proba,
+    combine,
+    load_model,
+    quantize,
+    sentence_vectors,
+    shipped_model,
+)
 from transforms.sentiment_model import shipped_model as ngram_model
 from transforms.text import normalise
 
