@@ -31,18 +31,37 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
-# Chinese fonts for report charts and for Word reports rendered on this machine (Debian/Ubuntu
-# package fonts-noto-cjk); then matplotlib's font list is rebuilt so that charts find them.
+# Debian packages: Chinese fonts for report charts, Word reports and console screenshots
+# (fonts-noto-cjk), and the headless browser the console's tests drive (chromium, with
+# chromium-driver for Selenium users; Playwright is pointed at /usr/bin/chromium and never
+# downloads a browser of its own).
+apt_install() {  # apt_install PACKAGE... ; installs as root, tries `apt-get update` once on failure
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 || {
+    apt-get update -qq >/dev/null 2>&1 &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+can_apt() { command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; }
+
 if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  if can_apt; then
     echo "installing fonts-noto-cjk (Chinese fonts for report charts) ..."
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1 || {
-      apt-get update -qq >/dev/null 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1; } ||
+    apt_install fonts-noto-cjk ||
       echo "jingyu: could not install fonts-noto-cjk; report charts will be labelled in English" >&2
   else
     echo "jingyu: no Chinese font found: install fonts-noto-cjk (as root) so that report charts" \
          "are labelled in Chinese" >&2
+  fi
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if can_apt; then
+    echo "installing chromium chromium-driver (headless browser for the console's tests) ..."
+    apt_install chromium chromium-driver ||
+      echo "jingyu: could not install chromium chromium-driver with apt-get; the console's" \
+           "browser tests need /usr/bin/chromium (fix: apt-get install chromium chromium-driver)" >&2
+  else
+    echo "jingyu: /usr/bin/chromium not found: the console's browser tests need it" \
+         "(fix, as root: apt-get install chromium chromium-driver fonts-noto-cjk)" >&2
   fi
 fi
 .venv/bin/python - <<'PY'

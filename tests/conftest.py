@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+pytest_plugins = ["tests.browser"]  # browser, page, phone_page, screenshot
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
