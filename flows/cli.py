@@ -164,6 +164,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--every", type=float, default=10, metavar="MINUTES",
                    help="minutes between checks with --serve (default 10)")
 
+    from flows import events_cli
+    events_cli.add_parser(command("events", None, "real-world events: posts about one "
+                                  "happening in any wording, biggest first; show N explains"),
+                          with_database)
+
     p = command("sources", _sources, "source health: last success, errors, posts in 24 h")
     with_database(p)
 

@@ -182,6 +182,8 @@ class AlertRow(Base):
     first_detected_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     last_detected_at: Mapped[datetime] = mapped_column(DateTime)
     run_id: Mapped[int | None] = mapped_column(Id)
+    # The incident the alert updates (its own, or that of its event).
+    incident_id: Mapped[int | None] = mapped_column(Id, index=True)
 
 
 class OutboxRow(Base):
@@ -229,6 +231,10 @@ class IncidentRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_by: Mapped[str | None] = mapped_column(String(100))
+    # The real-world event it follows (warehouse.events); its later alerts update it.
+    event_id: Mapped[int | None] = mapped_column(Id, index=True)
+    # Merged into another incident (the earlier number), which carries on its work.
+    merged_into: Mapped[int | None] = mapped_column(Id)
     official_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     official_statement_at: Mapped[datetime | None] = mapped_column(DateTime)
     progress_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -325,3 +331,56 @@ class RobotPost(Base):
     origin: Mapped[str] = mapped_column(String(100))
     # The platform answered "too fast" and takes nothing from this robot until then.
     blocked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EventRow(Base):
+    """A real-world happening: posts and stories that speak of it, in different words
+    (transforms.events), grown as posts arrive."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_last_seen", "last_seen"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    title_post_id: Mapped[int | None] = mapped_column(Id)
+    title_score: Mapped[int] = mapped_column(Integer, default=0)
+    jurisdiction: Mapped[str | None] = mapped_column(String(100))
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    stories: Mapped[int] = mapped_column(Integer, default=1)
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+    platforms: Mapped[list[Any]] = mapped_column(default=list)
+    has_official_post: Mapped[bool] = mapped_column(Boolean, default=False)
+    official_first_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Merged into another event; its posts moved there.
+    merged_into: Mapped[int | None] = mapped_column(Id)
+
+
+class EventPostRow(Base):
+    """A post's event and why it joined: its story's event, or the terms and place it shares
+    with the event's posts and the score they reached."""
+
+    __tablename__ = "event_posts"
+
+    post_id: Mapped[int] = mapped_column(Id, ForeignKey("posts.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    event_id: Mapped[int] = mapped_column(Id, index=True)
+    reason: Mapped[str] = mapped_column(String(20))       # story | terms | new | moved
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    shared: Mapped[list[Any]] = mapped_column(default=list)
+    place: Mapped[str | None] = mapped_column(String(100))
+
+
+class EventTerm(Base):
+    """The inverted index of events: term -> events whose posts use it, how many and when
+    last, so a new post finds its candidate events by lookup, not by comparing all posts."""
+
+    __tablename__ = "event_terms"
+    __table_args__ = (Index("ix_event_terms_term_seen", "term", "last_seen"),
+                      Index("ix_event_terms_event_id", "event_id"))
+
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer, default=1)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)

@@ -32,6 +32,7 @@ class PostRow:
     story_id: int | None = None       # its story: reposts and copies share one
     police_stance: str | None = None   # toward the police; None when not police-related
     police_stance_p: float | None = None
+    event_id: int | None = None        # the real-world event it speaks of (warehouse.events)
 
     @property
     def negative(self) -> bool:

@@ -17,9 +17,10 @@ from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig,
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
-from warehouse.models import (AlertRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
+from warehouse.models import (AlertRow, EventPostRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
                               Source)
 from warehouse.records import Mention, OutboxMessage, PostRow
+from warehouse.events import EventMember, headline, join_events
 from warehouse.stories import StoryMember, StorySummary, join_stories, story_summaries
 
 SEEN_IDS_KEPT = 200
@@ -234,6 +235,15 @@ class Warehouse:
                     StoryMember(row.id, row.seen_at, by_external_id[row.external_id].text,
                                 by_external_id[row.external_id].story_keys)
                     for row in inserted])
+                # ... and their events, once their stories are known.
+                stories = dict(session.execute(select(Post.id, Post.story_id)
+                                               .where(Post.id.in_(new_ids))).all()) if new_ids else {}
+                join_events(session, [
+                    EventMember(row.id, row.seen_at, tuple(by_external_id[row.external_id].keywords),
+                                row.jurisdiction, stories.get(row.id),
+                                headline(by_external_id[row.external_id].raw.title,
+                                         by_external_id[row.external_id].text))
+                    for row in inserted])
             source.last_attempt_at = stamp
             if result.status == FETCH_ERROR:
                 source.last_error = result.error
@@ -301,15 +311,34 @@ class Warehouse:
         with self._session() as session:
             official = {sid for sid, tags in session.execute(select(Source.id, Source.tags))
                         if "official" in (tags or [])}
-            query = select(Post).where(Post.seen_at >= as_utc_naive(since))
+            query = (select(Post, EventPostRow.event_id)
+                     .outerjoin(EventPostRow, EventPostRow.post_id == Post.id)
+                     .where(Post.seen_at >= as_utc_naive(since)))
             if until is not None:
                 query = query.where(Post.seen_at <= as_utc_naive(until))
-            rows = session.scalars(query.order_by(Post.seen_at, Post.id))
-            return [self._post_row(p, p.source_id in official) for p in rows]
+            rows = session.execute(query.order_by(Post.seen_at, Post.id))
+            return [self._post_row(p, p.source_id in official, event_id)
+                    for p, event_id in rows]
+
+    def posts_by_ids(self, post_ids: Sequence[int]) -> list[PostRow]:
+        """Stored posts by id (those that exist), oldest first, with their events."""
+        with self._session() as session:
+            official = {sid for sid, tags in session.execute(select(Source.id, Source.tags))
+                        if "official" in (tags or [])}
+            found: list[PostRow] = []
+            ids = list(dict.fromkeys(post_ids))
+            for i in range(0, len(ids), 500):
+                rows = session.execute(select(Post, EventPostRow.event_id)
+                                       .outerjoin(EventPostRow, EventPostRow.post_id == Post.id)
+                                       .where(Post.id.in_(ids[i:i + 500])))
+                found += [self._post_row(p, p.source_id in official, event_id)
+                          for p, event_id in rows]
+            return sorted(found, key=lambda p: (p.seen_at, p.id))
 
     @staticmethod
-    def _post_row(post: Post, official: bool) -> PostRow:
+    def _post_row(post: Post, official: bool, event_id: int | None = None) -> PostRow:
         return PostRow(
+            event_id=event_id,
             id=post.id, source_id=post.source_id, url=post.url, title=post.title, text=post.text,
             published_at=from_db(post.published_at), fetched_at=from_db(post.fetched_at),
             content_hash=post.content_hash, police_related=post.police_related,

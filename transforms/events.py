@@ -1,0 +1,204 @@
+"""Events: posts about one real happening, grouped by the specific words they share (places
+like 滨河路 and 夜市, actors like 辅警 and 摊主), their jurisdiction and time, even when no two
+texts are near-copies. Pure: the warehouse feeds candidates from its term index.
+
+A post is compared with the few events that share one of its terms (an inverted index kept
+by warehouse.events), never with all posts. A term weighs more the fewer recent events use
+it, so words every police post carries (民警, 派出所) count for little and the specifics of a
+happening count for much; the weights come from the data, not from a word list.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+# A post joins an event last seen at most this long before it (or first seen at most this
+# long after it: a late-collected earlier post).
+WINDOW = timedelta(hours=24)
+# The share of a post's term weight an event must hold (the post's terms that the event's
+# posts also use, weighted by rarity), and how many distinct terms at the least.
+JOIN_SCORE = 0.34
+MIN_SHARED = 2
+# A post scoring this with two events merges them.
+BRIDGE_SCORE = 0.5
+# A shared specific place (both deeper than the city) adds this to the score.
+PLACE_BONUS = 0.12
+# An event's profile: its most used terms (posts using each), enough to describe a day-long
+# event, bounded so a big event costs no more than a small one.
+PROFILE_TERMS = 60
+# Terms of a post that take part: its keywords (transforms.keywords, TF-IDF top terms).
+PLACE_PREFIX = "@"
+
+
+def place_term(jurisdiction: str) -> str:
+    """The index term of a jurisdiction (kept with the words, told apart by its prefix)."""
+    return PLACE_PREFIX + jurisdiction
+
+
+def is_place_term(term: str) -> bool:
+    return term.startswith(PLACE_PREFIX)
+
+
+@dataclass(frozen=True)
+class EventPost:
+    """What grouping knows of one post."""
+
+    post_id: int
+    seen_at: datetime
+    terms: frozenset[str]              # its keywords
+    jurisdiction: str | None           # where it is placed
+    story_event: int | None = None     # the event of another post of its story, if any
+
+
+@dataclass
+class EventProfile:
+    """An event as grouping sees it: terms with how many posts use each, places likewise."""
+
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    size: int
+    terms: Counter[str] = field(default_factory=Counter)
+    places: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def jurisdiction(self) -> str | None:
+        """The most specific place most of its placed posts agree on."""
+        return event_place(self.places)
+
+    def add(self, post: EventPost) -> None:
+        self.size += 1
+        self.first_seen = min(self.first_seen, post.seen_at)
+        self.last_seen = max(self.last_seen, post.seen_at)
+        self.terms.update(post.terms)
+        if post.jurisdiction:
+            self.places[post.jurisdiction] += 1
+
+
+@dataclass(frozen=True)
+class Joining:
+    """Why a post joined its event (stored with it: duty staff can ask)."""
+
+    event_id: int | None               # None: it opens a new event
+    reason: str                        # "story" | "terms" | "new"
+    score: float = 0.0
+    shared: tuple[str, ...] = ()
+    place: str | None = None           # the place both share, when they do
+    bridged: tuple[int, ...] = ()      # other events it joins as well: one happening
+
+
+def event_place(places: Mapping[str, int]) -> str | None:
+    """The deepest jurisdiction holding most placed posts (counting those placed within it)."""
+    if not places:
+        return None
+    total = sum(places.values())
+    within: Counter[str] = Counter()
+    for place, n in places.items():
+        parts = place.split(".")
+        for depth in range(1, len(parts) + 1):
+            within[".".join(parts[:depth])] += n
+    majority = [p for p, n in within.items() if n * 2 > total]
+    if not majority:
+        return max(within, key=lambda p: (within[p], -p.count(".")))
+    return max(majority, key=lambda p: p.count("."))
+
+
+def places_compatible(a: str | None, b: str | None, top_level: int = 0) -> bool:
+    """Same jurisdiction or one within the other; an unplaced side, or one placed only at the
+    city (a source's default place), fits anywhere. Two sibling districts never fit."""
+    if not a or not b or a.count(".") <= top_level or b.count(".") <= top_level:
+        return True
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def shared_place(a: str | None, b: str | None, top_level: int = 0) -> str | None:
+    """The deeper-than-city jurisdiction both lie in, if any."""
+    if not a or not b:
+        return None
+    common = []
+    for x, y in zip(a.split("."), b.split(".")):
+        if x != y:
+            break
+        common.append(x)
+    return ".".join(common) if len(common) > top_level + 1 else None
+
+
+# Term rarity is measured over the days before the window (BASELINE): a term the beat uses
+# every day (民警, 派出所, 报警) weighs little, one a new happening brings (滨河路, 摊主)
+# much, however many posts the happening itself has produced since. A term used by more
+# than about one event in COMMON of the baseline weighs next to nothing.
+BASELINE = timedelta(days=6)
+COMMON = 5.0
+FLOOR = 0.05
+# A term used by at least this share of an event's posts counts fully for it; rarer ones in
+# proportion, so one incidental word of one post does not pull others in.
+TYPICAL = 0.15
+
+
+def term_weights(terms: Iterable[str], events_using: Mapping[str, int], recent_events: int
+                 ) -> dict[str, float]:
+    """Rarity weight of each term among the baseline's events (smoothed log ratio, less the
+    weight of a term one event in COMMON uses)."""
+    return {t: max(FLOOR, math.log((recent_events + 2) / (events_using.get(t, 0) + 1))
+                   - math.log(COMMON)) for t in terms}
+
+
+def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
+          ) -> tuple[float, tuple[str, ...], str | None]:
+    """How well the event holds the post: the share of the post's term weight the event's
+    posts also use, plus PLACE_BONUS for a shared specific place; 0 for places that cannot
+    be one happening. Returns (score, shared terms by weight, shared place)."""
+    if not places_compatible(post.jurisdiction, event.jurisdiction):
+        return 0.0, (), None
+    total = sum(weights[t] for t in post.terms)
+    if total <= 0:
+        return 0.0, (), None
+    shared = sorted((t for t in post.terms if event.terms.get(t)), key=lambda t: -weights[t])
+    typical = max(1.0, TYPICAL * event.size)
+    value = sum(weights[t] * min(1.0, event.terms[t] / typical) for t in shared) / total
+    place = shared_place(post.jurisdiction, event.jurisdiction)
+    if place is not None:
+        value += PLACE_BONUS
+    return value, tuple(shared), place
+
+
+def choose(post: EventPost, candidates: Sequence[EventProfile], weights: Mapping[str, float]
+           ) -> Joining:
+    """The event a post joins: its story's, else the best-scoring candidate seen within
+    WINDOW that reaches JOIN_SCORE with MIN_SHARED terms, else a new one."""
+    if post.story_event is not None:
+        return Joining(post.story_event, "story", 1.0)
+    passed: list[tuple[float, int, tuple[str, ...], str | None]] = []
+    for event in candidates:
+        if not (event.first_seen - WINDOW <= post.seen_at <= event.last_seen + WINDOW):
+            continue
+        value, shared, place = score(post, event, weights)
+        if value >= JOIN_SCORE and len(shared) >= (1 if place else MIN_SHARED):
+            passed.append((value, -event.id, shared, place))
+    if not passed:
+        return Joining(None, "new")
+    passed.sort(reverse=True)
+    value, best, shared, place = passed[0]
+    # A post that holds strongly to two events tells they are one happening seen from two
+    # sides (early posts in different words): they merge, when their places agree.
+    home = next(e for e in candidates if e.id == -best)
+    bridged = tuple(-other for v, other, _, _ in passed[1:]
+                    if v >= BRIDGE_SCORE and places_compatible(
+                        home.jurisdiction, next(e for e in candidates
+                                                if e.id == -other).jurisdiction))
+    return Joining(-best, "terms", round(value, 3), shared[:8], place,
+                   bridged if value >= BRIDGE_SCORE else ())
+
+
+def profile_terms(terms: Counter[str]) -> Counter[str]:
+    """The PROFILE_TERMS most used terms (ties by term, so the cut is stable)."""
+    return Counter(dict(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:PROFILE_TERMS]))
+
+
+def title_score(post_terms: Iterable[str], event_terms: Mapping[str, int]) -> int:
+    """How typical a post is of its event: the posts using each of its terms, summed. The
+    most typical post names the event."""
+    return sum(event_terms.get(t, 0) for t in post_terms)

@@ -1,0 +1,496 @@
+"""Events in the warehouse: new posts join the event of their story, or the event whose posts
+share their specific terms and place (transforms.events), in the transaction that stores them;
+events are read back with size, growth, sources and official voice, merged and split."""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from jingyu.timeutil import as_utc_naive, from_db
+from transforms.events import (
+    BASELINE,
+    PROFILE_TERMS,
+    WINDOW,
+    EventPost,
+    EventProfile,
+    Joining,
+    choose,
+    event_place,
+    is_place_term,
+    place_term,
+    term_weights,
+    title_score,
+)
+from warehouse.db import one_at_a_time
+from warehouse.models import EventPostRow, EventRow, EventTerm, Post, Source
+
+# The most recent events per term that are compared with a new post: a word used by a
+# thousand events (民警) brings back only the latest few, whose profiles its rarer words
+# then decide between.
+CANDIDATES_PER_TERM = 30
+GROWTH_WINDOW = timedelta(hours=1)
+if TYPE_CHECKING:
+    from warehouse.store import Warehouse
+
+_EVENT_LOCK = 0x6A_7965_7674  # "jyevt"
+_IN_CHUNK = 500
+TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class EventMember:
+    """A stored post that needs its event."""
+
+    post_id: int
+    seen_at: datetime                 # naive UTC, as stored
+    keywords: tuple[str, ...]
+    jurisdiction: str | None
+    story_id: int | None
+    headline: str                     # title, else the start of the text
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """An event as duty staff and analysts see it."""
+
+    id: int
+    title: str
+    jurisdiction: str | None
+    first_seen: datetime              # aware UTC
+    last_seen: datetime
+    size: int
+    stories: int
+    sources: tuple[str, ...]
+    platforms: tuple[str, ...]
+    has_official_post: bool
+    official_first_at: datetime | None
+    last_hour: int                    # posts seen in the hour before `now`
+    before: int
+
+    @property
+    def growing(self) -> bool:
+        return self.last_hour > self.before
+
+
+@dataclass(frozen=True)
+class EventLink:
+    """One post of an event and why it is there."""
+
+    post_id: int
+    reason: str
+    score: float
+    shared: tuple[str, ...]
+    place: str | None
+
+
+def _chunks(values: Iterable, size: int = _IN_CHUNK) -> Iterable[list]:
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+# "转发微博//@某某:" — what a repost adds before the text it repeats.
+_REPOST_PREFIX = re.compile(r"^.*?//@[^:：\s]{1,30}[:：]\s*")
+
+
+def headline(title: str, text: str) -> str:
+    """An event title from a post: its title, else its first line, without a repost's
+    prefix, cut to TITLE_CHARS."""
+    whole = _REPOST_PREFIX.sub("", (title or text or "").strip()).strip()
+    line = whole.splitlines()[0] if whole else ""
+    return line if len(line) <= TITLE_CHARS else line[:TITLE_CHARS - 1] + "…"
+
+
+def _post_terms(member: EventMember) -> frozenset[str]:
+    return frozenset(k for k in member.keywords if k and len(k) <= 100)
+
+
+def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
+    """Give each member an event (transforms.events.choose over the candidates its terms find
+    in the index), in seen_at order, so a post joins an event opened earlier in its batch.
+    Stores why each joined, updates the index and the events touched; returns their ids."""
+    if not members:
+        return set()
+    one_at_a_time(session, _EVENT_LOCK)
+    members = sorted(members, key=lambda m: (m.seen_at, m.post_id))
+    since = members[0].seen_at - WINDOW
+    words = {t for m in members for t in _post_terms(m)}
+
+    story_events = _story_events(session, {m.story_id for m in members if m.story_id})
+    baseline = since - BASELINE
+    recent = session.scalar(select(func.count()).select_from(EventRow)
+                            .where(EventRow.last_seen >= baseline, EventRow.last_seen < since,
+                                   EventRow.merged_into.is_(None))) or 0
+    using: Counter[str] = Counter()
+    by_term: dict[str, list[int]] = defaultdict(list)
+    for chunk in _chunks(words):
+        using.update(dict(session.execute(
+            select(EventTerm.term, func.count()).where(EventTerm.term.in_(chunk),
+                                                       EventTerm.last_seen >= baseline,
+                                                       EventTerm.last_seen < since)
+            .group_by(EventTerm.term)).all()))
+        ranked = (select(EventTerm.term, EventTerm.event_id,
+                         func.row_number().over(partition_by=EventTerm.term,
+                                                order_by=EventTerm.last_seen.desc()).label("rank"))
+                  .where(EventTerm.term.in_(chunk), EventTerm.last_seen >= since).subquery())
+        for term, event_id in session.execute(
+                select(ranked.c.term, ranked.c.event_id).where(
+                    ranked.c.rank <= CANDIDATES_PER_TERM)):
+            by_term[term].append(event_id)
+    profiles = _profiles(session, {e for ids in by_term.values() for e in ids}
+                         | set(story_events.values()))
+
+    links: list[dict] = []
+    term_counts: dict[tuple[int, str], list] = {}       # (event, term) -> [posts, last seen]
+    titles: dict[int, tuple[int, int, str]] = {}       # event -> (score, post id, headline)
+    touched: set[int] = set()
+    for member in members:
+        terms = _post_terms(member)
+        post = EventPost(member.post_id, member.seen_at, terms, member.jurisdiction,
+                         story_events.get(member.story_id) if member.story_id else None)
+        if post.story_event is not None and post.story_event not in profiles:
+            post = EventPost(post.post_id, post.seen_at, terms, post.jurisdiction)
+        candidates = [profiles[e] for e in dict.fromkeys(
+            e for t in terms for e in by_term.get(t, ())) if e in profiles]
+        joining = choose(post, candidates, term_weights(terms, using, recent))
+        if joining.event_id is None:
+            row = EventRow(title=member.headline, title_post_id=member.post_id, title_score=0,
+                           jurisdiction=member.jurisdiction, first_seen=member.seen_at,
+                           last_seen=member.seen_at, size=0, stories=0, sources=[],
+                           platforms=[], has_official_post=False)
+            session.add(row)
+            session.flush()
+            profiles[row.id] = EventProfile(row.id, member.seen_at, member.seen_at, 0)
+            joining = Joining(row.id, "new")
+        event_id = joining.event_id
+        assert event_id is not None
+        for other in joining.bridged:
+            _flush(session, links, term_counts)
+            merge_events(session, event_id, other)
+            gone = profiles.pop(other)
+            profiles[event_id].terms.update(gone.terms)
+            profiles[event_id].places.update(gone.places)
+            profiles[event_id].size += gone.size
+            profiles[event_id].first_seen = min(profiles[event_id].first_seen, gone.first_seen)
+            profiles[event_id].last_seen = max(profiles[event_id].last_seen, gone.last_seen)
+            for ids in by_term.values():
+                if other in ids:
+                    ids[ids.index(other)] = event_id
+            story_events = {s: (event_id if e == other else e) for s, e in story_events.items()}
+            titles.pop(other, None)
+            touched.discard(other)
+        profile = profiles[event_id]
+        new_terms = [t for t in terms if not profile.terms.get(t)]
+        profile.add(post)
+        for term in new_terms:
+            by_term[term].append(event_id)
+        if member.story_id:
+            story_events[member.story_id] = event_id
+        touched.add(event_id)
+        links.append({"post_id": member.post_id, "event_id": event_id,
+                      "reason": joining.reason, "score": joining.score,
+                      "shared": list(joining.shared), "place": joining.place})
+        index_terms = set(terms) | ({place_term(member.jurisdiction)}
+                                    if member.jurisdiction else set())
+        for term in index_terms:
+            entry = term_counts.setdefault((event_id, term), [0, member.seen_at])
+            entry[0] += 1
+            entry[1] = max(entry[1], member.seen_at)
+        typical = title_score(terms, profile.terms)
+        if typical > titles.get(event_id, (-1, 0, ""))[0]:
+            titles[event_id] = (typical, member.post_id, member.headline)
+    _flush(session, links, term_counts)
+    refresh_events(session, touched, titles)
+    return touched
+
+
+def _flush(session: Session, links: list[dict], term_counts: dict[tuple[int, str], list]
+           ) -> None:
+    """Write the links and index counts gathered so far (before a merge moves posts)."""
+    if links:
+        session.execute(insert(EventPostRow), links)
+    _upsert_terms(session, term_counts)
+    links.clear()
+    term_counts.clear()
+
+
+def _story_events(session: Session, story_ids: set[int]) -> dict[int, int]:
+    """Each story's event (that of its posts already placed; the newest if they differ)."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(story_ids):
+        found.update(session.execute(
+            select(Post.story_id, func.max(EventPostRow.event_id))
+            .join(EventPostRow, EventPostRow.post_id == Post.id)
+            .where(Post.story_id.in_(chunk)).group_by(Post.story_id)).all())
+    return found
+
+
+def _profiles(session: Session, event_ids: set[int]) -> dict[int, EventProfile]:
+    """Profiles of live events: first/last seen and size, their PROFILE_TERMS most used
+    words and all their places."""
+    profiles: dict[int, EventProfile] = {}
+    for chunk in _chunks(event_ids):
+        for row in session.execute(select(EventRow.id, EventRow.first_seen, EventRow.last_seen,
+                                          EventRow.size)
+                                   .where(EventRow.id.in_(chunk),
+                                          EventRow.merged_into.is_(None))):
+            profiles[row.id] = EventProfile(row.id, row.first_seen, row.last_seen, row.size)
+        ranked = (select(EventTerm.event_id, EventTerm.term, EventTerm.posts,
+                         func.row_number().over(partition_by=EventTerm.event_id,
+                                                order_by=(EventTerm.posts.desc(),
+                                                          EventTerm.term)).label("rank"))
+                  .where(EventTerm.event_id.in_(chunk)).subquery())
+        for event_id, term, posts, rank in session.execute(select(ranked)):
+            profile = profiles.get(event_id)
+            if profile is None:
+                continue
+            if is_place_term(term):
+                profile.places[term[1:]] = posts
+            elif rank <= PROFILE_TERMS:
+                profile.terms[term] = posts
+    return profiles
+
+
+def _upsert_terms(session: Session, counts: dict[tuple[int, str], list]) -> None:
+    if not counts:
+        return
+    rows = [{"event_id": e, "term": t, "posts": n, "last_seen": seen}
+            for (e, t), (n, seen) in counts.items()]
+    dialect = session.get_bind().dialect.name
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for chunk in _chunks(rows):
+        statement = build(EventTerm).values(chunk)
+        statement = statement.on_conflict_do_update(
+            index_elements=["term", "event_id"],
+            set_={"posts": EventTerm.posts + statement.excluded.posts,
+                  "last_seen": case((statement.excluded.last_seen > EventTerm.last_seen,
+                                     statement.excluded.last_seen),
+                                    else_=EventTerm.last_seen)})
+        session.execute(statement)
+
+
+def refresh_events(session: Session, event_ids: Iterable[int],
+                   titles: dict[int, tuple[int, int, str]] | None = None) -> None:
+    """Recompute size, stories, first and last seen, sources, platforms and official voice
+    of events from their posts; take a more typical post's headline as title. An event
+    left without posts is deleted with its index terms."""
+    titles = titles or {}
+    tags = {source_id: tuple(tags or ()) for source_id, tags in
+            session.execute(select(Source.id, Source.tags))}
+    official = [s for s, t in tags.items() if "official" in t]
+    for chunk in _chunks(set(event_ids)):
+        stats = {row[0]: row for row in session.execute(
+            select(EventPostRow.event_id, func.count(), func.min(Post.seen_at),
+                   func.max(Post.seen_at), func.count(func.distinct(Post.story_id)),
+                   func.min(case((Post.source_id.in_(official), Post.seen_at))))
+            .join(Post, Post.id == EventPostRow.post_id)
+            .where(EventPostRow.event_id.in_(chunk)).group_by(EventPostRow.event_id))}
+        sources: dict[int, list[str]] = defaultdict(list)
+        for event_id, source_id in session.execute(
+                select(EventPostRow.event_id, Post.source_id).distinct()
+                .join(Post, Post.id == EventPostRow.post_id)
+                .where(EventPostRow.event_id.in_(chunk))):
+            sources[event_id].append(source_id)
+        for event in session.scalars(select(EventRow).where(EventRow.id.in_(chunk))):
+            if event.id not in stats:
+                session.execute(delete(EventTerm).where(EventTerm.event_id == event.id))
+                if event.merged_into is None:
+                    session.delete(event)
+                else:   # kept: its number still leads to the event it went into
+                    event.size = 0
+                continue
+            _, size, first, last, stories, official_first = stats[event.id]
+            event.size, event.first_seen, event.last_seen = size, first, last
+            event.stories = stories or 1
+            event.sources = sorted(sources[event.id])
+            event.platforms = sorted({t for s in sources[event.id] for t in tags.get(s, ())})
+            event.has_official_post = official_first is not None
+            event.official_first_at = official_first
+            places = dict(session.execute(
+                select(EventTerm.term, EventTerm.posts).where(
+                    EventTerm.event_id == event.id, EventTerm.term.like("@%"))).all())
+            event.jurisdiction = event_place({t[1:]: n for t, n in places.items()})
+            if event.id in titles and titles[event.id][0] > event.title_score:
+                event.title_score, event.title_post_id, event.title = titles[event.id]
+
+
+def event_summaries(session: Session, now: datetime, event_ids: Sequence[int] | None = None,
+                    since: datetime | None = None, limit: int = 50,
+                    min_size: int = 1) -> list[EventSummary]:
+    """Events by id, or the `limit` last seen since `since` (largest first), with growth."""
+    query = select(EventRow).where(EventRow.merged_into.is_(None))
+    if event_ids is not None:
+        query = select(EventRow).where(EventRow.id.in_(list(event_ids)))
+    else:
+        if since is not None:
+            query = query.where(EventRow.last_seen >= as_utc_naive(since))
+        query = query.where(EventRow.size >= min_size).limit(limit)
+    events = list(session.scalars(query.order_by(EventRow.size.desc(),
+                                                 EventRow.last_seen.desc(), EventRow.id)))
+    hour_ago = as_utc_naive(now - GROWTH_WINDOW)
+    recent: dict[int, int] = {}
+    for chunk in _chunks(e.id for e in events):
+        recent.update(session.execute(
+            select(EventPostRow.event_id, func.count())
+            .join(Post, Post.id == EventPostRow.post_id)
+            .where(EventPostRow.event_id.in_(chunk), Post.seen_at > hour_ago,
+                   Post.seen_at <= as_utc_naive(now))
+            .group_by(EventPostRow.event_id)).all())
+    return [EventSummary(
+        id=e.id, title=e.title, jurisdiction=e.jurisdiction,
+        first_seen=from_db(e.first_seen), last_seen=from_db(e.last_seen), size=e.size,
+        stories=e.stories, sources=tuple(e.sources or ()), platforms=tuple(e.platforms or ()),
+        has_official_post=e.has_official_post, official_first_at=from_db(e.official_first_at),
+        last_hour=recent.get(e.id, 0), before=e.size - recent.get(e.id, 0))
+        for e in events]
+
+
+def event_links(session: Session, event_id: int) -> list[EventLink]:
+    """The posts of an event, oldest first, with why each joined."""
+    rows = session.execute(
+        select(EventPostRow).join(Post, Post.id == EventPostRow.post_id)
+        .where(EventPostRow.event_id == event_id).order_by(Post.seen_at, Post.id)).scalars()
+    return [EventLink(r.post_id, r.reason, r.score, tuple(r.shared or ()), r.place)
+            for r in rows]
+
+
+def events_of_posts(session: Session, post_ids: Iterable[int]) -> dict[int, int]:
+    """post id -> its event id."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(set(post_ids)):
+        found.update(session.execute(select(EventPostRow.post_id, EventPostRow.event_id)
+                                     .where(EventPostRow.post_id.in_(chunk))).all())
+    return found
+
+
+def live_event(session: Session, event_id: int) -> int:
+    """The event an id now stands for (following merges)."""
+    seen = set()
+    while event_id not in seen:
+        seen.add(event_id)
+        into = session.scalar(select(EventRow.merged_into).where(EventRow.id == event_id))
+        if into is None:
+            return event_id
+        event_id = into
+    return event_id
+
+
+def move_posts(session: Session, post_ids: Sequence[int], into: int | None, reason: str
+               ) -> int:
+    """Move posts to event `into` (None: a new event of their own); the index follows.
+    Returns the receiving event's id."""
+    one_at_a_time(session, _EVENT_LOCK)
+    posts = list(session.execute(select(Post.id, Post.seen_at, Post.keywords, Post.jurisdiction,
+                                        Post.title, Post.text)
+                                 .where(Post.id.in_(list(post_ids))).order_by(Post.seen_at)))
+    if not posts:
+        raise LookupError("none of those posts exist")
+    old = events_of_posts(session, [p.id for p in posts])
+    if into is None:
+        first = posts[0]
+        row = EventRow(title=headline(first.title, first.text), title_post_id=first.id,
+                       title_score=0, jurisdiction=first.jurisdiction,
+                       first_seen=first.seen_at, last_seen=first.seen_at, size=0, stories=0,
+                       sources=[], platforms=[], has_official_post=False)
+        session.add(row)
+        session.flush()
+        into = row.id
+    decrements: Counter[tuple[int, str]] = Counter()
+    counts: dict[tuple[int, str], list] = {}
+    for post in posts:
+        terms = {k for k in (post.keywords or []) if k and len(k) <= 100}
+        if post.jurisdiction:
+            terms.add(place_term(post.jurisdiction))
+        was = old.get(post.id)
+        for term in terms:
+            if was is not None:
+                decrements[(was, term)] += 1
+            entry = counts.setdefault((into, term), [0, post.seen_at])
+            entry[0] += 1
+            entry[1] = max(entry[1], post.seen_at)
+    for (event_id, term), n in decrements.items():
+        session.execute(update(EventTerm).where(EventTerm.event_id == event_id,
+                                                EventTerm.term == term)
+                        .values(posts=EventTerm.posts - n))
+    session.execute(delete(EventTerm).where(EventTerm.posts <= 0))
+    session.execute(delete(EventPostRow).where(EventPostRow.post_id.in_([p.id for p in posts])))
+    session.execute(insert(EventPostRow), [
+        {"post_id": p.id, "event_id": into, "reason": reason, "score": 0.0, "shared": [],
+         "place": None} for p in posts])
+    _upsert_terms(session, counts)
+    refresh_events(session, {into, *old.values()})
+    return into
+
+
+def merge_events(session: Session, keep: int, other: int) -> None:
+    """Move every post of `other` into `keep`; `other` points to `keep` from now on."""
+    if keep == other:
+        return
+    session.execute(update(EventRow).where(EventRow.id == other).values(merged_into=keep))
+    post_ids = list(session.scalars(select(EventPostRow.post_id)
+                                    .where(EventPostRow.event_id == other)))
+    if post_ids:
+        move_posts(session, post_ids, keep, "merged")
+
+
+class EventStore:
+    """Reading events, and moving posts between them, one transaction each."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._session = sessionmaker(warehouse.engine, expire_on_commit=False)
+
+    def events(self, now: datetime, since: datetime | None = None, limit: int = 20,
+               min_size: int = 1) -> list[EventSummary]:
+        with self._session() as session:
+            return event_summaries(session, now, since=since, limit=limit, min_size=min_size)
+
+    def event(self, event_id: int, now: datetime) -> tuple[EventSummary, list[EventLink]]:
+        """An event (followed through merges) and its posts with why each joined."""
+        with self._session() as session:
+            found = event_summaries(session, now, event_ids=[live_event(session, event_id)])
+            if not found or found[0].size == 0:
+                raise LookupError(f"no event {event_id}")
+            return found[0], event_links(session, found[0].id)
+
+    def events_of_posts(self, post_ids: Iterable[int]) -> dict[int, int]:
+        with self._session() as session:
+            return events_of_posts(session, post_ids)
+
+
+def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: int = 500
+                   ) -> int:
+    """Group stored posts into events again from scratch (posts seen since `since`, or all):
+    after an upgrade, or a change to the grouping. Returns the number of events."""
+    session_of = sessionmaker(warehouse.engine, expire_on_commit=False)
+    with session_of.begin() as session:
+        one_at_a_time(session, _EVENT_LOCK)
+        stale = select(EventPostRow.event_id).join(Post, Post.id == EventPostRow.post_id)
+        if since is not None:
+            stale = stale.where(Post.seen_at >= as_utc_naive(since))
+        events = set(session.scalars(stale.distinct()))
+        for chunk in _chunks(events):
+            session.execute(delete(EventPostRow).where(EventPostRow.event_id.in_(chunk)))
+            session.execute(delete(EventTerm).where(EventTerm.event_id.in_(chunk)))
+            session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
+    query = select(Post.id, Post.seen_at, Post.keywords, Post.jurisdiction, Post.story_id,
+                   Post.title, Post.text).order_by(Post.seen_at, Post.id)
+    if since is not None:
+        query = query.where(Post.seen_at >= as_utc_naive(since))
+    with session_of() as session:
+        rows = list(session.execute(query))
+    for chunk in _chunks(rows, batch):
+        with session_of.begin() as session:
+            join_events(session, [EventMember(r.id, r.seen_at, tuple(r.keywords or ()),
+                                              r.jurisdiction, r.story_id,
+                                              headline(r.title, r.text)) for r in chunk])
+    with session_of() as session:
+        return session.scalar(select(func.count()).select_from(EventRow)
+                              .where(EventRow.merged_into.is_(None))) or 0
