@@ -693,10 +693,10 @@ def _search(args: argparse.Namespace) -> int:
 
 def _format_query(result) -> str:
     """A terminal table; post text loses control characters (no terminal escapes) and is cut."""
-    from reports.document import clean
+    from jingyu.display import one_line
 
     def cell(value) -> str:
-        text = "" if value is None else clean(value).replace("\n", " ")
+        text = one_line(value)
         return text if len(text) <= 60 else text[:59] + "…"
 
     table = format_table(result.columns, [[cell(v) for v in row] for row in result.rows])

@@ -1,12 +1,23 @@
-"""Plain-text tables and summaries for the terminal (times shown in Asia/Shanghai)."""
+"""Plain-text tables and summaries for the terminal (times shown in Asia/Shanghai).
+
+Titles, reasons, links, error messages and notes carry text from strangers: every piece goes
+through jingyu.display.one_line (no escape sequences, carriage returns, bidi overrides or
+line breaks reach the terminal)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.incidents.timers import (STATUS_NAMES, TIMER_NAMES, TRACKS, TimerSettings, breaches,
-                                     sync_gaps)
+from alerts.incidents.timers import (
+    STATUS_NAMES,
+    TIMER_NAMES,
+    TRACKS,
+    TimerSettings,
+    breaches,
+    sync_gaps,
+)
+from jingyu.display import one_line
 from jingyu.timeutil import shanghai
 from warehouse.records import IncidentEvent, IncidentState, TrackState
 
@@ -21,7 +32,7 @@ def _width(text: str) -> int:
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    cells = [[one_line(h) for h in headers]] + [[one_line(c) for c in row] for row in rows]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
@@ -42,7 +53,7 @@ def format_run(summary: dict[str, Any]) -> str:
         f" {summary['notifications_sent']}, waiting for retry: "
         f"{summary.get('notifications_failed', 0)}",
     ]
-    lines += [f"  error: {e}" for e in summary["errors"]]
+    lines += [f"  error: {one_line(e)}" for e in summary["errors"]]
     return "\n".join(lines)
 
 
@@ -59,15 +70,18 @@ def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5,
         pending = a["notifications"].get("pending", 0)
         incident = (incidents or {}).get(a["id"])
         status = f"  [{STATUS_NAMES.get(incident.status, incident.status)}]" if incident else ""
-        lines.append(f"#{a['id']} 【{level_label(a['level'])}】 {a['title']}{status}")
+        lines.append(f"#{a['id']} 【{level_label(a['level'])}】 "
+                     f"{one_line(a['title'])}{status}")
         if incident is not None and timers is not None and now is not None:
             lines += [f"    {line}" for line in incident_summary(incident, timers, now)]
-        lines.append(f"    {a['reason']}")
-        lines.append(f"    first seen {local(a['first_detected_at'])}, last {local(a['last_detected_at'])};"
-                     f" jurisdiction {a['jurisdiction'] or '-'}; notifications sent {sent},"
+        lines.append(f"    {one_line(a['reason'])}")
+        lines.append(f"    first seen {local(a['first_detected_at'])}, "
+                     f"last {local(a['last_detected_at'])};"
+                     f" jurisdiction {one_line(a['jurisdiction'] or '-')}; "
+                     f"notifications sent {sent},"
                      f" pending {pending}")
         for item in a["evidence"][:evidence_limit]:
-            lines.append(f"    - {str(item.get('title', ''))[:50]}  {item.get('url') or ''}")
+            lines.append(f"    - {_evidence(item)}")
         if len(a["evidence"]) > evidence_limit:
             lines.append(f"    ... and {len(a['evidence']) - evidence_limit} more")
     return "\n".join(lines)
@@ -85,7 +99,7 @@ def format_status(incident: IncidentState) -> str:
     """One line after a change: number, level, title, status."""
     from alerts.levels import LEVELS
 
-    return (f"#{incident.id} 【{LEVELS[incident.level]['roman']}级】{incident.title}: "
+    return (f"#{incident.id} 【{LEVELS[incident.level]['roman']}级】{one_line(incident.title)}: "
             f"{STATUS_NAMES.get(incident.status, incident.status)}")
 
 
@@ -103,7 +117,7 @@ def _minutes(delta: timedelta) -> str:
 
 def incident_summary(incident: IncidentState, timers: TimerSettings, now: datetime) -> list[str]:
     """Two or three lines: who acknowledged, the three tracks, the statement, what is late."""
-    ack = (f"{incident.acknowledged_by} 签收于 {local(incident.acknowledged_at)}"
+    ack = (f"{one_line(incident.acknowledged_by)} 签收于 {local(incident.acknowledged_at)}"
            if incident.acknowledged_at else "未签收")
     statement = (f"官方发声 {local(incident.official_statement_at)}"
                  f"（发现后 {_minutes(incident.official_statement_at - incident.opened_at)}）"
@@ -126,12 +140,12 @@ def format_incident(incident: IncidentState, alert: Mapping[str, Any],
     """Everything about one incident, for `jingyu alerts show`."""
     from alerts.levels import level_label
 
-    lines = [f"#{incident.id} 【{level_label(incident.level)}】 {incident.title}",
+    lines = [f"#{incident.id} 【{level_label(incident.level)}】 {one_line(incident.title)}",
              f"  状态：{STATUS_NAMES.get(incident.status, incident.status)}"
              f"{'（敏感：三方互通、三同步）' if incident.sensitive else ''}",
-             f"  辖区：{incident.jurisdiction or '-'}；首次发现 {local(incident.opened_at)}；"
-             f"指纹 {incident.fingerprint}",
-             f"  {alert['reason']}"]
+             f"  辖区：{one_line(incident.jurisdiction or '-')}；首次发现 "
+             f"{local(incident.opened_at)}；指纹 {one_line(incident.fingerprint)}",
+             f"  {one_line(alert['reason'])}"]
     lines += [f"  {line}" for line in incident_summary(incident, timers, now)]
     lines += ["", "三同步 (tracks):"]
     lines.append(format_table(
@@ -152,8 +166,7 @@ def format_incident(incident: IncidentState, alert: Mapping[str, Any],
          for name in ("ack", "statement", "progress", "closure")]))
     if alert["evidence"]:
         lines += ["", "相关信息 (evidence):"]
-        lines += [f"  - {str(e.get('title', ''))[:50]}  {e.get('url') or ''}"
-                  for e in alert["evidence"][:10]]
+        lines += [f"  - {_evidence(e)}" for e in alert["evidence"][:10]]
     if outbox:
         lines += ["", "通知 (notifications):"]
         lines.append(format_table(
@@ -165,6 +178,11 @@ def format_incident(incident: IncidentState, alert: Mapping[str, Any],
         ["time", "who", "action", "detail"],
         [[local(e.at), e.actor, e.action, _detail(e.detail)] for e in events]))
     return "\n".join(lines)
+
+
+def _evidence(item: Mapping[str, Any]) -> str:
+    """A post's title (cut) and its link, as one line of terminal text."""
+    return f"{one_line(item.get('title', ''))[:50]}  {one_line(item.get('url') or '')}"
 
 
 def _detail(detail: Mapping[str, Any]) -> str:
@@ -191,7 +209,7 @@ def format_watchdog(report: Mapping[str, Any]) -> str:
     """What the watchdog found and what it sent."""
     lines = [f"watchdog {local(report['checked_at'])}: "
              + ("all healthy" if report["healthy"] else "PROBLEMS FOUND")]
-    lines += [f"  ! {problem}" for problem in report["problems"]]
+    lines += [f"  ! {one_line(problem)}" for problem in report["problems"]]
     lines.append(f"  incidents escalated {report['escalated']}, reminded {report['reminded']}; "
                  f"notifications sent {report['sent']}, waiting for retry {report['failed']}")
     return "\n".join(lines)
@@ -199,10 +217,8 @@ def format_watchdog(report: Mapping[str, Any]) -> str:
 
 def format_search(result: Any, labels: Any) -> str:
     """Search hits as a terminal table (warehouse.search.SearchResult; reports.blocks.Labels)."""
-    from reports.document import clean
-
     def cut(value: str | None, size: int) -> str:
-        text = clean(value or "").replace("\n", " ")
+        text = one_line(value)
         return text if len(text) <= size else text[:size - 1] + "…"
 
     order = "相关度" if result.query.order == "relevance" else "时间"

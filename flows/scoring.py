@@ -1,5 +1,8 @@
 """`jingyu score`: score the `text` column of a CSV file and write the result, streaming in
-chunks (memory stays flat whatever the file's size), on one process or a pool of workers."""
+chunks (memory stays flat whatever the file's size), on one process or a pool of workers.
+
+The output is opened in spreadsheets: its text cells are defused as `jingyu query` exports are
+(jingyu.display.spreadsheet_cell: no formula, no control characters)."""
 from __future__ import annotations
 
 import multiprocessing
@@ -14,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from jingyu.config import config_file, load_yaml
+from jingyu.display import spreadsheet_cell
 from transforms.places import parse_jurisdictions
 from transforms.rules import parse_rules
 from transforms.scoring import SCORE_COLUMNS, Scorer, ScoringSettings, parse_scoring
@@ -70,7 +74,12 @@ def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 def _joined(chunk: pd.DataFrame, scores: dict[str, list[Any]]) -> pd.DataFrame:
     kept = chunk.drop(columns=[c for c in SCORE_COLUMNS if c in chunk.columns])
-    return kept.join(pd.DataFrame(scores, columns=list(SCORE_COLUMNS), index=chunk.index))
+    joined = kept.join(pd.DataFrame(scores, columns=list(SCORE_COLUMNS), index=chunk.index))
+    joined.columns = [spreadsheet_cell(str(name)) for name in joined.columns]
+    for name in joined.columns:
+        if not pd.api.types.is_numeric_dtype(joined[name]):
+            joined[name] = joined[name].map(spreadsheet_cell)
+    return joined
 
 
 def score_csv(input_path: str | Path, output_path: str | Path,

@@ -2,17 +2,17 @@
 (HTML, Markdown, Word) turns into its format, escaping as it goes."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-# Characters XML (Word) and spreadsheets refuse, and terminal escape sequences: never rendered.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+from jingyu.display import clean_text
 
 
 def clean(value: object) -> str:
-    """Text of a cell or paragraph without control characters (post text is hostile input)."""
-    return _CONTROL.sub("", "" if value is None else str(value))
+    """Text of a cell or paragraph without control characters XML (Word) and spreadsheets
+    refuse, terminal escapes, bidi overrides or zero-width characters (post text is hostile
+    input: see jingyu.display)."""
+    return clean_text(value)
 
 
 _BREAK_AFTER = " \t,;:/，。；：、）)]"

@@ -15,26 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from jingyu.display import spreadsheet_cell as defuse
 from reports.blocks import POLARITY_ZH, STATUS_ZH, Labels, level_short
-from reports.document import clean, safe_url
+from reports.document import safe_url
 from warehouse.queries import QUERIES, QueryResult, local_text
 
 TABLE_FORMATS = (".csv", ".xlsx", ".parquet")
-# OWASP CSV injection: a cell starting with one of these is a formula to Excel and LibreOffice.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_WIDTH = 60
 EXCEL_TEXT_WIDTH = 80          # a full text column: wide, wrapped
-
-
-def defuse(value: Any) -> Any:
-    """A text cell that would start a formula gets a leading apostrophe; numbers stay numbers."""
-    if isinstance(value, str):
-        value = clean(value)
-        if value.startswith(FORMULA_START):
-            return "'" + value
-    elif isinstance(value, (list, dict, tuple)):
-        return defuse(json.dumps(value, ensure_ascii=False))
-    return value
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import requests
 
+from jingyu.display import clean_text
 from jingyu.timeutil import utcnow
 from warehouse.records import OutboxMessage
 
@@ -111,11 +112,12 @@ class Channel(ABC):
 
 
 class ConsoleChannel(Channel):
-    """Print to the worker's stdout and log, for whoever watches the flow run."""
+    """Print to the worker's stdout and log, for whoever watches the flow run (post text loses
+    terminal escapes, carriage returns and bidi overrides on the way)."""
 
     def send(self, message: OutboxMessage) -> None:
-        text = message.payload.get("text") or json.dumps(dict(message.payload),
-                                                        ensure_ascii=False)
+        text = clean_text(message.payload.get("text") or json.dumps(dict(message.payload),
+                                                                    ensure_ascii=False))
         logger.info("alert %s via %s: %s", message.alert_id, self.name, text)
         print(f"[{self.name}] {text}", flush=True)
 

@@ -22,6 +22,7 @@ from email.utils import formatdate
 from alerts.delivery.channel_secrets import MissingSecret, redact_text, resolve_secret
 from alerts.delivery.channels import Channel, DeliveryError
 from alerts.settings import ChannelSettings
+from jingyu.display import clean_text, one_line
 from warehouse.records import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -105,8 +106,8 @@ class EmailChannel(Channel):
 def build_mail(message: OutboxMessage, sender: str, to: Sequence[str]) -> EmailMessage:
     """The mail for one outbox message: subject, text body, HTML alternative, headers."""
     payload = message.payload
-    title = " ".join(str(payload.get("title") or "警舆预警").split())   # no header injection
-    text = str(payload.get("text") or title)
+    title = one_line(payload.get("title") or "警舆预警")   # no header injection
+    text = clean_text(payload.get("text") or title)
     markdown = str(payload.get("markdown") or "")
     mail = EmailMessage()
     mail["Subject"] = title

@@ -1,10 +1,16 @@
-"""Render an Alert as the notification payload every channel sends (phone text and markdown)."""
+"""Render an Alert as the notification payload every channel sends (phone text and markdown).
+
+Titles, reasons and links carry post text written by strangers: the text is cleaned to one
+line (no forged lines), the markdown escapes it with jingyu.display.chat_markdown (no forged
+heading, link, tag or mention in any platform's syntax), and the only links are http(s) ones
+whose label jingyu writes ("原文")."""
 from __future__ import annotations
 
 from typing import Any
 
 from alerts.detection.records import Alert, Evidence
 from alerts.levels import LEVELS, level_label
+from jingyu.display import chat_markdown, one_line, safe_link
 from jingyu.timeutil import local_minute
 
 NOTIFIED_EVIDENCE_LIMIT = 5        # a phone screen; the full list stays in payload["alert"]
@@ -12,7 +18,7 @@ NOTIFIED_EVIDENCE_LIMIT = 5        # a phone screen; the full list stays in payl
 
 def render_notification(alert: Alert, alert_id: int) -> dict[str, Any]:
     """The outbox payload: title, text, markdown, level and a JSON-safe copy of the alert."""
-    title = f"{level_badge(alert.level)}{alert.title}"
+    title = f"{level_badge(alert.level)}{one_line(alert.title)}"
     return {
         "title": title,
         "text": _text(alert, alert_id, title),
@@ -63,15 +69,16 @@ def _more(alert: Alert) -> str:
 
 
 def _text(alert: Alert, alert_id: int, title: str) -> str:
-    lines = [title, alert.reason,
-             f"辖区：{_jurisdiction(alert)}",
+    lines = [title, one_line(alert.reason),
+             f"辖区：{one_line(_jurisdiction(alert))}",
              f"时间：{local_minute(alert.detected_at)}"]
     if alert.evidence:
         lines.append(f"相关信息（共 {len(alert.evidence)} 条）：")
         for number, evidence in enumerate(alert.evidence[:NOTIFIED_EVIDENCE_LIMIT], start=1):
-            lines.append(f"{number}. {evidence.title}")
-            if evidence.url:
-                lines.append(f"   {evidence.url}")
+            lines.append(f"{number}. {one_line(evidence.title)}")
+            link = safe_link(evidence.url)
+            if link:
+                lines.append(f"   {link}")
         if _more(alert):
             lines.append(_more(alert))
     lines.append(f"告警编号：{alert_id}")
@@ -79,23 +86,25 @@ def _text(alert: Alert, alert_id: int, title: str) -> str:
 
 
 def _markdown(alert: Alert, alert_id: int, title: str) -> str:
-    lines = [f"### {title}", "", alert.reason, "",
-             f"- **辖区**：{_jurisdiction(alert)}",
+    lines = [f"### {chat_markdown(title)}", "", chat_markdown(alert.reason), "",
+             f"- **辖区**：{chat_markdown(_jurisdiction(alert))}",
              f"- **时间**：{local_minute(alert.detected_at)}",
              f"- **告警编号**：{alert_id}"]
     if alert.evidence:
         lines += ["", f"**相关信息**（共 {len(alert.evidence)} 条）：", ""]
         for number, evidence in enumerate(alert.evidence[:NOTIFIED_EVIDENCE_LIMIT], start=1):
-            lines.append(f"{number}. {_markdown_link(evidence)}")
+            lines.append(f"{number}. {_evidence_line(evidence)}")
         if _more(alert):
             lines += ["", _more(alert)]
     return "\n".join(lines)
 
 
-def _markdown_link(evidence: Evidence) -> str:
-    # Brackets in a post title would end the link text early.
-    label = evidence.title.replace("[", "［").replace("]", "］")
-    where = f" — {evidence.source_id}"
+def _evidence_line(evidence: Evidence) -> str:
+    """The post's title as inert text, then a link labelled by jingyu: a title of the
+    attacker's choosing never becomes the label of a link."""
+    link = safe_link(evidence.url)
+    line = chat_markdown(evidence.title) + (f" [原文]({link})" if link else "")
+    line += f" — {chat_markdown(evidence.source_id)}"
     if evidence.published_at:
-        where += f" · {local_minute(evidence.published_at)}"
-    return (f"[{label}]({evidence.url}){where}" if evidence.url else f"{label}{where}")
+        line += f" · {local_minute(evidence.published_at)}"
+    return line

@@ -86,6 +86,7 @@ from alerts.delivery.channels import (
 )
 from alerts.levels import LEVELS
 from alerts.settings import ChannelSettings
+from jingyu.display import chat_markdown, one_line, safe_link
 from warehouse.records import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -246,17 +247,6 @@ def truncate_utf8(text: str, max_bytes: int, marker: str = TRUNCATED) -> str:
     room = max(0, max_bytes - len(marker.encode("utf-8")))
     # errors="ignore" drops the partial character a byte cut may leave at the end.
     return data[:room].decode("utf-8", errors="ignore") + (marker if room else "")
-
-
-def _one_line(text: str) -> str:
-    # A title must not break the digest's list or its markdown links.
-    return " ".join(str(text).split()).replace("[", "［").replace("]", "］")
-
-
-def _safe_link(url: Any) -> str | None:
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        return None
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
 def _level(message: OutboxMessage) -> int:
@@ -565,8 +555,11 @@ class RobotChannel(Channel):
 
     def _single(self, message: OutboxMessage, index: int) -> Post:
         payload = message.payload
-        title = _one_line(payload.get("title") or "预警")
-        markdown = payload.get("markdown") or payload.get("text") or title
+        title = one_line(payload.get("title") or "预警")
+        # The payload's markdown escapes post text already (alerts.delivery.render); a
+        # payload with only text gets every line escaped here.
+        markdown = payload.get("markdown") or "\n\n".join(
+            chat_markdown(line) for line in str(payload.get("text") or title).splitlines())
         mentions = self._mentions([message])
         return Post(title=title, markdown=self._with_mentions(str(markdown), mentions),
                     level=_level(message), indexes=(index,), mentions=mentions)
@@ -597,10 +590,10 @@ class RobotChannel(Channel):
     @staticmethod
     def _digest_line(message: OutboxMessage) -> str:
         payload = message.payload
-        title = _one_line(payload.get("title") or "预警")
+        title = chat_markdown(payload.get("title") or "预警")
         alert = payload.get("alert") if isinstance(payload.get("alert"), Mapping) else {}
         evidence = alert.get("evidence") or []
-        link = _safe_link(evidence[0].get("url")) if evidence and isinstance(
+        link = safe_link(evidence[0].get("url")) if evidence and isinstance(
             evidence[0], Mapping) else None
         line = title + (f" — [原文]({link})" if link else "")
         return line + f" · 告警编号 {message.alert_id}"

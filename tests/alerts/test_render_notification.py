@@ -43,7 +43,7 @@ def test_text_lists_at_most_five_links_and_says_how_many_more():
     assert "https://news.example.cn/a/6" not in text
     assert "另有 2 条" in text
     assert "辖区：未指定辖区" in text
-    assert "[报道 ［1］](https://news.example.cn/a/1)" in payload["markdown"]
+    assert "报道 ［1］ [原文](https://news.example.cn/a/1)" in payload["markdown"]
     assert payload["markdown"].count("](https://") == 5
 
 
