@@ -106,12 +106,26 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleLinkSettings:
+    """Where duty staff's phones reach the duty console, for the 签收/查看 buttons of messages.
+
+    Without base_url, messages carry no links (and say how to acknowledge from the CLI).
+    """
+
+    base_url: str | None = None        # e.g. https://jingyu.example.gov.cn (no query, no #)
+    link_hours: float = 2.0            # a link expires this long after the message is sent
+    secret_env: str | None = None      # variable holding the signing key; default
+    #                                    JINGYU_LINK_SECRET, else a key kept in the warehouse
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     """Everything in config/alerts.yaml."""
 
     sensitive_item: SensitiveItemSettings
     spike: SpikeSettings
     channels: tuple[ChannelSettings, ...]
+    console: ConsoleLinkSettings = ConsoleLinkSettings()
 
     def channels_for(self, level: int) -> tuple[str, ...]:
         """Names of the enabled channels that must receive an alert of this level."""
@@ -129,12 +143,42 @@ def parse_alert_settings(data: Any, file: str | Path) -> AlertSettings:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", "must be a mapping",
                           "write 'sensitive_item:', 'spike:' and 'channels:' sections")
-    reject_unknown_keys(data, {"sensitive_item", "spike", "channels"}, file, "")
+    reject_unknown_keys(data, {"sensitive_item", "spike", "channels", "console"}, file, "")
     return AlertSettings(
         sensitive_item=_parse_sensitive_item(_section(data, "sensitive_item", file), file),
         spike=_parse_spike(_section(data, "spike", file), file),
         channels=_parse_channels(data.get("channels"), file),
+        console=_parse_console(_section(data, "console", file), file),
     )
+
+
+_BASE_URL = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._~\-/]*)?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _parse_console(data: dict, file: str | Path) -> ConsoleLinkSettings:
+    where = "console"
+    defaults = ConsoleLinkSettings()
+    reject_unknown_keys(data, set(ConsoleLinkSettings.__dataclass_fields__), file, where)
+    base_url = _optional(data, "base_url", str, None, file, where,
+                         "write the console's address, e.g. https://jingyu.example.gov.cn")
+    if base_url is not None and not _BASE_URL.match(base_url.strip()):
+        raise ConfigError(file, f"{where}.base_url",
+                          f"must be an http(s) address without query or #, got {base_url!r}",
+                          "write where phones reach `jingyu console`, e.g. "
+                          "https://jingyu.example.gov.cn or http://10.1.2.3:8700")
+    link_hours = _number(data, "link_hours", defaults.link_hours, file, where)
+    if not 0 < link_hours <= 24:
+        raise ConfigError(file, f"{where}.link_hours", f"must be above 0 and at most 24, got "
+                          f"{link_hours:g}", "a 签收 link is for the shift it was sent in: "
+                          "write e.g. 2")
+    secret_env = _optional(data, "secret_env", str, None, file, where)
+    if secret_env is not None and not _ENV_NAME.match(secret_env):
+        raise ConfigError(file, f"{where}.secret_env",
+                          f"must name an environment variable, got {secret_env!r}",
+                          "write e.g. JINGYU_LINK_SECRET (the key itself never goes here)")
+    return ConsoleLinkSettings(base_url=base_url.strip().rstrip("/") if base_url else None,
+                               link_hours=link_hours, secret_env=secret_env)
 
 
 def _section(data: dict, key: str, file: str | Path) -> dict:

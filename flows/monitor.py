@@ -17,6 +17,7 @@ from prefect.utilities.annotations import quote
 import collectors
 from alerts.incidents.handling import raise_and_track, tend_incidents, watch
 from alerts.delivery.outbox import deliver_pending
+from console.links import links_for
 from collectors.http import HttpPolicy, PoliteClient
 from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
 from flows.present import as_markdown, format_run
@@ -76,7 +77,10 @@ def tend(settings: CycleSettings, database_url: str | None, now: datetime) -> di
 @task(name="deliver-notifications", cache_policy=NO_CACHE)
 def deliver_notifications(settings: CycleSettings, database_url: str | None,
                           now: datetime) -> dict[str, int]:
-    report = deliver_pending(_warehouse(database_url), settings.alerts, now)
+    warehouse = _warehouse(database_url)
+    console = settings.alerts.console
+    links = links_for(warehouse, console.base_url, console.link_hours, console.secret_env, now)
+    report = deliver_pending(warehouse, settings.alerts, now, links)
     if report["failed"]:
         get_run_logger().warning("%d notifications not delivered, kept for retry: %s",
                                  report["failed"], "; ".join(report["errors"][:3]))

@@ -16,6 +16,7 @@ from typing import Any
 
 from alerts.incidents.handling import tend_incidents, watch
 from alerts.delivery.outbox import deliver_pending
+from console.links import links_for
 from alerts.incidents.watchdog import page_directly, warehouse_down_alert
 from flows.settings import load_desk
 from jingyu.timeutil import utcnow
@@ -41,7 +42,9 @@ def run_watchdog(config_dir: str | Path | None = None, database_url: str | None 
         recorded = watch(warehouse, desk, now)
         report["problems"] = [f"#{r.alert_id} {r.title}: {r.reason}" for r in recorded]
         report.update(tend_incidents(warehouse, desk, now))
-        delivery = deliver_pending(warehouse, desk.settings, now)
+        console = desk.settings.console
+        delivery = deliver_pending(warehouse, desk.settings, now, links_for(
+            warehouse, console.base_url, console.link_hours, console.secret_env, now))
         report["sent"], report["failed"] = delivery["sent"], delivery["failed"]
     except Exception as exc:  # the warehouse (or the watchdog) broke: page without it
         problem = (str(exc) if isinstance(exc, WarehouseUnavailable)

@@ -384,3 +384,16 @@ class EventTerm(Base):
     event_id: Mapped[int] = mapped_column(Id, primary_key=True)
     posts: Mapped[int] = mapped_column(Integer, default=1)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LinkUse(Base):
+    """A one-tap 签收 link that was used (console.links): each link acts once, so a link
+    forwarded, replayed or tapped twice is refused, and the audit can name the link."""
+
+    __tablename__ = "link_uses"
+
+    link_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(Id, ForeignKey("incidents.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(10))
+    used_at: Mapped[datetime] = mapped_column(DateTime)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from alerts.delivery.buttons import buttons_of
 from alerts.delivery.channel_secrets import MissingSecret, redact_text, resolve_secret
 from alerts.delivery.channels import Channel, DeliveryError
 from alerts.settings import ChannelSettings
@@ -109,6 +110,11 @@ def build_mail(message: OutboxMessage, sender: str, to: Sequence[str]) -> EmailM
     title = one_line(payload.get("title") or "警舆预警")   # no header injection
     text = clean_text(payload.get("text") or title)
     markdown = str(payload.get("markdown") or "")
+    buttons = buttons_of(payload)
+    if markdown and buttons:
+        # The same signed links as the robots' buttons (the text body has them already).
+        markdown += "\n\n" + "\n".join(
+            f"- [{b.label.replace('[', '［').replace(']', '］')}]({b.url})" for b in buttons)
     mail = EmailMessage()
     mail["Subject"] = title
     mail["From"] = sender

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.delivery.buttons import LinkMaker, with_buttons
 from alerts.delivery.channels import PostRecord
 from alerts.delivery.deliver import deliver, next_attempt_delay
 from alerts.delivery.registry import build_channels
 from alerts.settings import AlertSettings
+from warehouse.incidents import IncidentStore
+from warehouse.records import OutboxMessage
 from warehouse.store import Warehouse
 
 
@@ -33,18 +37,38 @@ class WarehouseLedger:
             self.warehouse.block_robot(channel, record.at, record.by, record.blocked_until)
 
 
+def _with_links(warehouse: Warehouse, messages: list[OutboxMessage], links: LinkMaker,
+                now: datetime) -> list[OutboxMessage]:
+    """Messages with their buttons; 签收 only while the incident still waits for it."""
+    incidents = IncidentStore(warehouse).by_ids(sorted({m.alert_id for m in messages}))
+    out = []
+    for message in messages:
+        incident = incidents.get(message.alert_id)   # an incident takes its alert's id
+        if incident is None:
+            out.append(message)
+            continue
+        payload = with_buttons(message.payload, incident.id, links, now,
+                               awaiting_ack=incident.status == "new")
+        out.append(replace(message, payload=payload))
+    return out
+
+
 def _post_record(post: dict[str, Any]) -> PostRecord:
     return PostRecord(at=post["at"], by=post["by"], blocked_until=post["blocked_until"])
 
 
-def deliver_pending(warehouse: Warehouse, settings: AlertSettings, now: datetime
-                    ) -> dict[str, Any]:
+def deliver_pending(warehouse: Warehouse, settings: AlertSettings, now: datetime,
+                    links: LinkMaker | None = None) -> dict[str, Any]:
     """Send every due outbox message; a failure stays pending with a later retry time.
 
     Chat robots count the posts other processes made through them (the monitor flow, the
     watchdog flow, `jingyu alerts ...`) before planning theirs, and record their own.
+    With `links` (console.links, when alerts.yaml sets console.base_url), each message about
+    an incident gets its signed 签收/查看 links as it goes out (alerts.delivery.buttons).
     """
     messages = warehouse.pending_notifications(now)
+    if links is not None:
+        messages = _with_links(warehouse, messages, links, now)
     attempts = {m.id: m.attempts for m in messages}
     channels = build_channels(settings)
     ledger = WarehouseLedger(warehouse)

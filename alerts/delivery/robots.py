@@ -69,6 +69,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from alerts.delivery.buttons import ACK, Button, buttons_of
 from alerts.delivery.channel_secrets import (
     MissingSecret,
     install_log_redaction,
@@ -259,6 +260,17 @@ def _short_badge(level: int) -> str:
     return f"{info['roman']}级 {info['colour_zh']}"
 
 
+def _evidence_links(payload: Mapping[str, Any], limit: int = 3) -> tuple[tuple[str, str], ...]:
+    alert = payload.get("alert") if isinstance(payload.get("alert"), Mapping) else {}
+    evidence = alert.get("evidence") if isinstance(alert.get("evidence"), list) else []
+    found = []
+    for item in evidence:
+        link = _safe_link(item.get("url")) if isinstance(item, Mapping) else None
+        if link:
+            found.append((_one_line(item.get("title") or "原文"), link))
+    return tuple(found[:limit])
+
+
 # What a platform accepts as a handle inside markup: a roster typo such as "lisi>" must not
 # break the message (or mention someone else).
 _HANDLE = re.compile(r"^[\w.@+\-]{1,100}$")
@@ -291,6 +303,8 @@ class Post:
     level: int                           # the most severe level it carries
     indexes: tuple[int, ...]             # positions in the batch
     mentions: tuple[Mention, ...] = ()   # who the markdown @-mentions, in order
+    buttons: tuple[Button, ...] = ()     # 签收/查看 (alerts.delivery.buttons); digests have none
+    evidence: tuple[tuple[str, str], ...] = ()   # (title, http(s) url) of the first posts
 
 
 @dataclass(frozen=True)
@@ -562,7 +576,8 @@ class RobotChannel(Channel):
             chat_markdown(line) for line in str(payload.get("text") or title).splitlines())
         mentions = self._mentions([message])
         return Post(title=title, markdown=self._with_mentions(str(markdown), mentions),
-                    level=_level(message), indexes=(index,), mentions=mentions)
+                    level=_level(message), indexes=(index,), mentions=mentions,
+                    buttons=tuple(buttons_of(payload)), evidence=_evidence_links(payload))
 
     def _digests(self, messages: Sequence[OutboxMessage], per_post: int) -> list[Post]:
         """Messages packed into digests of at most per_post alerts and max_markdown_bytes,
@@ -670,6 +685,13 @@ class DingTalkChannel(RobotChannel):
             self._known_secrets.append(params["sign"])
         body: dict[str, Any] = {"msgtype": "markdown",
                                 "markdown": {"title": post.title, "text": post.markdown}}
+        if post.buttons:
+            # 独立跳转 actionCard: one button per link, stacked (btnOrientation "0") so that
+            # 签收（姓名） labels stay readable on a phone. It takes the same markdown text,
+            # and @-mentions the same way as markdown (the "at" list plus "@…" in the text).
+            body = {"msgtype": "actionCard", "actionCard": {
+                "title": post.title, "text": post.markdown, "btnOrientation": "0",
+                "btns": [{"title": b.label, "actionURL": b.url} for b in post.buttons]}}
         if post.mentions:
             # The list makes DingTalk notify; the "@…" in the text (the mention line) makes
             # it show. Either alone mentions nobody.
@@ -703,8 +725,10 @@ class WeComChannel(RobotChannel):
 
     def _post(self, target: _Target, post: Post) -> None:
         content = truncate_utf8(post.markdown, self.max_markdown_bytes)
-        _, answer = self._request(target.url, {"msgtype": "markdown",
-                                               "markdown": {"content": content}})
+        body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": content}}
+        if post.buttons:
+            body = {"msgtype": "template_card", "template_card": self._card(post)}
+        _, answer = self._request(target.url, body)
         code = answer.get("errcode")
         if code == 0:
             return
@@ -712,6 +736,43 @@ class WeComChannel(RobotChannel):
             raise RateLimited(f"{self.prefix}: WeCom says too fast (errcode {code})",
                               retry_after=self.throttle_seconds)
         raise self._refused(code, answer.get("errmsg"))
+
+
+    # template_card limits (WeCom's group-robot documentation): jump_list at most 3 entries,
+    # horizontal_content_list at most 6, sub_title_text about 112 characters.
+    MAX_JUMPS = 3
+    SUBTITLE_CHARS = 112
+
+    def _card(self, post: Post) -> dict[str, Any]:
+        """A text_notice template_card: the title, the message as plain text, the first
+        posts as links, 签收 and 查看 as its jump list, and the card itself opening 查看.
+        The card type cannot @-mention; the names stay in its text."""
+        acks = [b for b in post.buttons if b.action == ACK]
+        views = [b for b in post.buttons if b.action != ACK]
+        jumps = [*acks[:self.MAX_JUMPS - len(views[:1])], *views[:1]]
+        names = " ".join(f"@{m.name}" for m in post.mentions)
+        body = _plain(post.markdown)
+        if names:
+            body = f"{names} {body}"
+        card: dict[str, Any] = {
+            "card_type": "text_notice",
+            "main_title": {"title": post.title, "desc": f"{_short_badge(post.level)}预警"},
+            "sub_title_text": body[:self.SUBTITLE_CHARS],
+            "jump_list": [{"type": 1, "title": b.label, "url": b.url} for b in jumps],
+            "card_action": {"type": 1, "url": (views or jumps)[0].url},
+        }
+        if post.evidence:
+            card["horizontal_content_list"] = [
+                {"keyname": f"原文{n}", "value": title[:26], "type": 1, "url": url}
+                for n, (title, url) in enumerate(post.evidence, start=1)]
+        return card
+
+
+def _plain(markdown: str) -> str:
+    """Markdown as one line of plain text: headings, emphasis and link targets dropped."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"^#+\s*|^\s*[-*]\s+|\*\*", "", text, flags=re.MULTILINE)
+    return " ".join(text.split())
 
 
 FEISHU_TEMPLATES = {1: "red", 2: "orange", 3: "yellow", 4: "blue"}
@@ -747,7 +808,8 @@ class FeishuChannel(RobotChannel):
             "config": {"wide_screen_mode": True},
             "header": {"title": {"tag": "plain_text", "content": post.title},
                        "template": FEISHU_TEMPLATES.get(post.level, "blue")},
-            "elements": [{"tag": "markdown", "content": markdown or post.title}],
+            "elements": [{"tag": "markdown", "content": markdown or post.title},
+                         *self._actions(post)],
         }})
         response, answer = self._request(target.url, body)
         code = answer.get("code", answer.get("StatusCode"))
@@ -757,6 +819,17 @@ class FeishuChannel(RobotChannel):
             raise RateLimited(f"{self.prefix}: Feishu frequency limit (code {code})",
                               retry_after=retry_after_header(response) or self.throttle_seconds)
         raise self._refused(code, answer.get("msg", answer.get("StatusMessage")))
+
+
+    @staticmethod
+    def _actions(post: Post) -> list[dict[str, Any]]:
+        """签收/查看 as url buttons (a button's url opens in the browser; no callback)."""
+        if not post.buttons:
+            return []
+        return [{"tag": "action", "actions": [
+            {"tag": "button", "text": {"tag": "plain_text", "content": b.label},
+             "type": "primary" if b.action == ACK else "default", "url": b.url}
+            for b in post.buttons]}]
 
 
 def retry_after_header(response: requests.Response) -> float | None:

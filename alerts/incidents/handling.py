@@ -174,8 +174,9 @@ def record_with_incident(store: IncidentStore, desk: Desk, alert: Alert,
         if silence is not None:
             return []
         payload = render_notification(alert, alert_id)
-        payload["text"] += "\n" + ack_hint(alert_id)
-        payload["markdown"] += f"\n- **{ack_hint(alert_id)}**"
+        hint = ack_hint(alert_id, desk.routing.timers.ack_minutes)
+        payload["text"] += "\n" + hint
+        payload["markdown"] += f"\n- **{hint}**"
         payload["recipients"] = [r.document() for r in routed.recipients]
         payload["sensitive"] = routed.sensitive
         return [(channel, payload) for channel in routed.channels]

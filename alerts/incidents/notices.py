@@ -16,8 +16,10 @@ _HEADINGS = {REMINDER: "【未签收提醒】", ESCALATION: "【超时升级·�
              RESOLVED: "【已处置】"}
 
 
-def ack_hint(incident_id: int) -> str:
-    return f"签收：jingyu alerts ack {incident_id} --by 姓名"
+def ack_hint(incident_id: int, ack_minutes: int | None = None) -> str:
+    """The deadline and how to meet it without the message's buttons (the CLI)."""
+    deadline = f"{ack_minutes} 分钟内签收" if ack_minutes else "请尽快签收"
+    return f"{deadline}（命令行：jingyu alerts ack {incident_id} --by 姓名）"
 
 
 def render_incident_notice(incident: IncidentState, notice: str, lines: Sequence[str],
@@ -31,7 +33,7 @@ def render_incident_notice(incident: IncidentState, notice: str, lines: Sequence
     if route.recipients:
         body.append("通知：" + "、".join(f"{r.name}（{r.unit}）" for r in route.recipients))
     if notice != RESOLVED and incident.status == "new":
-        body.append(ack_hint(incident.id))
+        body.append(ack_hint(incident.id))     # a reminder or escalation: past the deadline
     body.append(f"告警编号：{incident.id}")
     return {
         "title": title,

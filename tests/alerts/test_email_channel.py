@@ -209,3 +209,25 @@ def test_markdown_to_html_escapes_everything_it_does_not_render():
     assert '<a href="https://e.org/?q=&quot;x&quot;">l</a>' in html
     assert "[bad](data:text/html,1)" in html
     assert "<p>text</p>" in html and "<title>t&lt;</title>" in html
+
+
+def test_the_mail_carries_the_same_signed_links_as_the_robots_buttons(smtp_server, now):
+    from alerts.delivery.buttons import with_buttons
+    from tests.tap_support import signer
+
+    links = signer("https://jingyu.example.gov.cn")
+    payload = with_buttons({**PAYLOAD, "recipients": [{"name": "张三"}, {"name": "陈静"}]}, 7,
+                           links, now, awaiting_ack=True)
+    channel(smtp_server).send(OutboxMessage(id=1, alert_id=7, channel="duty-mail",
+                                            idempotency_key="k", payload=payload, attempts=0))
+
+    [(_, _, mail)] = smtp_server.mails
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    urls = [b["url"] for b in payload["buttons"]]
+    assert len(urls) == 3
+    for button in payload["buttons"]:
+        assert f"{button['label']}：{button['url']}" in text
+        assert f'<a href="{button["url"]}">{button["label"]}</a>' in html
+    assert [links.read(u.rsplit("/t/", 1)[1], now).action for u in urls] == ["ack", "ack",
+                                                                                "view"]

@@ -112,7 +112,18 @@ class RobotServer:
             fresh = timestamp.isdigit() and abs(self.wall() * 1000 - int(timestamp)) < 3600_000
             if not (fresh and hmac.compare_digest(sign, expected)):
                 return 200, {"errcode": 310000, "errmsg": "sign not match, more: [...]"}, {}
-        if body.get("msgtype") != "markdown" or not body["markdown"].get("text"):
+        if body.get("msgtype") == "actionCard":
+            # 独立跳转 actionCard: title, markdown text, btns of {title, actionURL}.
+            card = body.get("actionCard") or {}
+            buttons = card.get("btns")
+            if not (card.get("title") and card.get("text") and isinstance(buttons, list)
+                    and buttons and all(b.get("title") and b.get("actionURL")
+                                        for b in buttons)):
+                return 200, {"errcode": 40035, "errmsg": "缺少参数 actionCard"}, {}
+            text = card["text"]
+        elif body.get("msgtype") == "markdown" and body["markdown"].get("text"):
+            text = body["markdown"]["text"]
+        else:
             return 200, {"errcode": 40035, "errmsg": "缺少参数 markdown"}, {}
         recent = [t for t in self.accepted_at if t > self.now() - 60]
         if len(recent) >= 20:                        # DingTalk's own limit
@@ -123,7 +134,7 @@ class RobotServer:
         at = body.get("at") or {}
         assert at.get("isAtAll", False) is False, "jingyu never @-mentions the whole group"
         listed = [*at.get("atMobiles", []), *at.get("atUserIds", [])]
-        mentioned = [h for h in listed if f"@{h}" in body["markdown"]["text"]]
+        mentioned = [h for h in listed if f"@{h}" in text]
         self.accepted.append(Received("dingtalk", query, body, mentioned))
         self.accepted_at.append(self.now())
         return 200, {"errcode": 0, "errmsg": "ok"}, {}
@@ -131,6 +142,22 @@ class RobotServer:
     def _wecom(self, query, body):
         if query.get("key") != [WECOM_KEY]:
             return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}, {}
+        if body.get("msgtype") == "template_card":
+            # text_notice card: main_title.title, card_action (type 1 needs url), at most 3
+            # jump_list entries (type 1 needs url), at most 6 horizontal_content_list rows.
+            card = body.get("template_card") or {}
+            action = card.get("card_action") or {}
+            jumps = card.get("jump_list") or []
+            rows = card.get("horizontal_content_list") or []
+            if not (card.get("card_type") == "text_notice"
+                    and (card.get("main_title") or {}).get("title")
+                    and action.get("type") == 1 and action.get("url")
+                    and len(jumps) <= 3 and all(j.get("title") and j.get("type") == 1
+                                                and j.get("url") for j in jumps)
+                    and len(rows) <= 6 and all(r.get("keyname") for r in rows)):
+                return 200, {"errcode": 40058, "errmsg": "invalid template_card"}, {}
+            self.accepted.append(Received("wecom", query, body, []))
+            return 200, {"errcode": 0, "errmsg": "ok"}, {}
         content = body.get("markdown", {}).get("content", "")
         if len(content.encode("utf-8")) > 4096:
             return 200, {"errcode": 40058,
@@ -156,6 +183,12 @@ class RobotServer:
                              "is not within one hour from current time"}, {}
         if body.get("msg_type") != "interactive" or "card" not in body:
             return 400, {"code": 9499, "msg": "Bad Request", "data": {}}, {}
+        for element in body["card"].get("elements", []):
+            if element.get("tag") == "action" and not all(
+                    b.get("tag") == "button" and b.get("text", {}).get("tag") == "plain_text"
+                    and b["text"].get("content") and b.get("url")
+                    for b in element.get("actions", [])):
+                return 200, {"code": 11246, "msg": "card content invalid", "data": {}}, {}
         # A card mentions with <at id=open_id></at> in a markdown element.
         mentioned = [m for element in body["card"].get("elements", [])
                      if element.get("tag") == "markdown"
@@ -1097,3 +1130,109 @@ def test_the_commented_examples_in_config_alerts_yaml_are_valid_when_switched_on
     kinds = {c.kind for c in settings.channels}
     assert {"dingtalk", "wecom", "feishu", "email"} <= kinds
     assert all(not c.enabled for c in settings.channels if c.kind in kinds - {"console", "jsonl"})
+
+
+# ---- 签收/查看 buttons: signed one-tap links (alerts.delivery.buttons, console.links) ------------
+
+def _robot_settings(server: RobotServer):
+    return parse_alert_settings(yaml.safe_load(f"""
+channels:
+  - {{name: duty-ding, kind: dingtalk, url: "{server.dingtalk_url}",
+     secret_env: JINGYU_TEST_DINGTALK_SECRET}}
+  - {{name: duty-wecom, kind: wecom, url: "{server.wecom_url}"}}
+  - {{name: duty-feishu, kind: feishu, url: "{server.feishu_url}",
+     secret_env: JINGYU_TEST_FEISHU_SECRET}}
+"""), "alerts.yaml")
+
+
+def _deliver_with_links(server, warehouse_url, now, monkeypatch, recipients):
+    from tests.tap_support import queue_incident, signer
+
+    monkeypatch.setenv("JINGYU_TEST_DINGTALK_SECRET", DING_SECRET)
+    monkeypatch.setenv("JINGYU_TEST_FEISHU_SECRET", FEISHU_SECRET)
+    links = signer("https://jingyu.example.gov.cn")
+    warehouse = Warehouse(warehouse_url)
+    try:
+        incident = queue_incident(warehouse, now, 7, ["duty-ding", "duty-wecom", "duty-feishu"],
+                                  recipients)
+        report = deliver_pending(warehouse, _robot_settings(server), now, links)
+    finally:
+        warehouse.close()
+    assert report["sent"] == 3, report
+    return incident, links, {r.platform: r.body for r in server.accepted}
+
+
+def test_robot_messages_carry_signed_ack_and_view_buttons(robot_server, fake_clock,
+                                                          warehouse_url, now, monkeypatch):
+    incident, links, bodies = _deliver_with_links(robot_server, warehouse_url, now,
+                                                  monkeypatch, (ZHANG, CHEN))
+
+    card = bodies["dingtalk"]["actionCard"]
+    assert bodies["dingtalk"]["msgtype"] == "actionCard"
+    assert [b["title"] for b in card["btns"]] == ["签收（张三）", "签收（陈静）", "查看详情"]
+    assert "15 分钟内签收" in card["text"]
+    # still @-mentions: the at list and "@…" in the text, as for markdown
+    assert bodies["dingtalk"]["at"]["atMobiles"] == ["13800000011", "13800000021"]
+    assert "@13800000011" in card["text"]
+    said = [links.read(b["actionURL"].rsplit("/t/", 1)[1], now) for b in card["btns"]]
+    assert [(s.incident_id, s.recipient, s.action) for s in said] == [
+        (incident, "张三", "ack"), (incident, "陈静", "ack"), (incident, "张三", "view")]
+    assert all(s.expires_at == now + timedelta(hours=2) for s in said)
+    assert len({s.link_id for s in said}) == 3
+    assert all(b["actionURL"].startswith("https://jingyu.example.gov.cn/t/")
+               for b in card["btns"])
+
+    wecom = bodies["wecom"]
+    assert wecom["msgtype"] == "template_card"
+    template = wecom["template_card"]
+    assert [j["title"] for j in template["jump_list"]] == ["签收（张三）", "签收（陈静）", "查看详情"]
+    assert template["card_action"]["url"] == template["jump_list"][-1]["url"]
+    assert template["horizontal_content_list"][0]["url"] == "https://weibo.com/post/7"
+
+    [action] = [e for e in bodies["feishu"]["card"]["elements"] if e["tag"] == "action"]
+    assert [(b["text"]["content"], b["type"]) for b in action["actions"]] == [
+        ("签收（张三）", "primary"), ("签收（陈静）", "primary"), ("查看详情", "default")]
+
+
+def test_wecom_card_keeps_to_three_jumps_with_view_last(robot_server, fake_clock,
+                                                        warehouse_url, now, monkeypatch):
+    _, _, bodies = _deliver_with_links(robot_server, warehouse_url, now, monkeypatch,
+                                       (ZHANG, WANG, CHEN, SUN))
+    jumps = bodies["wecom"]["template_card"]["jump_list"]
+    assert [j["title"] for j in jumps] == ["签收（张三）", "签收（王五）", "查看详情"]
+    assert len(bodies["dingtalk"]["actionCard"]["btns"]) == 5       # 4 acks and 查看
+
+
+def test_an_acknowledged_incident_gets_only_the_view_button(robot_server, fake_clock,
+                                                            warehouse_url, now, monkeypatch):
+    from alerts.incidents import actions
+    from warehouse.incidents import IncidentStore
+    from tests.tap_support import queue_incident, signer
+
+    monkeypatch.setenv("JINGYU_TEST_DINGTALK_SECRET", DING_SECRET)
+    monkeypatch.setenv("JINGYU_TEST_FEISHU_SECRET", FEISHU_SECRET)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        incident = queue_incident(warehouse, now, 8, ["duty-ding"], (ZHANG,))
+        actions.acknowledge(IncidentStore(warehouse), incident, "张三", now)
+        deliver_pending(warehouse, _robot_settings(robot_server), now, signer())
+    finally:
+        warehouse.close()
+    [got] = robot_server.accepted
+    assert [b["title"] for b in got.body["actionCard"]["btns"]] == ["查看详情"]
+
+
+def test_without_a_console_address_messages_stay_markdown(robot_server, fake_clock,
+                                                          warehouse_url, now, monkeypatch):
+    from tests.tap_support import queue_incident
+
+    monkeypatch.setenv("JINGYU_TEST_DINGTALK_SECRET", DING_SECRET)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        queue_incident(warehouse, now, 9, ["duty-ding"], (ZHANG,))
+        deliver_pending(warehouse, _robot_settings(robot_server), now)
+    finally:
+        warehouse.close()
+    [got] = robot_server.accepted
+    assert got.body["msgtype"] == "markdown"
+    assert "15 分钟内签收（命令行：jingyu alerts ack 1 --by 姓名）" in got.body["markdown"]["text"]
