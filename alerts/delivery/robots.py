@@ -265,9 +265,9 @@ def _evidence_links(payload: Mapping[str, Any], limit: int = 3) -> tuple[tuple[s
     evidence = alert.get("evidence") if isinstance(alert.get("evidence"), list) else []
     found = []
     for item in evidence:
-        link = _safe_link(item.get("url")) if isinstance(item, Mapping) else None
+        link = safe_link(item.get("url")) if isinstance(item, Mapping) else None
         if link:
-            found.append((_one_line(item.get("title") or "原文"), link))
+            found.append((one_line(item.get("title") or "原文"), link))
     return tuple(found[:limit])
 
 
