@@ -306,9 +306,17 @@ def _worker(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from flows.scoring import score_csv
 
+    skipped = []
+
+    def bad_row(row) -> None:
+        skipped.append(row)
+        print(f"jingyu score: {args.input} line {row.line}: {row.problem} (row skipped)",
+              file=sys.stderr)
+
     rows = score_csv(args.input, args.output, config_dir=args.config, workers=args.workers,
-                     sentiment_model=args.sentiment)
-    print(f"scored {rows} rows -> {args.output}")
+                     sentiment_model=args.sentiment, on_bad_row=bad_row)
+    print(f"scored {rows} rows -> {args.output}"
+          + (f"; {len(skipped)} unreadable rows skipped (see above)" if skipped else ""))
     return 0
 
 

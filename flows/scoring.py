@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from collectors.tables import BadRow, HeaderProblem, csv_rows
 from jingyu.config import config_file, load_yaml
 from jingyu.display import spreadsheet_cell
 from transforms.places import parse_jurisdictions
@@ -57,19 +58,38 @@ def _score_chunk(texts: list[str]) -> dict[str, list[Any]]:
     return {column: [row[column] for row in rows] for column in SCORE_COLUMNS}
 
 
-def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _chunks(path: Path, chunk_rows: int, on_bad_row: Callable[[BadRow], None]
+            ) -> Iterator[pd.DataFrame]:
+    """The rows of the CSV, chunk_rows at a time. Read line by line (collectors.tables): a
+    row longer than MAX_LINE_CHARS, a field over the csv module's limit or a quote left open
+    costs its own row (reported to on_bad_row), never the file or unbounded memory."""
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                             chunksize=chunk_rows)
-        for chunk in reader:
-            if "text" not in chunk.columns:
-                raise ValueError(f"{path}: no 'text' column (columns: {', '.join(chunk.columns)})")
-            yield chunk
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            try:
+                header, rows = csv_rows(file)
+            except HeaderProblem as exc:
+                raise ValueError(f"{path}: {exc}; it needs a header with a 'text' column"
+                                 ) from None
+            if "text" not in header:
+                raise ValueError(f"{path}: no 'text' column (columns: {', '.join(header)})")
+            batch: list[dict[str, str]] = []
+            for _, row in rows:
+                if isinstance(row, BadRow):
+                    on_bad_row(row)
+                    continue
+                batch.append(row)
+                if len(batch) == chunk_rows:
+                    yield pd.DataFrame(batch, columns=header, dtype=str)
+                    batch = []
+            if batch:
+                yield pd.DataFrame(batch, columns=header, dtype=str)
+    except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not a readable UTF-8 CSV file: {exc}") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise ValueError(f"{path}: the file is empty, it needs a header with a 'text' column"
-                         ) from exc
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        return csv_rows(file)[0]
 
 
 def _joined(chunk: pd.DataFrame, scores: dict[str, list[Any]]) -> pd.DataFrame:
@@ -84,13 +104,16 @@ def _joined(chunk: pd.DataFrame, scores: dict[str, list[Any]]) -> pd.DataFrame:
 
 def score_csv(input_path: str | Path, output_path: str | Path,
               config_dir: str | Path | None = None, workers: int = 1,
-              chunk_rows: int = CHUNK_ROWS, sentiment_model: str | None = None) -> int:
+              chunk_rows: int = CHUNK_ROWS, sentiment_model: str | None = None,
+              on_bad_row: Callable[[BadRow], None] | None = None) -> int:
     """Read INPUT, add the score columns, write OUTPUT (UTF-8 with BOM so Excel reads it).
 
     The file is read and written `chunk_rows` at a time; with `workers` > 1 the chunks are
     scored by that many processes and written in input order. OUTPUT appears only complete:
-    it is written beside and renamed at the end. Returns the number of rows.
+    it is written beside and renamed at the end. A row that cannot be read (too long, a quote
+    left open) is skipped and handed to on_bad_row. Returns the number of rows scored.
     """
+    bad_row = on_bad_row or (lambda row: None)
     global _scorer
     path = Path(input_path)
     if not path.exists():
@@ -110,12 +133,13 @@ def score_csv(input_path: str | Path, output_path: str | Path,
                 rows += len(chunk)
 
             if workers == 1:
-                for chunk in _chunks(path, chunk_rows):
+                for chunk in _chunks(path, chunk_rows, bad_row):
                     write(chunk, _score_chunk(list(chunk["text"])))
             else:
-                _score_in_pool(path, chunk_rows, workers, (config_dir, sentiment_model), write)
+                _score_in_pool(path, chunk_rows, workers, (config_dir, sentiment_model), write,
+                               bad_row)
             if rows == 0:  # a header and no rows: still a valid table with the new columns
-                header = pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig")
+                header = pd.DataFrame(columns=_header(path), dtype=str)
                 _joined(header, {c: [] for c in SCORE_COLUMNS}).to_csv(out, index=False)
         os.replace(partial, output)
     finally:
@@ -125,13 +149,14 @@ def score_csv(input_path: str | Path, output_path: str | Path,
 
 def _score_in_pool(path: Path, chunk_rows: int, workers: int,
                    scorer_args: tuple[str | Path | None, str | None],
-                   write: Callable[[pd.DataFrame, dict[str, list[Any]]], None]) -> None:
+                   write: Callable[[pd.DataFrame, dict[str, list[Any]]], None],
+                   on_bad_row: Callable[[BadRow], None]) -> None:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pending: deque[tuple[pd.DataFrame, Future]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_start_worker, initargs=scorer_args) as pool:
-        for chunk in _chunks(path, chunk_rows):
+        for chunk in _chunks(path, chunk_rows, on_bad_row):
             pending.append((chunk, pool.submit(_score_chunk, list(chunk["text"]))))
             # Two chunks in flight per worker keep them busy; more would only fill memory.
             while len(pending) > 2 * workers:

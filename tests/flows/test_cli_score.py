@@ -1,6 +1,10 @@
 """`jingyu score IN.csv -o OUT.csv` on real files."""
 from __future__ import annotations
 
+import csv
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
@@ -89,3 +93,34 @@ def test_a_bad_scoring_yaml_is_named_and_exits_2(tmp_path, capsys, content, fiel
     err = capsys.readouterr().err
     assert "scoring.yaml" in err and f"{field}:" in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def _peak_rss_mb(*argv: str) -> tuple[float, subprocess.CompletedProcess]:
+    """`jingyu score` in a process of its own; its peak resident memory in MB."""
+    code = ("import resource, sys\nfrom flows.cli import main\ncode = main(sys.argv[1:])\n"
+            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          timeout=600)
+    peak = next(line for line in done.stdout.splitlines() if line.startswith("PEAK"))
+    return int(peak.split()[1]) / 1024, done
+
+
+def test_a_huge_field_costs_its_row_and_no_memory(tmp_path) -> None:
+    small = tmp_path / "small.csv"
+    small.write_text("id,text\n1,民警到场处置\n2,辅警执勤\n", encoding="utf-8")
+    huge = tmp_path / "huge.csv"
+    with huge.open("w", encoding="utf-8") as out:
+        out.write("id,text\n1,民警到场处置\n2,")
+        for _ in range(40):                    # one 40-million-character field on one line
+            out.write("民警打人" * 250_000)
+        out.write("\n3,辅警执勤\n")
+    base, _ = _peak_rss_mb("score", str(small), "-o", str(tmp_path / "s.csv"),
+                           "--sentiment", "fast")
+    peak, done = _peak_rss_mb("score", str(huge), "-o", str(tmp_path / "h.csv"),
+                              "--sentiment", "fast")
+    assert done.returncode == 0, done.stderr
+    assert "line 3" in done.stderr and "row skipped" in done.stderr
+    assert "scored 2 rows" in done.stdout and "1 unreadable rows skipped" in done.stdout
+    with (tmp_path / "h.csv").open(encoding="utf-8-sig") as scored:
+        assert [row["id"] for row in csv.DictReader(scored)] == ["1", "3"]
+    assert peak < base + 60, f"peak {peak:.0f} MB against {base:.0f} MB for a small file"
