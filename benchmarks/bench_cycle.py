@@ -13,43 +13,15 @@ import random
 import sys
 import tempfile
 import time
-from datetime import timedelta
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import yaml  # noqa: E402
 
-from collectors.replay import FeedReplayServer, Route  # noqa: E402
+from collectors.replay import FeedReplayServer, Route, synthetic_feed  # noqa: E402
 from jingyu.config import config_file  # noqa: E402
-from jingyu.timeutil import utcnow  # noqa: E402
-
-SUBJECTS = ["民警", "辅警", "交警", "派出所", "网友", "市民", "摊贩", "外卖小哥", "司机", "老人"]
-EVENTS = ["路口发生争执", "救起落水儿童", "查处酒驾", "破获电信诈骗案", "调解邻里纠纷",
-          "被指暴力执法", "帮助走失老人回家", "处置交通事故", "开展反诈宣传", "接到报警后迅速出警"]
-PLACES = ["临江区", "北湖区", "云溪县", "滨河路", "人民广场", "火车站", "夜市", "小区门口"]
-TAILS = ["现场视频在网上流传。", "警方已发布通报。", "网友纷纷点赞。", "引发热议。",
-         "目前事件正在调查中。", "相关部门表示将依法处理。"]
-
-
-def generate_feed(feed: int, items: int, rng: random.Random) -> bytes:
-    now = utcnow()
-    entries = []
-    for i in range(items):
-        text = (f"{rng.choice(PLACES)}{rng.choice(SUBJECTS)}{rng.choice(EVENTS)}，"
-                f"{rng.choice(TAILS)}（{feed}-{i}）")
-        published = format_datetime(now - timedelta(minutes=rng.randint(0, 24 * 60)), usegmt=True)
-        entries.append(
-            f"<item><title>{escape(text[:30])}</title><link>https://news.example/{feed}/{i}</link>"
-            f"<guid isPermaLink=\"false\">f{feed}-i{i}</guid><pubDate>{published}</pubDate>"
-            f"<description>{escape(text)}</description></item>")
-    return ("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>"
-            f"<title>feed {feed}</title><link>https://news.example/</link>"
-            f"<description>generated</description>{''.join(entries)}</channel></rss>"
-            ).encode("utf-8")
 
 
 def main() -> int:
@@ -72,7 +44,7 @@ def main() -> int:
     startup = time.perf_counter() - started
 
     rng = random.Random(7)
-    routes = {f"/feed{n}.xml": Route(generate_feed(n, args.items, rng))
+    routes = {f"/feed{n}.xml": Route(synthetic_feed(n, args.items, rng))
               for n in range(args.feeds)}
     with tempfile.TemporaryDirectory() as tmp, FeedReplayServer(routes) as server:
         config = Path(tmp)

@@ -92,6 +92,7 @@ class PoliteClient:
         self._session.mount("https://", adapter)
         self._host_lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
+        self.waited_s = 0.0          # slept for politeness, all threads together
         self._internal = [ipaddress.ip_network(net) for net in self.policy.internal_networks]
 
     def __enter__(self) -> PoliteClient:
@@ -152,6 +153,7 @@ class PoliteClient:
             now = time.monotonic()
             slot = max(now, self._next_slot.get(host, now))
             self._next_slot[host] = slot + self.policy.per_host_delay_s
+            self.waited_s += slot - now
         if slot > now:
             time.sleep(slot - now)
 

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Mapping
 from urllib.parse import quote, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 RSS_CONTENT_TYPE = "application/rss+xml; charset=utf-8"
 # Versions of a route get Last-Modified one second apart from this instant, so a replaced
@@ -170,3 +172,32 @@ def _handler_for(server: FeedReplayServer) -> type[BaseHTTPRequestHandler]:
             """Quiet: the demo and the tests print what matters themselves."""
 
     return ReplayHandler
+
+
+# ---- generated feeds ----------------------------------------------------------------------
+
+_SUBJECTS = ["民警", "辅警", "交警", "派出所", "网友", "市民", "摊贩", "外卖小哥", "司机", "老人"]
+_EVENTS = ["路口发生争执", "救起落水儿童", "查处酒驾", "破获电信诈骗案", "调解邻里纠纷",
+          "被指暴力执法", "帮助走失老人回家", "处置交通事故", "开展反诈宣传", "接到报警后迅速出警"]
+_PLACES = ["临江区", "北湖区", "云溪县", "滨河路", "人民广场", "火车站", "夜市", "小区门口"]
+_TAILS = ["现场视频在网上流传。", "警方已发布通报。", "网友纷纷点赞。", "引发热议。",
+         "目前事件正在调查中。", "相关部门表示将依法处理。"]
+
+
+def synthetic_feed(feed: int, items: int, rng: random.Random) -> bytes:
+    """An RSS feed of `items` generated police-news posts, published over the last day, with
+    ids unique to (feed, item): load for benchmarks and tests."""
+    now = datetime.now(timezone.utc)
+    entries = []
+    for i in range(items):
+        text = (f"{rng.choice(_PLACES)}{rng.choice(_SUBJECTS)}{rng.choice(_EVENTS)}，"
+                f"{rng.choice(_TAILS)}（{feed}-{i}）")
+        published = format_datetime(now - timedelta(minutes=rng.randint(0, 24 * 60)), usegmt=True)
+        entries.append(
+            f"<item><title>{escape(text[:30])}</title><link>https://news.example/{feed}/{i}</link>"
+            f"<guid isPermaLink=\"false\">f{feed}-i{i}</guid><pubDate>{published}</pubDate>"
+            f"<description>{escape(text)}</description></item>")
+    return ("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>"
+            f"<title>feed {feed}</title><link>https://news.example/</link>"
+            f"<description>generated</description>{''.join(entries)}</channel></rss>"
+            ).encode("utf-8")

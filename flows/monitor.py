@@ -1,6 +1,10 @@
 """The monitor flow: one cycle of fetch -> score -> load -> detect -> deliver."""
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.context import get_run_context
 from prefect.states import Completed, Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 import collectors
@@ -26,6 +31,10 @@ from jingyu.timeutil import utcnow
 from transforms.scoring import Scorer
 from warehouse.store import Warehouse
 
+# Tasks of a cycle running at once. Fetching waits on the network and on politeness; scoring
+# takes one batch at a time anyway (transforms.scoring's lane). Unbounded, Prefect ran one
+# thread per task: 400 for 200 sources.
+CYCLE_THREADS = 16
 
 @lru_cache(maxsize=8)
 def _warehouse(url: str | None) -> Warehouse:
@@ -49,9 +58,12 @@ def fetch_source(source: SourceConfig, cursor: SourceCursor | None,
 @task(name="score-and-store", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2,
       task_run_name="store-{result.source_id}")
 def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | None,
-                    run_id: int) -> int:
+                    run_id: int) -> dict[str, float]:
+    """Score and store one source's fetch: its new posts and the seconds storing took."""
     scored = scorer.score_many(result.posts)
-    return _warehouse(database_url).store_fetch(run_id, result, scored, utcnow())
+    started = time.perf_counter()
+    new = _warehouse(database_url).store_fetch(run_id, result, scored, utcnow())
+    return {"new": new, "fetch_s": result.elapsed_s, "store_s": time.perf_counter() - started}
 
 
 @task(name="detect-alerts", cache_policy=NO_CACHE, retries=1)
@@ -87,7 +99,7 @@ def deliver_notifications(settings: CycleSettings, database_url: str | None,
     return report
 
 
-@flow(name="monitor", log_prints=True)
+@flow(name="monitor", log_prints=True, task_runner=ThreadPoolTaskRunner(CYCLE_THREADS))
 def monitor(config_dir: str | None = None, database_url: str | None = None,
             force: bool = False, now: datetime | None = None,
             per_host_delay_s: float = 1.0) -> State:
@@ -98,6 +110,7 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     come from 127.0.0.1, lowers it.
     """
     logger = get_run_logger()
+    clock = time.perf_counter()
     settings = load_cycle_settings(Path(config_dir) if config_dir else None)
     warehouse = _warehouse(database_url)
     started = now or utcnow()
@@ -110,6 +123,8 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     cursors = warehouse.cursors()
     scorer = Scorer(settings.rules, settings.scoring, places=settings.places)
     errors: list[str] = []
+    timings = CycleTimings(prepare_s=time.perf_counter() - clock)
+    sources_started = time.perf_counter()
     with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
         stores = []
         for source in due:
@@ -117,24 +132,30 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
             stores.append((source, score_and_store.submit(fetched, quote(scorer), database_url, run_id)))
         for source, stored in stores:
             try:
-                stored.result()
+                timings.add_source(stored.result())
             except Exception as exc:  # the source's posts stay unstored; its cursor did not move
                 errors.append(f"{source.id}: could not store: {type(exc).__name__}: {exc}")
+        timings.politeness_wait_s = client.waited_s
+    timings.sources_s = time.perf_counter() - sources_started
+    timings.score_s = scorer.busy_s
 
     alerts: list[dict[str, Any]] = []
     delivery = {"sent": 0, "failed": 0, "errors": []}
-    try:
-        alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow())
-    except Exception as exc:
-        errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
-    try:  # timers and source health, even when detection failed
-        tend(quote(settings), database_url, now or utcnow())
-    except Exception as exc:
-        errors.append(f"incident timers / watchdog failed: {type(exc).__name__}: {exc}")
-    try:  # deliver even when detection failed: older notifications may still be pending
-        delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
-    except Exception as exc:
-        errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
+    with timings.stage("detect_s"):
+        try:
+            alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow())
+        except Exception as exc:
+            errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
+    with timings.stage("tend_s"):
+        try:  # timers and source health, even when detection failed
+            tend(quote(settings), database_url, now or utcnow())
+        except Exception as exc:
+            errors.append(f"incident timers / watchdog failed: {type(exc).__name__}: {exc}")
+    with timings.stage("deliver_s"):
+        try:  # deliver even when detection failed: older notifications may still be pending
+            delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
+        except Exception as exc:
+            errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
 
     summary = warehouse.finish_run(
         run_id, utcnow() if now is None else now,
@@ -142,12 +163,48 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
         notifications_sent=delivery["sent"], errors=errors)
     summary["alerts"] = alerts
     summary["notifications_failed"] = delivery["failed"]
+    timings.wall_s = time.perf_counter() - clock
+    summary["timings"] = timings.as_dict()
     logger.info("run %d %s: %d/%d sources ok, %d new posts, %d new alerts, %d sent",
                 run_id, summary["status"], summary["sources_ok"], summary["sources_total"],
                 summary["posts_new"], summary["alerts_new"], summary["notifications_sent"])
     create_markdown_artifact(markdown=as_markdown(format_run(summary)), key="monitor-run-summary",
                              description=f"run {run_id}: {summary['status']}")
     return cycle_state(summary)
+
+
+@dataclass
+class CycleTimings:
+    """Where a cycle's time went, in seconds. wall_s and sources_s (fetch, score and store of
+    every due source) are elapsed time; fetch_s, politeness_wait_s (part of fetch_s) and
+    store_s are summed over the sources, which overlap in threads; score_s is the time the
+    scorer was busy (one batch at a time, so it is elapsed time too)."""
+
+    wall_s: float = 0.0
+    prepare_s: float = 0.0       # configuration, run ledger, the scorer's models
+    sources_s: float = 0.0
+    fetch_s: float = 0.0
+    politeness_wait_s: float = 0.0
+    score_s: float = 0.0
+    store_s: float = 0.0
+    detect_s: float = 0.0
+    tend_s: float = 0.0
+    deliver_s: float = 0.0
+
+    def add_source(self, stored: dict[str, float]) -> None:
+        self.fetch_s += stored["fetch_s"]
+        self.store_s += stored["store_s"]
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            setattr(self, name, getattr(self, name) + time.perf_counter() - started)
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(value, 3) for name, value in asdict(self).items()}
 
 
 def cycle_state(summary: dict[str, Any]) -> State:

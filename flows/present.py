@@ -53,6 +53,14 @@ def format_run(summary: dict[str, Any]) -> str:
         f" {summary['notifications_sent']}, waiting for retry: "
         f"{summary.get('notifications_failed', 0)}",
     ]
+    timings = summary.get("timings")
+    if timings:
+        lines.append(
+            f"  time: {timings['wall_s']:.1f} s; sources {timings['sources_s']:.1f} s "
+            f"(scoring {timings['score_s']:.1f} s, politeness waits "
+            f"{timings['politeness_wait_s']:.1f} s), alerts "
+            f"{timings['detect_s'] + timings['tend_s']:.1f} s, delivery "
+            f"{timings['deliver_s']:.1f} s")
     lines += [f"  error: {one_line(e)}" for e in summary["errors"]]
     return "\n".join(lines)
 

@@ -2,6 +2,8 @@
 near-duplicate fingerprint, in one pass."""
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,11 @@ from transforms.text import clean_text, content_hash, post_text
 SCORE_COLUMNS = ("sentiment", "polarity", "police_related", "police_terms", "police_stance",
                  "police_stance_p", "topics", "keywords", "rule_hits", "places", "story_keys")
 LIST_SEPARATOR = "|"
+# One batch is analysed at a time in a process, whichever thread asks: the encoder already
+# spreads a batch over the cores (sentiment_bert.RUN_THREADS), so batches side by side only
+# multiply threads, native buffers and memory (a cycle of 200 sources once ran 200 batches
+# at once and died in native code). Threads that ask meanwhile wait their turn.
+_SCORING_LANE = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,11 @@ def _rule_hits(hits: Sequence[TopicHit]) -> tuple[str, ...]:
 
 class Scorer:
     """Holds what scoring needs loaded once (jieba dictionary, IDF table, sentiment model,
-    compiled rules, the jurisdictions) and runs the stages over each text."""
+    compiled rules, the jurisdictions) and runs the stages over each text.
+
+    Safe to share between threads: batches are analysed one at a time per process (the
+    scoring lane); busy_s counts the seconds this scorer spent analysing, waits excluded.
+    """
 
     def __init__(self, rules: RuleSet, settings: ScoringSettings | None = None,
                  places: Gazetteer = EMPTY_GAZETTEER) -> None:
@@ -125,6 +136,7 @@ class Scorer:
         self.places = places
         self._tokenizer: jieba.Tokenizer = load_tokenizer()
         self._idf: IdfTable = load_idf_table()
+        self.busy_s = 0.0
         # Loaded now (once per process, shared by every Scorer), not in the first cycle. The
         # encoder serves the stance of police-related posts in both sentiment modes.
         sentiment_model.shipped_model()
@@ -132,9 +144,18 @@ class Scorer:
         stance.shipped_model()
 
     def _analyse_many(self, texts: Sequence[str]) -> list[_Analysis]:
-        """The analysis of each normalised text. One encoder pass serves sentiment and stance
-        (the accurate model; the fast one runs the encoder on police-related texts only);
-        the fingerprints are hashed as one batch."""
+        """The analysis of each normalised text, in the scoring lane (one batch at a time)."""
+        with _SCORING_LANE:
+            started = time.perf_counter()
+            try:
+                return self._analyse_batch(texts)
+            finally:
+                self.busy_s += time.perf_counter() - started
+
+    def _analyse_batch(self, texts: Sequence[str]) -> list[_Analysis]:
+        """One encoder pass serves sentiment and stance (the accurate model; the fast one
+        runs the encoder on police-related texts only); the fingerprints are hashed as one
+        batch."""
         words = [segment(text, self._tokenizer) for text in texts]
         terms = [find_police_terms(text) for text in texts]
         hits = [self.rules.match(text, text_terms) for text, text_terms in zip(texts, terms)]

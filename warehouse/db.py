@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +17,8 @@ from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///data/jingyu.db"
+# pg_advisory_lock key held while migrating: one process creates or upgrades the schema.
+_MIGRATION_LOCK_KEY = 0x6A696E6779750001
 
 
 class WarehouseUnavailable(Exception):
@@ -102,12 +106,54 @@ def upgrade(engine: Engine) -> str:
     return head_revision()
 
 
+@contextmanager
+def migrating_alone(engine: Engine) -> Iterator[None]:
+    """Hold the warehouse's migration lock: processes that start together on an empty (or
+    older) database migrate one after another, and the later ones find the work done.
+    PostgreSQL: a session advisory lock. SQLite: an exclusive lock on a file beside the
+    database (SQLite runs its DDL outside a transaction, so its own locks cannot do it)."""
+    if engine.dialect.name == "postgresql":
+        try:
+            connection = engine.connect()
+        except OperationalError as exc:
+            raise WarehouseUnavailable(
+                f"cannot reach the warehouse at {_redact(str(engine.url))}: {exc.orig}") from exc
+        with connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                   {"key": _MIGRATION_LOCK_KEY})
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_schema(engine: Engine) -> None:
     """Migrate on first use, so `jingyu run` works on an empty database."""
-    try:
-        current = current_revision(engine)
-    except OperationalError as exc:
-        raise WarehouseUnavailable(
-            f"cannot reach the warehouse at {_redact(str(engine.url))}: {exc.orig}") from exc
-    if current != head_revision():
-        upgrade(engine)
+    def current() -> str | None:
+        try:
+            return current_revision(engine)
+        except OperationalError as exc:
+            raise WarehouseUnavailable(
+                f"cannot reach the warehouse at {_redact(str(engine.url))}: {exc.orig}") from exc
+
+    head = head_revision()
+    if current() == head:
+        return
+    with migrating_alone(engine):
+        if current() != head:   # another process may have migrated while this one waited
+            upgrade(engine)
