@@ -737,7 +737,6 @@ class WeComChannel(RobotChannel):
                               retry_after=self.throttle_seconds)
         raise self._refused(code, answer.get("errmsg"))
 
-
     # template_card limits (WeCom's group-robot documentation): jump_list at most 3 entries,
     # horizontal_content_list at most 6, sub_title_text about 112 characters.
     MAX_JUMPS = 3
@@ -750,17 +749,21 @@ class WeComChannel(RobotChannel):
         acks = [b for b in post.buttons if b.action == ACK]
         views = [b for b in post.buttons if b.action != ACK]
         jumps = [*acks[:self.MAX_JUMPS - len(views[:1])], *views[:1]]
+        markdown = post.markdown.removesuffix(self._mention_line(post.mentions))
+        first, _, rest = markdown.partition("\n")
+        body = _plain(rest if first.startswith("#") else markdown)   # the title is shown above
         names = " ".join(f"@{m.name}" for m in post.mentions)
-        body = _plain(post.markdown)
-        if names:
-            body = f"{names} {body}"
         card: dict[str, Any] = {
             "card_type": "text_notice",
             "main_title": {"title": post.title, "desc": f"{_short_badge(post.level)}预警"},
-            "sub_title_text": body[:self.SUBTITLE_CHARS],
+            "sub_title_text": f"{names} {body}".strip()[:self.SUBTITLE_CHARS],
             "jump_list": [{"type": 1, "title": b.label, "url": b.url} for b in jumps],
             "card_action": {"type": 1, "url": (views or jumps)[0].url},
         }
+        deadline = re.search(r"(\d+) 分钟内签收", markdown)
+        if deadline:
+            # The deadline as the card's key figure: the end of the text may be cut.
+            card["emphasis_content"] = {"title": f"{deadline.group(1)} 分钟", "desc": "内签收"}
         if post.evidence:
             card["horizontal_content_list"] = [
                 {"keyname": f"原文{n}", "value": title[:26], "type": 1, "url": url}

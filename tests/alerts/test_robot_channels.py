@@ -1188,6 +1188,9 @@ def test_robot_messages_carry_signed_ack_and_view_buttons(robot_server, fake_clo
     assert [j["title"] for j in template["jump_list"]] == ["签收（张三）", "签收（陈静）", "查看详情"]
     assert template["card_action"]["url"] == template["jump_list"][-1]["url"]
     assert template["horizontal_content_list"][0]["url"] == "https://weibo.com/post/7"
+    assert template["emphasis_content"] == {"title": "15 分钟", "desc": "内签收"}
+    assert template["sub_title_text"].startswith("@张三 命中高风险话题")   # 陈静: no wecom handle
+    assert "###" not in template["sub_title_text"] and "<@" not in template["sub_title_text"]
 
     [action] = [e for e in bodies["feishu"]["card"]["elements"] if e["tag"] == "action"]
     assert [(b["text"]["content"], b["type"]) for b in action["actions"]] == [
