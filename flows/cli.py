@@ -11,6 +11,7 @@ from collections.abc import Sequence
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+from flows.console_cli import add_commands as add_console_commands  # noqa: E402
 from flows.present import (  # noqa: E402
     format_alerts,
     format_duty,
@@ -200,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     _report_parser(command("report", None, "reports: the daily brief (舆情日报), the shift "
                                            "handover (交接班) and an incident's 专报"),
                    with_config, with_database)
+    add_console_commands(sub)
     return parser
 
 

@@ -120,15 +120,29 @@ class IncidentStore:
         with self._session() as session:
             return self._state(session, self._row(session, incident_id))
 
-    def incidents(self, limit: int = 50, statuses: Sequence[str] | None = None
-                  ) -> list[IncidentState]:
-        """Newest first; `statuses` restricts (e.g. the open ones)."""
+    def incidents(self, limit: int = 50, statuses: Sequence[str] | None = None,
+                  within: str | None = None) -> list[IncidentState]:
+        """Newest first; `statuses` restricts (e.g. the open ones), and so does `within`: a
+        jurisdiction id, whose incidents and those of the places below it are kept."""
         with self._session() as session:
             query = select(IncidentRow).order_by(IncidentRow.updated_at.desc(),
                                                   IncidentRow.id.desc())
             if statuses:
                 query = query.where(IncidentRow.status.in_(list(statuses)))
+            if within is not None:
+                query = query.where((IncidentRow.jurisdiction == within)
+                                    | IncidentRow.jurisdiction.startswith(within + ".",
+                                                                          autoescape=True))
             return [self._state(session, r) for r in session.scalars(query.limit(limit))]
+
+    def change_stamp(self) -> str:
+        """Changes whenever an incident opens or changes or its audit trail grows: a page
+        showing incidents is stale when the stamp it was drawn with differs."""
+        with self._session() as session:
+            updated, count = session.execute(
+                select(func.max(IncidentRow.updated_at), func.count(IncidentRow.id))).one()
+            last_event = session.scalar(select(func.max(IncidentEventRow.id)))
+            return f"{count}-{last_event or 0}-{updated.isoformat() if updated else ''}"
 
     def by_ids(self, ids: Sequence[int]) -> dict[int, IncidentState]:
         with self._session() as session:

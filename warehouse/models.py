@@ -397,3 +397,31 @@ class LinkUse(Base):
     recipient: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(10))
     used_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class UserRow(Base):
+    """A console account: a person of roster.yaml (linked by name), a role, a jurisdiction."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    # None: the whole warehouse; else this dotted jurisdiction id and those below it
+    jurisdiction: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SecretRow(Base):
+    """Keys shared by every process of one warehouse (the console's cookie and link keys):
+    made once, at random, by whichever process needs one first."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

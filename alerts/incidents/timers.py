@@ -65,24 +65,40 @@ class SyncGap:
     behind: timedelta
 
 
-def breaches(incident: IncidentState, settings: TimerSettings, now: datetime) -> list[Breach]:
-    """Every timer of an open incident that has run out and is not yet satisfied.
+@dataclass(frozen=True)
+class Deadline:
+    """One timer of an incident: when it is due and when (if yet) it was met."""
+
+    timer: str
+    due_at: datetime
+    met_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return TIMER_NAMES[self.timer]
+
+
+def deadlines(incident: IncidentState, settings: TimerSettings) -> list[Deadline]:
+    """The timers that apply to an incident, met or not, in the order they fall due.
 
     Acknowledgement and closure apply to every incident; the public timers (first official
     statement, progress) to sensitive ones, where a statement is expected at all.
     """
+    met = {ACK: incident.acknowledged_at,
+           STATEMENT: incident.official_statement_at,
+           PROGRESS: incident.progress_at,
+           CLOSURE: incident.resolved_at or incident.closed_at}
+    timers = (ACK, STATEMENT, PROGRESS, CLOSURE) if incident.sensitive else (ACK, CLOSURE)
+    return [Deadline(timer, incident.opened_at + settings.deadline(timer), met[timer])
+            for timer in timers]
+
+
+def breaches(incident: IncidentState, settings: TimerSettings, now: datetime) -> list[Breach]:
+    """Every timer of an open incident that has run out and is not yet satisfied."""
     if not Status(incident.status).is_open:
         return []
-    pending = {ACK: incident.acknowledged_at is None,
-               STATEMENT: incident.sensitive and incident.official_statement_at is None,
-               PROGRESS: incident.sensitive and incident.progress_at is None,
-               CLOSURE: True}
-    result = []
-    for timer, unmet in pending.items():
-        due = incident.opened_at + settings.deadline(timer)
-        if unmet and now >= due:
-            result.append(Breach(timer=timer, due_at=due, overdue=now - due))
-    return result
+    return [Breach(timer=d.timer, due_at=d.due_at, overdue=now - d.due_at)
+            for d in deadlines(incident, settings) if d.met_at is None and now >= d.due_at]
 
 
 def new_breaches(incident: IncidentState, settings: TimerSettings, now: datetime

@@ -1,0 +1,142 @@
+"""值班台: the open incidents by level, with their countdowns and 三同步 tracks; refreshed by
+a small script that polls a change stamp and fetches the board again when it moves."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from alerts.incidents.incident import Status, Track
+from alerts.incidents.timers import OPEN_STATUSES, Deadline, TimerSettings, deadlines, sync_gaps
+from alerts.levels import LEVELS
+from console.auth import require
+from console.views import render, span
+from jingyu.timeutil import utcnow
+from warehouse.accounts import Account
+from warehouse.records import IncidentState, TrackState
+
+router = APIRouter()
+
+BOARD_LIMIT = 500          # open incidents shown at most (the oldest beyond are rare)
+SOON = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class TimerView:
+    label: str
+    due_at: datetime
+    met_at: datetime | None
+    state: str             # met | late | soon | waiting
+    text: str              # 剩 12分 | 超时 5分 | 已完成
+
+    @classmethod
+    def of(cls, deadline: Deadline, now: datetime) -> TimerView:
+        if deadline.met_at is not None:
+            late = deadline.met_at > deadline.due_at
+            return cls(deadline.label, deadline.due_at, deadline.met_at,
+                       "met", "超时完成" if late else "已完成")
+        left = deadline.due_at - now
+        if left <= timedelta(0):
+            return cls(deadline.label, deadline.due_at, None, "late", f"超时 {span(left)}")
+        return cls(deadline.label, deadline.due_at, None, "soon" if left <= SOON else "waiting",
+                   f"剩 {span(left)}")
+
+
+@dataclass(frozen=True)
+class TrackView:
+    track: str
+    label: str
+    unit: str | None
+    started_at: datetime | None
+    started_by: str | None
+    done_at: datetime | None
+    done_by: str | None
+    lagging: bool          # not started long after another track started (三同步 broken)
+
+    @property
+    def state(self) -> str:
+        if self.done_at:
+            return "done"
+        return "started" if self.started_at else ("lagging" if self.lagging else "waiting")
+
+
+@dataclass(frozen=True)
+class IncidentCard:
+    """One incident as the board and the incident page show it."""
+
+    incident: IncidentState
+    place: str
+    status_label: str
+    level: dict
+    timers: tuple[TimerView, ...]
+    tracks: tuple[TrackView, ...]
+    sync_warning: str
+
+    @property
+    def is_open(self) -> bool:
+        return Status(self.incident.status).is_open
+
+
+def card(incident: IncidentState, place: str, timers: TimerSettings, now: datetime
+         ) -> IncidentCard:
+    is_open = Status(incident.status).is_open
+    gaps = sync_gaps(incident.tracks, now, timedelta(minutes=timers.sync_minutes)) \
+        if is_open else []
+    lagging = {g.lagging for g in gaps}
+    warning = ""
+    if gaps:
+        leader = Track(gaps[0].leader).label
+        warning = (f"三同步未同步：{leader}已启动 {span(gaps[0].behind)}，"
+                   + "、".join(Track(t).label for t in sorted(lagging)) + " 尚未启动")
+    return IncidentCard(
+        incident=incident, place=place, status_label=Status(incident.status).label,
+        level=LEVELS[incident.level],
+        timers=tuple(TimerView.of(d, now) for d in deadlines(incident, timers)) if is_open
+        else (),
+        tracks=tuple(_track(t, t.track in lagging) for t in incident.tracks),
+        sync_warning=warning)
+
+
+def _track(t: TrackState, lagging: bool) -> TrackView:
+    return TrackView(t.track, Track(t.track).label, t.unit, t.started_at, t.started_by,
+                     t.done_at, t.done_by, lagging)
+
+
+def open_cards(request: Request, account: Account, now: datetime) -> list[IncidentCard]:
+    """The open incidents the account may see: most severe first, then the oldest first."""
+    console = request.app.state.console
+    incidents = console.incidents.incidents(limit=BOARD_LIMIT, statuses=OPEN_STATUSES,
+                                            within=account.jurisdiction)
+    incidents.sort(key=lambda i: (i.level, i.status != Status.NEW, i.opened_at))
+    timers = console.desk.routing.timers
+    return [card(i, console.jurisdiction_name(i.jurisdiction), timers, now) for i in incidents]
+
+
+def _board_context(request: Request, account: Account) -> dict:
+    now = utcnow()
+    cards = open_cards(request, account, now)
+    counts = {level: sum(1 for c in cards if c.incident.level == level) for level in LEVELS}
+    return {"cards": cards, "counts": counts, "now": now,
+            "stamp": request.app.state.console.incidents.change_stamp(),
+            "unacknowledged": sum(1 for c in cards if c.incident.status == Status.NEW)}
+
+
+@router.get("/", response_class=HTMLResponse)
+def board(request: Request) -> Response:
+    account = require(request, "read")
+    return render(request, "board.html", **_board_context(request, account))
+
+
+@router.get("/board/fragment", response_class=HTMLResponse)
+def board_fragment(request: Request) -> Response:
+    """The board's body alone, for the refresh script (it does not count as activity)."""
+    account = require(request, "read", touch=False)
+    return render(request, "board_cards.html", **_board_context(request, account))
+
+
+@router.get("/board/stamp")
+def board_stamp(request: Request) -> Response:
+    require(request, "read", touch=False)
+    return JSONResponse({"stamp": request.app.state.console.incidents.change_stamp()})

@@ -1,0 +1,145 @@
+"""One incident: its state, evidence, notifications and audit trail, and the actions duty
+staff take on it — each the same operation as `jingyu alerts ...`, recorded as the person
+logged in (via "console")."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from alerts.incidents import actions
+from alerts.incidents.incident import IncidentError, Track
+from alerts.incidents.routing import parse_until
+from console.accounts import sees
+from console.auth import Forbidden, check_csrf, require
+from console.board import card
+from console.views import render
+from jingyu.timeutil import utcnow
+from warehouse.incidents import NoSuchIncident
+from warehouse.records import IncidentState
+
+router = APIRouter()
+VIA = "console"
+
+
+def _visible(request: Request, incident_id: int, right: str = "read") -> IncidentState:
+    """The incident if it exists and the account may see it; a 派出所 account learns nothing
+    of another district's incidents, not even that they exist."""
+    account = require(request, right)
+    try:
+        incident = request.app.state.console.incidents.get(incident_id)
+    except NoSuchIncident:
+        incident = None
+    if incident is None or not sees(account, incident.jurisdiction):
+        raise NotFound()
+    return incident
+
+
+class NotFound(Exception):
+    pass
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(request: Request, incident_id: int) -> Response:
+    try:
+        incident = _visible(request, incident_id)
+    except NotFound:
+        return render(request, "message.html", status_code=404, title="没有这个事件",
+                      message=f"没有编号为 {incident_id} 的事件，或不在您的辖区。")
+    console = request.app.state.console
+    store = console.incidents
+    now = utcnow()
+    flash = request.session.pop("flash", None)
+    return render(request, "incident.html",
+                  card=card(incident, console.jurisdiction_name(incident.jurisdiction),
+                            console.desk.routing.timers, now),
+                  alert=store.alert(incident.alert_id), events=store.events(incident.id),
+                  outbox=store.outbox(incident.id), flash=flash, now=now,
+                  tracks=list(Track))
+
+
+async def _act(request: Request, incident_id: int, right: str,
+               change: Callable[[Any, dict[str, str], str], Any], done: str) -> Response:
+    """Check the form token, the right and the jurisdiction, run the change, and come back
+    to the incident page saying what happened (or why it was refused)."""
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        _visible(request, incident_id, right)
+    except NotFound:
+        raise Forbidden(right) from None
+    values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    account = request.state.account
+    console = request.app.state.console
+    try:
+        change(console, values, account.name)
+        request.session["flash"] = {"ok": True, "text": done}
+    except (IncidentError, ValueError) as exc:
+        request.session["flash"] = {"ok": False, "text": str(exc.args[0] if exc.args else exc)}
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/ack")
+async def acknowledge(request: Request, incident_id: int) -> Response:
+    return await _act(request, incident_id, "act", lambda c, f, by: actions.acknowledge(
+        c.incidents, incident_id, by, utcnow(), f.get("note", ""), VIA), "已签收")
+
+
+@router.post("/incidents/{incident_id}/track")
+async def track(request: Request, incident_id: int) -> Response:
+    return await _act(request, incident_id, "act", lambda c, f, by: actions.track(
+        c.incidents, incident_id, f.get("track", ""), f.get("step", ""), by, utcnow(),
+        unit=f.get("unit") or None, note=f.get("note", ""), via=VIA), "三同步已记录")
+
+
+@router.post("/incidents/{incident_id}/statement")
+async def statement(request: Request, incident_id: int) -> Response:
+    def record(c, f, by):
+        url = f.get("url") or None
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("通报链接须以 http:// 或 https:// 开头")
+        now = utcnow()
+        at = parse_until(f["at"], now) if f.get("at") else now
+        if actions.record_statement(c.incidents, incident_id, at, by, url=url,
+                                    note=f.get("note", ""), via=VIA) is None:
+            raise IncidentError("官方通报和进展通报都已记录")
+
+    return await _act(request, incident_id, "act", record, "官方通报已记录")
+
+
+@router.post("/incidents/{incident_id}/level")
+async def level(request: Request, incident_id: int) -> Response:
+    def change(c, f, by):
+        try:
+            to = int(f.get("level", ""))
+        except ValueError:
+            raise ValueError("请选择预警级别") from None
+        actions.change_level(c.incidents, incident_id, to, by, utcnow(), f.get("reason", ""),
+                             VIA)
+
+    return await _act(request, incident_id, "level", change, "预警级别已调整")
+
+
+@router.post("/incidents/{incident_id}/resolve")
+async def resolve(request: Request, incident_id: int) -> Response:
+    return await _act(request, incident_id, "act", lambda c, f, by: actions.resolve(
+        c.incidents, c.desk, incident_id, by, utcnow(), f.get("note", ""), VIA), "已标记处置完毕")
+
+
+@router.post("/incidents/{incident_id}/close")
+async def close(request: Request, incident_id: int) -> Response:
+    return await _act(request, incident_id, "close", lambda c, f, by: actions.close(
+        c.incidents, incident_id, by, utcnow(), f.get("note", ""), VIA), "事件已关闭")
+
+
+@router.post("/incidents/{incident_id}/silence")
+async def silence(request: Request, incident_id: int) -> Response:
+    def add(c, f, by):
+        now = utcnow()
+        incident = c.incidents.get(incident_id)
+        actions.silence(c.incidents, incident.fingerprint, parse_until(f.get("until", ""), now),
+                        by, now, f.get("reason", ""))
+
+    return await _act(request, incident_id, "act", add, "同类告警已静默（仍记录，不通知）")

@@ -1,0 +1,73 @@
+"""What pages share: the template environment (autoescaped), labels, times as people read
+them."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from alerts.incidents.incident import Status, Track
+from alerts.levels import LEVELS
+from console.accounts import Role
+from jingyu.timeutil import local_minute, shanghai
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+ACTION_NAMES = {
+    "opened": "立案", "acknowledged": "签收", "track_start": "启动", "track_done": "完成",
+    "track_note": "备注", "official_statement": "首次官方发声", "official_progress": "进展通报",
+    "level_raised": "升级", "level_lowered": "降级", "resolved": "处置完毕", "closed": "关闭",
+    "reopened": "重新打开", "escalated": "超时上报", "renotified": "再次提醒",
+    "notification_silenced": "通知被静默", "alert_updated": "告警更新",
+}
+
+
+def local(value: datetime | None) -> str:
+    return local_minute(value) if value is not None else "—"
+
+
+def clock(value: datetime | None) -> str:
+    """Today's times as HH:MM, others with the date."""
+    if value is None:
+        return "—"
+    return shanghai(value).strftime("%m-%d %H:%M")
+
+
+def span(delta: timedelta) -> str:
+    """A duration as duty staff say it: 12分, 3小时05分, 2天4小时."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时{minutes:02d}分"
+    return f"{minutes}分"
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(local=local, clock=clock, span=span,
+                       role_label=lambda role: Role(role).label)
+    env.globals.update(LEVELS=LEVELS, STATUS=Status, TRACK=Track, ACTION_NAMES=ACTION_NAMES)
+    return env
+
+
+ENV = _environment()
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any
+           ) -> HTMLResponse:
+    """A page; every page knows who is logged in (or nobody) and the form token."""
+    from console.auth import csrf_token, current_or_none, may_map
+
+    account = current_or_none(request)
+    page = ENV.get_template(template).render(
+        request=request, me=account, can=may_map(account), csrf=csrf_token(request),
+        **context)
+    return HTMLResponse(page, status_code=status_code)
