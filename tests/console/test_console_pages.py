@@ -5,7 +5,14 @@ import time
 
 import pytest
 
-from conftest import BEIHU, LINJIANG_PCS, PASSWORD, login, post_form
+from tests.console.harness import (
+    BEIHU,
+    LINJIANG_PCS,
+    PASSWORD,
+    form_token,
+    login,
+    post_form,
+)
 from warehouse.incidents import IncidentStore
 from warehouse.store import Warehouse
 
@@ -77,7 +84,6 @@ def test_forms_need_the_session_token(console):
     assert state(console, incident)[0].status == "new"
     other = console.session("李四")      # another person's token is no good either
     token_page = other.get(console.base + f"/incidents/{incident}").text
-    from conftest import form_token
     stolen = s.post(console.base + f"/incidents/{incident}/ack",
                     data={"csrf": form_token(token_page)})
     assert stolen.status_code == 403
@@ -112,7 +118,6 @@ def test_a_refused_change_says_why(console):
 
 
 def _token(s, console, page):
-    from conftest import form_token
     return form_token(s.get(console.base + page).text)
 
 
