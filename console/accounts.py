@@ -83,7 +83,7 @@ def add_account(store: AccountStore, name: str, role: str, jurisdiction: str | N
     if jurisdiction is not None and known_jurisdictions and \
             jurisdiction not in known_jurisdictions:
         raise AccountError(f"unknown jurisdiction {jurisdiction!r}: use an id of "
-                           f"jurisdictions.yaml, e.g. {sorted(known_jurisdictions)[0]}")
+                           f"jurisdictions.yaml, e.g. {min(known_jurisdictions)}")
     return store.add(name, role, jurisdiction or None, hash_password(password), now)
 
 

@@ -37,6 +37,16 @@ def clock(value: datetime | None) -> str:
     return shanghai(value).strftime("%m-%d %H:%M")
 
 
+def stamp(value: object) -> str:
+    """A time kept as ISO text in a JSON column (evidence), as people read it."""
+    if isinstance(value, datetime):
+        return local(value)
+    try:
+        return local(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "—")
+
+
 def span(delta: timedelta) -> str:
     """A duration as duty staff say it: 12分, 3小时05分, 2天4小时."""
     minutes = int(abs(delta).total_seconds() // 60)
@@ -52,7 +62,7 @@ def span(delta: timedelta) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(local=local, clock=clock, span=span,
+    env.filters.update(local=local, clock=clock, span=span, stamp=stamp,
                        role_label=lambda role: Role(role).label)
     env.globals.update(LEVELS=LEVELS, STATUS=Status, TRACK=Track, ACTION_NAMES=ACTION_NAMES)
     return env

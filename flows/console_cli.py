@@ -56,11 +56,12 @@ def add_commands(sub: Any) -> None:
     q = actions.add_parser("list", help="every account: role, jurisdiction, last login")
     q.set_defaults(handler=_users_list)
     options(q)
-    for name, handler, text in (("disable", _users_disable, "stop an account logging in "
-                                 "(its open sessions end at their next click)"),
-                                ("enable", _users_enable, "let a disabled account log in again"),
-                                ("password", _users_password, "set a new password (from stdin "
-                                 "with --password-stdin)")):
+    for name, handler, text in (
+            ("disable", _users_disable,
+             "stop an account logging in (its open sessions end at their next click)"),
+            ("enable", _users_enable, "let a disabled account log in again"),
+            ("password", _users_password,
+             "set a new password (from stdin with --password-stdin)")):
         q = actions.add_parser(name, help=text, description=text)
         q.set_defaults(handler=handler)
         options(q)
