@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from alerts.incidents.handling import Desk
 from console.auth import LoginThrottle
 from jingyu.timeutil import utcnow
+from reports.blocks import Labels
 from transforms.places import Gazetteer
 from warehouse.accounts import AccountStore
 from warehouse.incidents import IncidentStore
@@ -58,6 +59,7 @@ class Console:
     warehouse: Warehouse
     desk: Desk
     places: Gazetteer
+    labels: Labels = field(default_factory=Labels)     # topic and place names for reports
     incidents: IncidentStore = field(init=False)
     accounts: AccountStore = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
@@ -80,15 +82,19 @@ class Console:
 def build_console(settings: ConsoleSettings) -> Console:
     """Open the warehouse (migrating it) and read the configuration; a bad file raises
     ConfigError before anything is served."""
-    from flows.settings import load_desk, load_places
+    from flows.settings import load_desk, load_places, load_rules
 
+    places = load_places(settings.config_dir)
+    labels = Labels(topics={key: topic.name
+                            for key, topic in load_rules(settings.config_dir).topics.items()},
+                    jurisdictions={key: j.name for key, j in places.jurisdictions.items()})
     return Console(settings=settings, warehouse=Warehouse(settings.database_url),
-                   desk=load_desk(settings.config_dir), places=load_places(settings.config_dir))
+                   desk=load_desk(settings.config_dir), places=places, labels=labels)
 
 
 def create_app(settings: ConsoleSettings, console: Console | None = None) -> FastAPI:
     """The console's web application over the warehouse of `settings`."""
-    from console import auth, board, incident_page
+    from console import auth, board, incident_page, patrol, search_page
 
     console = console or build_console(settings)
 
@@ -100,7 +106,8 @@ def create_app(settings: ConsoleSettings, console: Console | None = None) -> Fas
     app = FastAPI(title="警舆 值班台", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.console = console
-    for router in (auth.router, board.router, incident_page.router):
+    for router in (auth.router, board.router, incident_page.router, patrol.router,
+                   search_page.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(auth.LoginRequired, auth.to_login)

@@ -16,12 +16,15 @@ from console.accounts import sees
 from console.auth import Forbidden, check_csrf, require
 from console.board import card
 from console.views import render
+from console.volume import volume_chart
 from jingyu.timeutil import utcnow
+from warehouse.incident_posts import incident_posts
 from warehouse.incidents import NoSuchIncident
-from warehouse.records import IncidentState
+from warehouse.records import IncidentEvent, IncidentState
 
 router = APIRouter()
 VIA = "console"
+POSTS_SHOWN = 30          # the newest posts of the story listed on the page (all are in 专报)
 
 
 def _visible(request: Request, incident_id: int, right: str = "read") -> IncidentState:
@@ -52,12 +55,35 @@ def incident_page(request: Request, incident_id: int) -> Response:
     store = console.incidents
     now = utcnow()
     flash = request.session.pop("flash", None)
+    alert = store.alert(incident.alert_id)
+    events = store.events(incident.id)
+    posts = incident_posts(console.warehouse.engine, incident.content_hashes,
+                           [e["post_id"] for e in alert["evidence"] if e.get("post_id")],
+                           [incident.official_post_id] if incident.official_post_id else [])
+    chart = volume_chart([p.seen_at for p in posts],
+                         [("发现", incident.opened_at), ("签收", incident.acknowledged_at),
+                          ("官方发声", incident.official_statement_at)], now)
     return render(request, "incident.html",
                   card=card(incident, console.jurisdiction_name(incident.jurisdiction),
                             console.desk.routing.timers, now),
-                  alert=store.alert(incident.alert_id), events=store.events(incident.id),
+                  alert=alert, events=events, levels=level_history(events),
+                  posts=posts[-POSTS_SHOWN:][::-1], post_count=len(posts), chart=chart,
                   outbox=store.outbox(incident.id), flash=flash, now=now,
-                  tracks=list(Track))
+                  tracks=list(Track), place=console.jurisdiction_name)
+
+
+def level_history(events: list[IncidentEvent]) -> list[dict[str, Any]]:
+    """The level as it was set and changed: when, by whom, from, to, why."""
+    history = []
+    for e in events:
+        if e.action == "opened" and "level" in e.detail:
+            history.append({"at": e.at, "by": e.actor, "from": None, "to": e.detail["level"],
+                            "why": "立案"})
+        elif e.action in ("level_raised", "level_lowered"):
+            history.append({"at": e.at, "by": e.actor, "from": e.detail.get("from"),
+                            "to": e.detail.get("to"),
+                            "why": e.detail.get("reason") or "告警再次触发，级别提高"})
+    return history
 
 
 async def _act(request: Request, incident_id: int, right: str,
@@ -143,3 +169,21 @@ async def silence(request: Request, incident_id: int) -> Response:
                         by, now, f.get("reason", ""))
 
     return await _act(request, incident_id, "act", add, "同类告警已静默（仍记录，不通知）")
+
+
+@router.get("/incidents/{incident_id}/report", response_class=HTMLResponse)
+def report(request: Request, incident_id: int) -> Response:
+    """The incident's 专报 (reports.incident, as `jingyu report incident N`), to print or save."""
+    from console.patrol import REPORT_CSP
+    from reports.incident import build_incident_report
+    from reports.render import to_html
+
+    try:
+        incident = _visible(request, incident_id)
+    except NotFound:
+        return render(request, "message.html", status_code=404, title="没有这个事件",
+                      message=f"没有编号为 {incident_id} 的事件，或不在您的辖区。")
+    console = request.app.state.console
+    document = build_incident_report(console.warehouse, incident.id, labels=console.labels,
+                                     timers=console.desk.routing.timers, now=utcnow())
+    return HTMLResponse(to_html(document), headers={"Content-Security-Policy": REPORT_CSP})

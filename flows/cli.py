@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("demo", _demo, "run one full cycle offline on bundled sample feeds")
     p.add_argument("--workdir", default="data/demo", help="where the demo warehouse goes")
+    p.add_argument("--console", action="store_true",
+                   help="then keep the duty console running on the demo warehouse (Ctrl-C stops)")
+    p.add_argument("--port", type=int, default=8080, help="the console's port (default 8080)")
 
     p = command("run", _run, "run one monitoring cycle now, from the configuration")
     with_config(p)
@@ -284,10 +287,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from flows.console_cli import demo_console
     from flows.demo.run_demo import run_demo
 
     print(run_demo(args.workdir))
-    return 0
+    return demo_console(args.workdir, args.port, keep_running=args.console)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -159,3 +159,36 @@ def _users_password(args: argparse.Namespace) -> int:
         print(f"jingyu: {exc}", file=sys.stderr)
         return 1
     return _change(args, "password changed", password_hash=hashed)
+
+
+DEMO_LOGIN = ("演示值班员", "jingyu-demo")
+
+
+def demo_console(workdir: str, port: int, keep_running: bool) -> int:
+    """After `jingyu demo`: a demo account (带班领导, so every button works) on the demo
+    warehouse, the console's address, and with --console the console itself."""
+    from pathlib import Path
+
+    from console.accounts import add_account
+    from warehouse.accounts import AccountStore
+    from warehouse.store import Warehouse
+
+    root = Path(workdir).resolve()
+    database, config = f"sqlite:///{root / 'jingyu-demo.db'}", root / "config"
+    warehouse = Warehouse(database)
+    try:
+        store = AccountStore(warehouse)
+        if store.get(DEMO_LOGIN[0]) is None:
+            add_account(store, DEMO_LOGIN[0], "leader", None, DEMO_LOGIN[1], utcnow())
+    finally:
+        warehouse.close()
+    command = f"jingyu console --port {port} --database {database} --config {config}"
+    print()
+    print(f"Duty console (值班台): http://127.0.0.1:{port}/   "
+          f"login {DEMO_LOGIN[0]} / password {DEMO_LOGIN[1]}")
+    if not keep_running:
+        print(f"  start it with:  {command}   (or run `jingyu demo --console`)")
+        return 0
+    print("  serving now; Ctrl-C stops", flush=True)
+    return _console(argparse.Namespace(database=database, config=str(config), host="127.0.0.1",
+                                       port=port, idle_minutes=30, secure_cookies=False))

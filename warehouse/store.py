@@ -194,9 +194,13 @@ class Warehouse:
             "errors": list(run.errors or []),
         }
 
-    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def runs(self, limit: int = 20, since: datetime | None = None) -> list[dict[str, Any]]:
+        """The newest runs first; `since` keeps those started from then on."""
         with self._session() as session:
-            rows = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit))
+            query = select(Run).order_by(Run.id.desc()).limit(limit)
+            if since is not None:
+                query = query.where(Run.started_at >= as_utc_naive(since))
+            rows = session.scalars(query)
             return [self._run_dict(r) for r in rows]
 
     # ---- loading -------------------------------------------------------------------------

@@ -83,7 +83,9 @@ class Seeder:
             run = wh.start_run(at)
             wh.store_fetch(run, FetchResult(source_id=source, status=FETCH_OK,
                                             cursor=SourceCursor(), posts=(raw,)), [post], at)
-            raise_and_track(wh, load_desk(self.config), at)
+            recorded = raise_and_track(wh, load_desk(self.config), at)
+            wh.finish_run(run, at + timedelta(seconds=20), alerts_new=len(recorded),
+                          notifications_sent=0, errors=())
             opened = [i for i in IncidentStore(wh).incidents(limit=1000) if i.title.find(
                 title[:8]) >= 0 or title in i.title]
             assert opened, f"no incident opened for {title!r}"

@@ -202,3 +202,45 @@ def test_console_round_trip_on_postgresql(serve, postgres_url):
     post_form(s, running.base, f"{page}/ack", page=page)
     after, events = state(running, incident)
     assert after.acknowledged_by == "张三" and events[-1].detail["via"] == "console"
+
+
+def test_patrol_shows_the_ledger_sources_duty_and_the_handover(console):
+    console.seed.incident("辅警推倒摊贩 阿姨受伤", LINJIANG_PCS)   # one cycle in the ledger
+    s = console.session("张三")
+    page = s.get(console.base + "/patrol")
+    assert page.status_code == 200
+    assert "巡查覆盖" in page.text and 'class="bar ok"' in page.text
+    assert 'class="bar gap"' in page.text            # the hours before the seeded cycle
+    assert "微博" in page.text and "值班" in page.text
+    handover = s.get(console.base + "/patrol/handover")
+    assert handover.status_code == 200 and "交接班记录" in handover.text
+    assert "script-src" not in handover.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in handover.headers["Content-Security-Policy"]
+
+
+def test_incident_report_is_the_same_document_as_the_cli(console):
+    incident = console.seed.incident(HOSTILE, LINJIANG_PCS)
+    s = console.session("张三")
+    report = s.get(console.base + f"/incidents/{incident}/report")
+    assert report.status_code == 200 and "专报" in report.text
+    assert "<script>alert" not in report.text
+    theirs = console.seed.incident("北湖分局 辅警打人", BEIHU)
+    station = console.session("临江所民警")
+    assert station.get(console.base + f"/incidents/{theirs}/report").status_code == 404
+
+
+def test_search_finds_posts_links_incidents_and_keeps_to_the_jurisdiction(console):
+    mine = console.seed.incident("临江 辅警推倒摊贩 <i>阿姨</i>", LINJIANG_PCS)
+    theirs = console.seed.incident("北湖 辅警推倒摊贩 路人围观", BEIHU)
+    s = console.session("钱分析")
+    page = s.get(console.base + "/search", params={"q": "推倒摊贩"})
+    assert page.status_code == 200 and "共 2 条" in page.text
+    assert f'href="/incidents/{mine}"' in page.text and f'href="/incidents/{theirs}"' in page.text
+    assert "<i>阿姨</i>" not in page.text and "&lt;i&gt;" in page.text
+    assert "<mark>推倒摊贩</mark>" in page.text
+    station = console.session("临江所民警")
+    scoped = station.get(console.base + "/search",
+                         params={"q": "推倒摊贩", "jurisdiction": BEIHU})   # not its own
+    assert "共 1 条" in scoped.text and "北湖" not in scoped.text.split("检索</button>")[1]
+    bad = s.get(console.base + "/search", params={"q": "NOT 辅警"})
+    assert bad.status_code == 400 and 'class="error"' in bad.text
