@@ -5,7 +5,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,11 +58,11 @@ def fetch_source(source: SourceConfig, cursor: SourceCursor | None,
 @task(name="score-and-store", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2,
       task_run_name="store-{result.source_id}")
 def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | None,
-                    run_id: int) -> dict[str, float]:
+                    run_id: int, scheduled_at: datetime) -> dict[str, float]:
     """Score and store one source's fetch: its new posts and the seconds storing took."""
     scored = scorer.score_many(result.posts)
     started = time.perf_counter()
-    new = _warehouse(database_url).store_fetch(run_id, result, scored, utcnow())
+    new = _warehouse(database_url).store_fetch(run_id, result, scored, utcnow(), scheduled_at)
     return {"new": new, "fetch_s": result.elapsed_s, "store_s": time.perf_counter() - started}
 
 
@@ -114,9 +114,10 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     settings = load_cycle_settings(Path(config_dir) if config_dir else None)
     warehouse = _warehouse(database_url)
     started = now or utcnow()
+    scheduled = now or _scheduled_start(started)
     warehouse.sync_sources(settings.sources)
     run_id = warehouse.start_run(started, flow_run_id=_flow_run_id())
-    due = list(settings.sources) if force else warehouse.due_sources(settings.sources, started)
+    due = list(settings.sources) if force else warehouse.due_sources(settings.sources, scheduled)
     due = [s for s in due if s.enabled]
     logger.info("run %d: %d of %d sources due", run_id, len(due), len(settings.sources))
 
@@ -129,7 +130,8 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
         stores = []
         for source in due:
             fetched = fetch_source.submit(source, cursors.get(source.id), quote(client))
-            stores.append((source, score_and_store.submit(fetched, quote(scorer), database_url, run_id)))
+            stored = score_and_store.submit(fetched, quote(scorer), database_url, run_id, scheduled)
+            stores.append((source, stored))
         for source, stored in stores:
             try:
                 timings.add_source(stored.result())
@@ -227,6 +229,19 @@ def run_cycle(**parameters: Any) -> dict[str, Any]:
     if isinstance(summary, BaseException):
         raise summary
     return summary
+
+
+def _scheduled_start(started: datetime) -> datetime:
+    """When the schedule meant this cycle to start (Prefect's expected start), else when it
+    started: a cycle that waited behind a long one still counts from its slot, so the next
+    cycle on time finds its sources due."""
+    try:
+        expected = get_run_context().flow_run.expected_start_time
+    except Exception:  # called outside a flow run (should not happen)
+        return started
+    if expected is None:
+        return started
+    return min(datetime.fromtimestamp(expected.timestamp(), tz=timezone.utc), started)
 
 
 def _flow_run_id() -> str | None:

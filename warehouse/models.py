@@ -58,6 +58,9 @@ class Source(Base):
     cursor_extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # health
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the cycle that last fetched the source was scheduled to start: due-ness counts
+    # from here, not from when storing ended (that made a 1-minute source every other cycle).
+    last_scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_new_post_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

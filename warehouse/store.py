@@ -28,6 +28,18 @@ SEEN_IDS_KEPT = 200
 ROBOT_POSTS_KEPT = timedelta(days=1)
 # A run still "running" this long after it started was killed; the next cycle closes it.
 STALE_RUN_AFTER = timedelta(hours=1)
+# Cycles start a little early or late (scheduler polling, process start-up, a manual run):
+# a source counts as due this much before its interval is up, at most a fifth of it.
+POLL_JITTER = timedelta(seconds=30)
+
+
+def poll_is_due(poll_minutes: int, last_scheduled: datetime | None, now: datetime) -> bool:
+    """Due when the interval has passed since the last scheduled fetch, less the jitter
+    tolerance: a 1-minute source is fetched by every 1-minute cycle, not every other."""
+    if last_scheduled is None:
+        return True
+    interval = timedelta(minutes=poll_minutes)
+    return now - last_scheduled >= interval - min(POLL_JITTER, interval / 5)
 
 
 def _robot_lock_key(channel: str) -> int:
@@ -136,16 +148,15 @@ class Warehouse:
             }
 
     def due_sources(self, sources: Sequence[SourceConfig], now: datetime) -> list[SourceConfig]:
-        """Enabled sources whose poll interval has passed since their last attempt."""
+        """Enabled sources whose poll interval has passed since the scheduled start of the
+        cycle that last fetched them (see poll_is_due)."""
         with self._session() as session:
-            last = dict(session.execute(select(Source.id, Source.last_attempt_at)).all())
-        due = []
-        for source in sources:
-            attempted = from_db(last.get(source.id))
-            if source.enabled and (attempted is None
-                                   or now - attempted >= timedelta(minutes=source.poll_minutes)):
-                due.append(source)
-        return due
+            last = {row.id: row.last_scheduled_at or row.last_attempt_at
+                    for row in session.execute(select(Source.id, Source.last_scheduled_at,
+                                                      Source.last_attempt_at))}
+        return [source for source in sources
+                if source.enabled and poll_is_due(source.poll_minutes,
+                                                  from_db(last.get(source.id)), now)]
 
     # ---- the run ledger ------------------------------------------------------------------
 
@@ -206,8 +217,11 @@ class Warehouse:
     # ---- loading -------------------------------------------------------------------------
 
     def store_fetch(self, run_id: int, result: FetchResult, scored: Sequence[ScoredPost],
-                    now: datetime) -> int:
+                    now: datetime, scheduled_at: datetime | None = None) -> int:
         """Store one source's fetch: new posts, cursor and health in ONE transaction.
+
+        scheduled_at is when the cycle was scheduled to start (its due-ness clock); `now`
+        when it is not given.
 
         Posts already stored (same source and external id) are skipped, so re-running a
         cycle, or rerunning one that was killed half-way, neither duplicates nor loses rows.
@@ -249,6 +263,7 @@ class Warehouse:
                                          by_external_id[row.external_id].text))
                     for row in inserted])
             source.last_attempt_at = stamp
+            source.last_scheduled_at = as_utc_naive(scheduled_at or now)
             if result.status == FETCH_ERROR:
                 source.last_error = result.error
                 source.last_error_at = stamp

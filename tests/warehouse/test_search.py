@@ -16,7 +16,7 @@ from transforms.rules import AllOf, AnyOf, Not, Term, compile_expression
 from transforms.stories import fingerprint
 from warehouse.db import _alembic_config
 from warehouse.incidents import IncidentStore
-from warehouse.models import Post
+from warehouse.models import Post, Run, Source
 from warehouse.queries import archive_posts
 from warehouse.search import SearchError, SearchQuery, search
 from warehouse.store import Warehouse
@@ -194,15 +194,18 @@ def test_migration_indexes_posts_stored_before_it(warehouse_url):
         command.upgrade(config, "0005")
     engine.dispose()
     old = Warehouse(warehouse_url, migrate=False)
-    old.sync_sources(SOURCES)
-    # Stored as that schema stores it: only the columns posts had at 0005 (later migrations
-    # add others, which today's store_fetch writes).
-    existing = {column["name"] for column in inspect(old.engine).get_columns("posts")}
-    values = Warehouse._post_values(_scored("lj_news", 1, "旧帖", "迁移之前的袭警视频", T0),
-                                    old.start_run(T0), None)
-    with old.engine.begin() as conn:
-        conn.execute(Post.__table__.insert().values(
-            {key: value for key, value in values.items() if key in existing}))
+    # Stored as that schema stores it: only the columns its tables had at 0005 (later
+    # migrations add others, which today's models write).
+    for source in SOURCES:
+        _insert_as_of(old, Source.__table__, {
+            "id": source.id, "name": source.name, "kind": source.kind, "url": source.url,
+            "tags": list(source.tags), "jurisdiction": source.jurisdiction,
+            "poll_minutes": source.poll_minutes, "enabled": source.enabled, "seen_ids": [],
+            "cursor_extra": {}, "consecutive_failures": 0})
+    run_id = _insert_as_of(old, Run.__table__, {"started_at": T0.replace(tzinfo=None),
+                                                "status": "running", "errors": []})
+    _insert_as_of(old, Post.__table__, Warehouse._post_values(
+        _scored("lj_news", 1, "旧帖", "迁移之前的袭警视频", T0), run_id, None))
     old.close()
     warehouse = Warehouse(warehouse_url)            # migrates to head
     try:
@@ -210,6 +213,14 @@ def test_migration_indexes_posts_stored_before_it(warehouse_url):
         assert [h.title for h in search(warehouse.engine, SearchQuery("袭警")).hits] == ["旧帖"]
     finally:
         warehouse.close()
+
+
+def _insert_as_of(warehouse: Warehouse, table, values: dict) -> int:
+    existing = {column["name"] for column in inspect(warehouse.engine).get_columns(table.name)}
+    with warehouse.engine.begin() as conn:
+        inserted = conn.execute(table.insert().values(
+            {key: value for key, value in values.items() if key in existing}))
+        return inserted.inserted_primary_key[0]
 
 
 # ---- randomised: every search equals a plain substring evaluation of the same expression ----

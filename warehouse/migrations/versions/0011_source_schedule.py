@@ -1,0 +1,24 @@
+"""sources.last_scheduled_at: the scheduled start of the cycle that last fetched each source
+
+Revision ID: 0010
+Revises: 0009
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Sources fetched before keep NULL and count from last_attempt_at until their next fetch.
+    op.add_column('sources', sa.Column('last_scheduled_at', sa.DateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('sources') as batch:
+        batch.drop_column('last_scheduled_at')
