@@ -88,13 +88,14 @@ def build_console(settings: ConsoleSettings) -> Console:
     labels = Labels(topics={key: topic.name
                             for key, topic in load_rules(settings.config_dir).topics.items()},
                     jurisdictions={key: j.name for key, j in places.jurisdictions.items()})
-    return Console(settings=settings, warehouse=Warehouse(settings.database_url),
-                   desk=load_desk(settings.config_dir), places=places, labels=labels)
+    warehouse = Warehouse(settings.database_url)
+    return Console(settings=settings, warehouse=warehouse, desk=load_desk(settings.config_dir),
+                   places=places, labels=labels.with_sources(warehouse.engine))
 
 
 def create_app(settings: ConsoleSettings, console: Console | None = None) -> FastAPI:
     """The console's web application over the warehouse of `settings`."""
-    from console import auth, board, incident_page, patrol, search_page
+    from console import accounts_page, auth, board, incident_page, patrol, search_page, tap
 
     console = console or build_console(settings)
 
@@ -107,7 +108,7 @@ def create_app(settings: ConsoleSettings, console: Console | None = None) -> Fas
                   lifespan=lifespan)
     app.state.console = console
     for router in (auth.router, board.router, incident_page.router, patrol.router,
-                   search_page.router):
+                   search_page.router, accounts_page.router, tap.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(auth.LoginRequired, auth.to_login)

@@ -67,6 +67,7 @@ class IncidentCard:
     """One incident as the board and the incident page show it."""
 
     incident: IncidentState
+    title: str             # ids of places and sources replaced by their names
     place: str
     status_label: str
     level: dict
@@ -79,8 +80,8 @@ class IncidentCard:
         return Status(self.incident.status).is_open
 
 
-def card(incident: IncidentState, place: str, timers: TimerSettings, now: datetime
-         ) -> IncidentCard:
+def card(incident: IncidentState, place: str, timers: TimerSettings, now: datetime,
+         title: str | None = None) -> IncidentCard:
     is_open = Status(incident.status).is_open
     gaps = sync_gaps(incident.tracks, now, timedelta(minutes=timers.sync_minutes)) \
         if is_open else []
@@ -91,7 +92,8 @@ def card(incident: IncidentState, place: str, timers: TimerSettings, now: dateti
         warning = (f"三同步未同步：{leader}已启动 {span(gaps[0].behind)}，"
                    + "、".join(Track(t).label for t in sorted(lagging)) + " 尚未启动")
     return IncidentCard(
-        incident=incident, place=place, status_label=Status(incident.status).label,
+        incident=incident, title=title or incident.title, place=place,
+        status_label=Status(incident.status).label,
         level=LEVELS[incident.level],
         timers=tuple(TimerView.of(d, now) for d in deadlines(incident, timers)) if is_open
         else (),
@@ -111,7 +113,8 @@ def open_cards(request: Request, account: Account, now: datetime) -> list[Incide
                                             within=account.jurisdiction)
     incidents.sort(key=lambda i: (i.level, i.status != Status.NEW, i.opened_at))
     timers = console.desk.routing.timers
-    return [card(i, console.jurisdiction_name(i.jurisdiction), timers, now) for i in incidents]
+    return [card(i, console.jurisdiction_name(i.jurisdiction), timers, now,
+                 console.labels.humanise(i.title)) for i in incidents]
 
 
 def _board_context(request: Request, account: Account) -> dict:

@@ -65,8 +65,9 @@ def incident_page(request: Request, incident_id: int) -> Response:
                           ("官方发声", incident.official_statement_at)], now)
     return render(request, "incident.html",
                   card=card(incident, console.jurisdiction_name(incident.jurisdiction),
-                            console.desk.routing.timers, now),
-                  alert=alert, events=events, levels=level_history(events),
+                            console.desk.routing.timers, now,
+                            console.labels.humanise(incident.title)),
+                  alert=alert, reason=console.labels.humanise(alert["reason"]), events=events, levels=level_history(events),
                   posts=posts[-POSTS_SHOWN:][::-1], post_count=len(posts), chart=chart,
                   outbox=store.outbox(incident.id), flash=flash, now=now,
                   tracks=list(Track), place=console.jurisdiction_name)

@@ -290,7 +290,7 @@ def _demo(args: argparse.Namespace) -> int:
     from flows.console_cli import demo_console
     from flows.demo.run_demo import run_demo
 
-    print(run_demo(args.workdir))
+    print(run_demo(args.workdir, console_port=args.port))
     return demo_console(args.workdir, args.port, keep_running=args.console)
 
 

@@ -114,6 +114,12 @@ def _users_add(args: argparse.Namespace) -> int:
         return 1
     print(f"added {account.name} ({account.role}"
           f"{', ' + account.jurisdiction if account.jurisdiction else ''})")
+    from alerts.incidents.roster import load_roster
+
+    people = {p.name for p in load_roster(getattr(args, "config", None)).people.values()}
+    if people and account.name not in people:
+        print(f"note: {account.name} is not in roster.yaml: links in robot messages name "
+              f"roster people, and theirs will not be this account")
     return 0
 
 

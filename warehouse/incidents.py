@@ -133,7 +133,7 @@ class IncidentStore:
                 query = query.where((IncidentRow.jurisdiction == within)
                                     | IncidentRow.jurisdiction.startswith(within + ".",
                                                                           autoescape=True))
-            return [self._state(session, r) for r in session.scalars(query.limit(limit))]
+            return self._states(session, list(session.scalars(query.limit(limit))))
 
     def change_stamp(self) -> str:
         """Changes whenever an incident opens or changes or its audit trail grows: a page
@@ -146,8 +146,9 @@ class IncidentStore:
 
     def by_ids(self, ids: Sequence[int]) -> dict[int, IncidentState]:
         with self._session() as session:
-            rows = session.scalars(select(IncidentRow).where(IncidentRow.id.in_(list(ids))))
-            return {r.id: self._state(session, r) for r in rows}
+            rows = list(session.scalars(select(IncidentRow)
+                                        .where(IncidentRow.id.in_(list(ids)))))
+            return {state.id: state for state in self._states(session, rows)}
 
     def alert(self, alert_id: int) -> dict[str, Any]:
         """The alert behind an incident: reason and evidence, for `jingyu alerts show`."""
@@ -178,6 +179,8 @@ class IncidentStore:
                                    .order_by(OutboxRow.id))
             return [{"channel": r.channel, "key": r.idempotency_key, "status": r.status,
                      "created_at": from_db(r.created_at), "sent_at": from_db(r.sent_at),
+                     "attempts": r.attempts, "last_error": r.last_error,
+                     "next_attempt_at": from_db(r.next_attempt_at),
                      "recipients": list((r.payload or {}).get("recipients") or [])}
                     for r in rows]
 
@@ -307,11 +310,23 @@ class IncidentStore:
         return IncidentStore._state(session, row)
 
     @staticmethod
-    def _state(session: Session, row: IncidentRow) -> IncidentState:
+    def _states(session: Session, rows: Sequence[IncidentRow]) -> list[IncidentState]:
+        """Many incidents with their tracks read in one query (the board shows hundreds)."""
+        tracks: dict[int, list[IncidentTrackRow]] = {row.id: [] for row in rows}
+        if rows:
+            for line in session.scalars(select(IncidentTrackRow)
+                                        .where(IncidentTrackRow.incident_id.in_(list(tracks)))
+                                        .order_by(IncidentTrackRow.id)):
+                tracks[line.incident_id].append(line)
+        return [IncidentStore._state(session, row, tracks[row.id]) for row in rows]
+
+    @staticmethod
+    def _state(session: Session, row: IncidentRow,
+               lines: Sequence[IncidentTrackRow] | None = None) -> IncidentState:
         # Written in the order of alerts.incidents.incident.Track when the incident opened.
-        tracks = session.scalars(select(IncidentTrackRow)
-                                 .where(IncidentTrackRow.incident_id == row.id)
-                                 .order_by(IncidentTrackRow.id))
+        tracks = lines if lines is not None else session.scalars(
+            select(IncidentTrackRow).where(IncidentTrackRow.incident_id == row.id)
+            .order_by(IncidentTrackRow.id))
         return IncidentState(
             id=row.id, alert_id=row.alert_id, fingerprint=row.fingerprint, kind=row.kind,
             level=row.level, title=row.title, jurisdiction=row.jurisdiction,

@@ -18,8 +18,9 @@ from jingyu.timeutil import utcnow
 from warehouse.store import Warehouse
 
 
-def prepare_config(workdir: Path, base_url: str) -> Path:
-    """A config directory for the demo: its sources, the shipped rules, local-only channels."""
+def prepare_config(workdir: Path, base_url: str, console_url: str | None = None) -> Path:
+    """A config directory for the demo: its sources, the shipped rules, local-only channels;
+    with `console_url`, the notifications carry one-tap links to the console there."""
     config = workdir / "config"
     config.mkdir(parents=True, exist_ok=True)
     sources = {"sources": demo_sources(base_url)}
@@ -33,13 +34,16 @@ def prepare_config(workdir: Path, base_url: str) -> Path:
         {"name": "duty-log", "kind": "jsonl", "min_level": 4,
          "path": str((workdir / "notifications.jsonl").resolve())},
     ]
+    if console_url:
+        alerts["console"] = {**(alerts.get("console") or {}), "base_url": console_url}
     (config / "alerts.yaml").write_text(yaml.safe_dump(alerts, allow_unicode=True),
                                         encoding="utf-8")
     return config
 
 
-def run_demo(workdir: str | Path = "data/demo") -> str:
-    """Run the demo into a fresh SQLite warehouse under `workdir`; return the summary text."""
+def run_demo(workdir: str | Path = "data/demo", console_port: int | None = None) -> str:
+    """Run the demo into a fresh SQLite warehouse under `workdir`; return the summary text.
+    With `console_port`, notifications link to the console at http://127.0.0.1:PORT."""
     workdir = Path(workdir)
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -49,7 +53,8 @@ def run_demo(workdir: str | Path = "data/demo") -> str:
     routes = {path: Route(body=body, content_type=ctype)
               for path, (body, ctype) in render_demo_feeds(now).items()}
     with FeedReplayServer(routes) as server:
-        config = prepare_config(workdir, server.url(""))
+        config = prepare_config(workdir, server.url(""),
+                                f"http://127.0.0.1:{console_port}" if console_port else None)
         history = seed_demo_history(config, database_url, now)
         summary = run_cycle(config_dir=str(config), database_url=database_url, force=True,
                             per_host_delay_s=0.02)

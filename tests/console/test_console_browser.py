@@ -38,6 +38,14 @@ def test_a_new_incident_appears_on_an_open_board_without_reload(console, page, s
     assert page.evaluate("window.__kept") == marker                # no reload happened
     assert page.locator(".card").count() == 2
     screenshot(page, "board-desk", full_page=False)
+    page.get_by_role("link", name="巡查").click()
+    assert page.locator("svg rect.bar.ok").count() >= 2          # the two cycles of the seeds
+    screenshot(page, "patrol-desk", full_page=False)
+    page.get_by_role("link", name="检索").click()
+    page.get_by_label("关键词").fill("冲突")
+    page.get_by_role("button", name="检索").click()
+    assert page.locator(f"a[href='/incidents/{new}']").count() == 1
+    screenshot(page, "search-desk", full_page=False)
 
 
 def test_ack_and_track_show_on_a_second_officers_board_and_the_audit_says_who(
