@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from collectors.decoding import decode_body
+from collectors.failures import (FailureClass, class_of_page, class_of_status,
+                                 class_of_transport, is_rsshub_error, visible_text)
 from collectors.http import DownloadError, HttpResponse, PoliteClient
 from collectors.kinds import (BadItem, FileKind, HttpKind, Item, Page, Parsed, ParseError,
                               SourceKind, kind_named)
@@ -24,17 +26,24 @@ from collectors.records import (FETCH_ERROR, FETCH_NOT_MODIFIED, FETCH_OK, Fetch
                                 SourceConfig, SourceCursor)
 from jingyu.timeutil import utcnow
 
-# Weibo answers scrapers and expired cookies with these instead of 403.
-ANTI_BOT_STATUSES = (418, 432)
-_LOGIN_PAGE = re.compile(r"login|passport|signin|captcha|verify", re.IGNORECASE)
+_LOGIN_PAGE = re.compile(r"login|passport|signin|captcha|verify|sec_check|security-check",
+                         re.IGNORECASE)
 BAD_ITEMS_LISTED = 10
+# A 200 page with fewer visible characters than this carries no content: a blank or a
+# script-only challenge page.
+EMPTY_PAGE_CHARS = 20
+# Challenge pages are short; a long page that mentions 验证码 is a news list (anti-fraud
+# notices say it all the time), not a captcha.
+CHALLENGE_PAGE_CHARS = 800
 
 
 class _Failed(Exception):
-    def __init__(self, message: str, http_status: int | None = None) -> None:
+    def __init__(self, message: str, http_status: int | None = None,
+                 failure: FailureClass = FailureClass.HARD) -> None:
         super().__init__(message)
         self.message = message
         self.http_status = http_status
+        self.failure = failure
 
 
 def collect(source: SourceConfig, cursor: SourceCursor, client: PoliteClient) -> FetchResult:
@@ -52,12 +61,13 @@ def collect(source: SourceConfig, cursor: SourceCursor, client: PoliteClient) ->
             raise _Failed(f"kind {kind.name!r} has no transport")
     except _Failed as failed:
         return FetchResult(source.id, FETCH_ERROR, cursor, error=f"{source.id}: {failed.message}",
-                           http_status=failed.http_status, elapsed_s=time.monotonic() - started)
+                           http_status=failed.http_status, elapsed_s=time.monotonic() - started,
+                           failure=failed.failure.value)
     except Exception as exc:  # noqa: BLE001 (a bug in one source must not stop the run)
         return FetchResult(source.id, FETCH_ERROR, cursor,
                            error=f"{source.id}: unexpected {type(exc).__name__}: {exc} "
                                  f"(while fetching {source.url})",
-                           elapsed_s=time.monotonic() - started)
+                           elapsed_s=time.monotonic() - started, failure=FailureClass.HARD.value)
     return FetchResult(source.id, result.status, result.cursor, posts=result.posts,
                        error=result.error, http_status=result.http_status,
                        elapsed_s=time.monotonic() - started)
@@ -80,6 +90,8 @@ def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
     if response.status == 304:
         return FetchResult(source.id, FETCH_NOT_MODIFIED, cursor, http_status=304)
     page, note = _page(source.url, response)
+    if not page.text.strip():
+        _check_content(source.url, page)   # nothing to parse: a blank answer
 
     def follow(url: str) -> Page:
         return _page(url, _get(client, url))[0]
@@ -87,9 +99,15 @@ def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
     try:
         parsed = kind.parse(page, source, follow)
     except ParseError as exc:
+        # Not what the kind expects: a challenge or blank page, or else a changed route.
+        _check_content(source.url, page)
         raise _Failed(str(exc), response.status) from None
     except _Failed as failed:   # a follow-up page failed: the fetch is incomplete
-        raise _Failed(failed.message, failed.http_status or response.status) from None
+        raise _Failed(failed.message, failed.http_status or response.status,
+                      failed.failure) from None
+    if not parsed.items:
+        _check_content(source.url, page)
+    _check_items(source.url, parsed)
     fresh, seen_ids, warnings = _fresh(source, cursor, parsed, kind, source.url)
     new_cursor = SourceCursor(etag=response.headers.get("etag"),
                               last_modified=response.headers.get("last-modified"),
@@ -104,30 +122,70 @@ def _get(client: PoliteClient, url: str, etag: str | None = None,
         response = client.get(url, etag=etag, last_modified=last_modified)
     except DownloadError as exc:
         tries = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
-        raise _Failed(f"cannot fetch {url}: {exc.reason}{tries}") from None
+        raise _Failed(f"cannot fetch {url}: {exc.reason}{tries}",
+                      failure=class_of_transport(exc.reason)) from None
     problem = refusal(url, response)
     if problem:
-        raise _Failed(problem, response.status)
+        message, failure = problem
+        raise _Failed(message, response.status, failure)
     return response
 
 
-def refusal(url: str, response: HttpResponse) -> str | None:
-    """Why this response carries no content, or None when it may."""
-    if response.status in ANTI_BOT_STATUSES:
-        return (f"blocked by the site (HTTP {response.status}) — cookie expired or anti-bot, "
-                f"at {url}")
+def refusal(url: str, response: HttpResponse) -> tuple[str, FailureClass] | None:
+    """Why this response carries no content and what class of failure that is, or None when
+    it may carry content."""
     final = urlsplit(response.url)
-    if response.url != url and _LOGIN_PAGE.search(final.netloc + final.path):
-        return (f"redirected to a login page {response.url} — cookie expired or anti-bot, "
-                f"at {url}")
-    if response.status == 304:
+    if response.url != url and _LOGIN_PAGE.search(final.netloc + final.path + final.query):
+        return (f"redirected to a login page {response.url} — cookie expired "
+                f"or anti-bot, at {url}", FailureClass.BLOCKED)
+    if response.status in (200, 304):
         return None
-    if response.status >= 400:
-        tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
-        return f"HTTP {response.status} from {url}{tries}"
-    if response.status != 200:
-        return f"unexpected HTTP {response.status} from {url}"
-    return None
+    tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
+    if response.status < 400:
+        return f"unexpected HTTP {response.status} from {url}", FailureClass.HARD
+    said = visible_text(decode_body(response.body[:200_000], response.headers).text)
+    failure = class_of_page(said) or class_of_status(response.status)
+    telling = failure in (FailureClass.BLOCKED, FailureClass.CREDENTIALS) \
+        or failure is not class_of_status(response.status) or is_rsshub_error(said)
+    detail = f": {_excerpt(said)}" if said and telling else ""
+    if failure is FailureClass.BLOCKED:
+        return (f"blocked by the site (HTTP {response.status}) — cookie expired or anti-bot, "
+                f"at {url}{detail}", failure)
+    if failure is FailureClass.CREDENTIALS:
+        return (f"cookie or token expired (HTTP {response.status}) at {url}{detail}", failure)
+    return f"HTTP {response.status} from {url}{tries}{detail}", failure
+
+
+def _check_content(url: str, page: Page) -> None:
+    """A 200 page without items that is a challenge page, or (nearly) empty, is a refusal."""
+    head = page.text[:50_000]
+    if head.lstrip("\ufeff \t\r\n").startswith(("<?xml", "<rss", "<feed", "<rdf", "{", "[")):
+        return   # a feed or JSON document: its items are checked after parsing
+    said = visible_text(head)
+    failure = class_of_page(said) if len(said) < CHALLENGE_PAGE_CHARS else None
+    if failure is not None:
+        raise _Failed(f"a {'cookie error' if failure is FailureClass.CREDENTIALS else 'challenge'} "
+                      f"page instead of content at {url}: {_excerpt(said)}", page.status, failure)
+    if len(said) < EMPTY_PAGE_CHARS and len(page.text.strip()) < 5_000:
+        raise _Failed(f"an empty page ({len(page.text)} characters) instead of content at {url} "
+                      "— a blank anti-bot answer?", page.status, FailureClass.BLOCKED)
+
+
+def _check_items(url: str, parsed: Parsed) -> None:
+    """An RSSHub error item (old RSSHub versions report route errors as the feed's one item)."""
+    if len(parsed.items) > 2:
+        return
+    for item in parsed.items:
+        said = visible_text(f"{item.title} {item.body}")
+        if is_rsshub_error(said):
+            failure = class_of_page(said) or FailureClass.BLOCKED
+            raise _Failed(f"an RSSHub error item instead of posts at {url}: {_excerpt(said)}",
+                          200, failure)
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _page(url: str, response: HttpResponse) -> tuple[Page, str | None]:

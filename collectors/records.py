@@ -66,3 +66,4 @@ class FetchResult:
     error: str | None = None                  # readable: what failed, where (URL), why
     http_status: int | None = None
     elapsed_s: float = 0.0
+    failure: str | None = None                # collectors.failures.FailureClass of an error

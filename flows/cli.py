@@ -173,8 +173,13 @@ def _parser() -> argparse.ArgumentParser:
                                   "happening in any wording, biggest first; show N explains"),
                           with_database)
 
-    p = command("sources", _sources, "source health: last success, errors, posts in 24 h")
+    p = command("sources", _sources, "source health: last success, failure class and advice, "
+                                     "posts in 24 h; `sources enable ID` re-enables a source "
+                                     "disabled for failing")
     with_database(p)
+    p.add_argument("action", nargs="?", choices=["enable"],
+                   help="enable: clear the automatic disabling and back-off of SOURCE")
+    p.add_argument("source", nargs="?", metavar="SOURCE", help="the source id (with enable)")
 
     p = command("runs", _runs, "the run ledger (巡查日志): recent monitoring cycles")
     with_database(p)
@@ -578,6 +583,17 @@ def _watchdog(args: argparse.Namespace) -> int:
 def _sources(args: argparse.Namespace) -> int:
     from warehouse.store import Warehouse
 
+    if args.action == "enable":
+        if not args.source:
+            print("jingyu: sources enable needs a source id, e.g. jingyu sources enable "
+                  "weibo-pingan", file=sys.stderr)
+            return EXIT_CONFIG
+        if not Warehouse(args.database).enable_source(args.source):
+            print(f"jingyu: no source {args.source!r} in the warehouse (see jingyu sources)",
+                  file=sys.stderr)
+            return 1
+        print(f"{args.source}: enabled; it is fetched in the next cycle")
+        return 0
     print(format_sources(Warehouse(args.database).source_health(utcnow())))
     return 0
 

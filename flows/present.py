@@ -96,11 +96,30 @@ def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5,
 
 
 def format_sources(rows: Sequence[dict[str, Any]]) -> str:
-    return format_table(
-        ["source", "enabled", "last success", "failures", "posts 24h", "last error"],
-        [[r["id"], "yes" if r["enabled"] else "no", local(r["last_success_at"]),
-          r["consecutive_failures"], r["posts_24h"], (r["last_error"] or "")[:70]]
+    """The health table, then one line of advice per failing or disabled source."""
+    def state(r: dict[str, Any]) -> str:
+        if not r["enabled"]:
+            return "off"
+        if r.get("disabled_at"):
+            return "DISABLED"
+        if r.get("backoff_until"):
+            return f"backoff to {local(r['backoff_until'])[11:]}"
+        return "yes"
+
+    table = format_table(
+        ["source", "enabled", "last success", "failures", "class", "posts 24h", "last error"],
+        [[r["id"], state(r), local(r["last_success_at"]), r["consecutive_failures"],
+          r.get("failure_class") or "-", r["posts_24h"], (r["last_error"] or "")[:70]]
          for r in rows])
+    advice = []
+    for r in rows:
+        if r.get("disabled_at"):
+            advice.append(f"  {r['id']}: {r['disabled_reason'] or 'disabled'} — fix it, then "
+                          f"`jingyu sources enable {r['id']}`")
+        elif r.get("failure_class") and r["consecutive_failures"]:
+            advice.append(f"  {r['id']} ({r['failure_class']}, failing since "
+                          f"{local(r.get('failing_since'))}): {r['advice']}")
+    return table + ("\n\nwhat to do:\n" + "\n".join(advice) if advice else "")
 
 
 def format_status(incident: IncidentState) -> str:

@@ -238,7 +238,9 @@ class IncidentStore:
                 consecutive_failures=s.consecutive_failures or 0, last_error=s.last_error,
                 last_success_at=from_db(s.last_success_at),
                 last_new_post_at=from_db(s.last_new_post_at),
-                new_in_window=today.get(s.id, 0), usual_days=usual.get(s.id, 0))
+                new_in_window=today.get(s.id, 0), usual_days=usual.get(s.id, 0),
+                failure_class=s.failure_class, failing_since=from_db(s.failing_since),
+                disabled_at=from_db(s.disabled_at), disabled_reason=s.disabled_reason)
                 for s in session.scalars(select(Source).where(Source.enabled.is_(True))
                                          .order_by(Source.id))]
 

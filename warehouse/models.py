@@ -66,6 +66,14 @@ class Source(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # failures named (collectors.failures): the class of the last failure, when the current
+    # run of failures began, no fetch before backoff_until, and automatic disabling (a
+    # source failing hard too long) — cleared by `jingyu sources enable ID`.
+    failure_class: Mapped[str | None] = mapped_column(String(20))
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime)
+    backoff_until: Mapped[datetime | None] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Post(Base):
@@ -165,6 +173,7 @@ class RunSource(Base):
     new: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     elapsed_s: Mapped[float] = mapped_column(Float, default=0.0)
+    failure_class: Mapped[str | None] = mapped_column(String(20))
 
 
 class AlertRow(Base):

@@ -162,3 +162,7 @@ class SourceYield:
     last_new_post_at: datetime | None
     new_in_window: int
     usual_days: int
+    failure_class: str | None = None          # collectors.failures.FailureClass of the last one
+    failing_since: datetime | None = None
+    disabled_at: datetime | None = None       # disabled automatically for failing too long
+    disabled_reason: str | None = None

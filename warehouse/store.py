@@ -12,6 +12,8 @@ from sqlalchemy import Engine, Text, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from collectors.failures import (ADVICE, FailureClass, FailurePolicy, after_fetch,
+                                 class_of_message)
 from collectors.kinds import history_kinds
 from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
 from jingyu.timeutil import as_utc_naive, from_db
@@ -149,14 +151,36 @@ class Warehouse:
 
     def due_sources(self, sources: Sequence[SourceConfig], now: datetime) -> list[SourceConfig]:
         """Enabled sources whose poll interval has passed since the scheduled start of the
-        cycle that last fetched them (see poll_is_due)."""
+        cycle that last fetched them (see poll_is_due), leaving out those backing off after a
+        failure and those disabled for failing too long."""
         with self._session() as session:
-            last = {row.id: row.last_scheduled_at or row.last_attempt_at
-                    for row in session.execute(select(Source.id, Source.last_scheduled_at,
-                                                      Source.last_attempt_at))}
-        return [source for source in sources
-                if source.enabled and poll_is_due(source.poll_minutes,
-                                                  from_db(last.get(source.id)), now)]
+            rows = {row.id: row for row in session.execute(
+                select(Source.id, Source.last_scheduled_at, Source.last_attempt_at,
+                       Source.backoff_until, Source.disabled_at))}
+        due = []
+        for source in sources:
+            row = rows.get(source.id)
+            if not source.enabled or (row is not None and row.disabled_at is not None):
+                continue
+            backoff = from_db(row.backoff_until) if row else None
+            if backoff is not None and now < backoff:
+                continue
+            last = from_db(row.last_scheduled_at or row.last_attempt_at) if row else None
+            if poll_is_due(source.poll_minutes, last, now):
+                due.append(source)
+        return due
+
+    def enable_source(self, source_id: str) -> bool:
+        """Undo automatic disabling and back-off (the operator fixed the source); False when
+        there is no such source."""
+        with self._session.begin() as session:
+            row = session.get(Source, source_id)
+            if row is None:
+                return False
+            row.disabled_at = row.disabled_reason = row.backoff_until = None
+            row.failing_since = row.failure_class = None
+            row.consecutive_failures = 0
+            return True
 
     # ---- the run ledger ------------------------------------------------------------------
 
@@ -217,7 +241,8 @@ class Warehouse:
     # ---- loading -------------------------------------------------------------------------
 
     def store_fetch(self, run_id: int, result: FetchResult, scored: Sequence[ScoredPost],
-                    now: datetime, scheduled_at: datetime | None = None) -> int:
+                    now: datetime, scheduled_at: datetime | None = None,
+                    failures: FailurePolicy = FailurePolicy()) -> int:
         """Store one source's fetch: new posts, cursor and health in ONE transaction.
 
         scheduled_at is when the cycle was scheduled to start (its due-ness clock); `now`
@@ -264,6 +289,21 @@ class Warehouse:
                     for row in inserted])
             source.last_attempt_at = stamp
             source.last_scheduled_at = as_utc_naive(scheduled_at or now)
+            failure = None
+            if result.status == FETCH_ERROR:
+                failure = FailureClass(result.failure) if result.failure \
+                    else class_of_message(result.error or "")
+            change = after_fetch(failure, failing_since=from_db(source.failing_since),
+                                 consecutive_failures=source.consecutive_failures or 0,
+                                 poll_minutes=source.poll_minutes or 5, now=now,
+                                 policy=failures)
+            source.failure_class = change.failure_class.value if change.failure_class else None
+            source.failing_since = as_utc_naive(change.failing_since) \
+                if change.failing_since else None
+            source.backoff_until = as_utc_naive(change.backoff_until) \
+                if change.backoff_until else None
+            if change.disable and source.disabled_at is None:
+                source.disabled_at, source.disabled_reason = stamp, change.note
             if result.status == FETCH_ERROR:
                 source.last_error = result.error
                 source.last_error_at = stamp
@@ -287,6 +327,9 @@ class Warehouse:
                 session.add(entry)
             entry.status, entry.http_status = result.status, result.http_status
             entry.fetched, entry.error = len(result.posts), result.error
+            entry.failure_class = source.failure_class
+            if change.disable:
+                entry.error = f"{result.error}; {change.note}"
             entry.new += len(new_ids)
             entry.elapsed_s = result.elapsed_s
             return len(new_ids)
@@ -591,6 +634,11 @@ class Warehouse:
                 "last_new_post_at": from_db(s.last_new_post_at),
                 "last_error": s.last_error, "last_error_at": from_db(s.last_error_at),
                 "consecutive_failures": s.consecutive_failures,
+                "failure_class": s.failure_class,
+                "advice": ADVICE[FailureClass(s.failure_class)] if s.failure_class else None,
+                "failing_since": from_db(s.failing_since),
+                "backoff_until": from_db(s.backoff_until),
+                "disabled_at": from_db(s.disabled_at), "disabled_reason": s.disabled_reason,
                 "posts_24h": recent.get(s.id, 0), "posts_total": total.get(s.id, 0),
             } for s in session.scalars(select(Source).order_by(Source.id))]
 

@@ -11,12 +11,22 @@ from alerts.delivery.registry import build_channels
 from alerts.delivery.render import render_notification
 from alerts.detection.records import Alert
 from alerts.settings import AlertSettings
+from collectors.failures import NAMES_ZH, FailureClass
 from jingyu.timeutil import local_minute, to_utc
 from warehouse.records import OutboxMessage, SourceYield
 
 WATCHDOG = "watchdog"
-# Weibo answers 418 or 432 when it takes us for a robot; a captcha page says 验证码.
+# Weibo answers 418 or 432 when it takes us for a robot; a captcha page says 验证码. (Rows
+# stored before failures were classed carry only the message.)
 _ANTI_BOT = re.compile(r"\bHTTP\s*(418|432)\b|captcha|验证码", re.IGNORECASE)
+# A person must act at once on these: page on the first failure (once per episode).
+_PAGE_AT_ONCE = (FailureClass.BLOCKED, FailureClass.CREDENTIALS)
+_FIX_ZH = {
+    FailureClass.HARD: "请核对地址或路由是否已变更",
+    FailureClass.SOFT: "对方站点暂时故障，持续时请检查网络或代理",
+    FailureClass.BLOCKED: "请降低频率、更换代理/IP，或更新 RSSHub 的 Cookie",
+    FailureClass.CREDENTIALS: "请更新 Cookie 或令牌（如 RSSHub 的 WEIBO_COOKIES）并重启",
+}
 
 
 @dataclass(frozen=True)
@@ -64,15 +74,31 @@ def check_sources(sources: Sequence[SourceYield], settings: WatchdogSettings,
         return []
     alerts = []
     for source in sources:
-        anti_bot = bool(source.last_error and _ANTI_BOT.search(source.last_error)
-                        and source.consecutive_failures > 0)
-        if source.consecutive_failures >= settings.failures or anti_bot:
+        failing = source.consecutive_failures > 0
+        failure = FailureClass(source.failure_class) if source.failure_class else None
+        if failure is None and failing and source.last_error \
+                and _ANTI_BOT.search(source.last_error):
+            failure = FailureClass.BLOCKED
+        at_once = failing and failure in _PAGE_AT_ONCE
+        if source.disabled_at is not None:
+            alerts.append(_source_alert(
+                source, f"disabled:{source.disabled_at.isoformat()}",
+                f"信息源已停用：{source.name}",
+                f"信息源 {source.id} 持续失败（{NAMES_ZH.get(failure, '失败') if failure else '失败'}，"
+                f"自 {_when(source.failing_since)} 起），已自动停用，不再采集；"
+                f"最近错误：{(source.last_error or '')[:160]}。修复后运行 "
+                f"jingyu sources enable {source.id} 恢复采集",
+                settings, now))
+        if source.consecutive_failures >= settings.failures or at_once:
             since = source.last_success_at.isoformat() if source.last_success_at else "never"
-            what = "被反爬拦截" if anti_bot else f"连续 {source.consecutive_failures} 次采集失败"
+            what = (NAMES_ZH[failure] if at_once and failure else
+                    f"连续 {source.consecutive_failures} 次采集失败"
+                    + (f"（{NAMES_ZH[failure]}）" if failure else ""))
+            fix = _FIX_ZH[failure] if failure else "请检查 Cookie、代理或路由"
             alerts.append(_source_alert(
                 source, f"failing:{since}", f"信息源失效：{source.name}",
                 f"信息源 {source.id} {what}；最近错误：{(source.last_error or '')[:160]}；"
-                f"上次成功：{_when(source.last_success_at)}。请检查 Cookie、代理或路由",
+                f"上次成功：{_when(source.last_success_at)}。{fix}",
                 settings, now))
         elif (source.new_in_window == 0 and source.usual_days >= settings.usual_days
               and source.consecutive_failures == 0):

@@ -382,14 +382,29 @@ def test_redirect_to_login_page_is_named(client: PoliteClient, feed_source: Feed
                             f" — cookie expired or anti-bot, at {url}")
 
 
-def test_html_page_instead_of_feed_is_an_error(client: PoliteClient,
-                                               feed_source: FeedSource) -> None:
+def test_captcha_page_instead_of_feed_is_blocked(client: PoliteClient,
+                                                 feed_source: FeedSource) -> None:
     captcha = "<html><head><title>安全验证</title></head><body>请完成验证</body></html>".encode()
     with FeedReplayServer({"/rss.xml": Route(captcha, content_type="text/html")}) as srv:
         url = srv.url("/rss.xml")
         result = fetch_feed(feed_source(url), SourceCursor(), client)
 
     assert result.status == FETCH_ERROR
+    assert result.failure == "blocked"
+    assert result.error == (f"pingan-jiangcheng: a challenge page instead of content at {url}: "
+                            "安全验证 请完成验证")
+
+
+def test_html_page_instead_of_feed_is_a_hard_error(client: PoliteClient,
+                                                  feed_source: FeedSource) -> None:
+    page = ("<html><head><title>平安江城 首页</title></head><body>" + "警务动态 " * 20
+            + "</body></html>").encode()
+    with FeedReplayServer({"/rss.xml": Route(page, content_type="text/html")}) as srv:
+        url = srv.url("/rss.xml")
+        result = fetch_feed(feed_source(url), SourceCursor(), client)
+
+    assert result.status == FETCH_ERROR
+    assert result.failure == "hard"
     assert result.error == (f"pingan-jiangcheng: not an RSS/Atom/RDF feed at {url} (text/html) — "
                             "a login or captcha page, or a changed route?")
 
