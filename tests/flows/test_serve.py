@@ -45,7 +45,9 @@ def test_jingyu_serve_runs_every_schedule_and_drains_on_sigterm(recorded_feeds, 
 
             # SIGTERM in the middle of a cycle: it finishes and is recorded, then exit 0.
             slow_down(recorded_feeds, delay_s=3)
-            cycle = run_deployment(server, "monitor/monitor-every-5-minutes")
+            # Forced: the scheduled cycle may have just run (a 5-minute boundary fell inside
+            # the test), leaving no source due and nothing to interrupt.
+            cycle = run_deployment(server, "monitor/monitor-every-5-minutes", force="true")
             wait_running(server, cycle, log)
             serve.send_signal(signal.SIGTERM)
             assert serve.wait(300) == 0, log.read_text()[-3000:]
