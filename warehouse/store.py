@@ -163,7 +163,8 @@ class Warehouse:
             if not source.enabled or (row is not None and row.disabled_at is not None):
                 continue
             backoff = from_db(row.backoff_until) if row else None
-            if backoff is not None and now < backoff:
+            interval = timedelta(minutes=source.poll_minutes)
+            if backoff is not None and now < backoff - min(POLL_JITTER, interval / 5):
                 continue
             last = from_db(row.last_scheduled_at or row.last_attempt_at) if row else None
             if poll_is_due(source.poll_minutes, last, now):
@@ -295,8 +296,8 @@ class Warehouse:
                     else class_of_message(result.error or "")
             change = after_fetch(failure, failing_since=from_db(source.failing_since),
                                  consecutive_failures=source.consecutive_failures or 0,
-                                 poll_minutes=source.poll_minutes or 5, now=now,
-                                 policy=failures)
+                                 poll_minutes=source.poll_minutes or 5,
+                                 now=scheduled_at or now, policy=failures)
             source.failure_class = change.failure_class.value if change.failure_class else None
             source.failing_since = as_utc_naive(change.failing_since) \
                 if change.failing_since else None

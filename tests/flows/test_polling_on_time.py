@@ -1,5 +1,6 @@
-"""Every source on time: a 1-minute source is fetched by every 1-minute cycle, through the real
-monitor flow with the cycle clock injected (cycles a little early and late, as schedules run)."""
+"""Every source on time: a 1-minute source is fetched by every 1-minute cycle (a failing one
+on its back-off schedule), through the real monitor flow with the cycle clock injected (cycles
+a little early and late, as schedules run)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,7 +35,9 @@ def test_every_source_every_cycle_with_one_minute_polling(recorded_feeds, wareho
         summary = monitor(config_dir=str(recorded_feeds.config_dir), database_url=warehouse_url,
                           now=start + timedelta(seconds=offset), per_host_delay_s=0.01)
         due.append(summary["sources_total"])
-    assert due == [enabled] * len(offsets)
+    # Every source every cycle, but the one that answers 404: a hard failure backs off,
+    # tried again after twice its interval, then four times.
+    assert due == [enabled, enabled - 1, enabled, enabled - 1, enabled - 1]
 
     # A cycle half a minute after the last one is not a new slot: nothing is due.
     again = monitor(config_dir=str(recorded_feeds.config_dir), database_url=warehouse_url,
