@@ -5,7 +5,8 @@ registered by importing it.
 """
 from __future__ import annotations
 
-from collectors import feeds, files  # noqa: F401  (registers the kinds)
+from collectors import (  # noqa: F401  (registers the kinds)
+    feeds, files, html, json_api, mediacrawler, weibo_crawler)
 from collectors.base import collect as fetch
 
 __all__ = ["fetch"]

@@ -35,6 +35,8 @@ EMPTY_PAGE_CHARS = 20
 # Challenge pages are short; a long page that mentions 验证码 is a news list (anti-fraud
 # notices say it all the time), not a captcha.
 CHALLENGE_PAGE_CHARS = 800
+CHALLENGE_PAGE_LINKS = 4       # ... and they have hardly any links
+_LINK = re.compile(r"<a\s[^>]*href", re.IGNORECASE)
 
 
 class _Failed(Exception):
@@ -89,7 +91,7 @@ def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
     response = _get(client, source.url, cursor.etag, cursor.last_modified)
     if response.status == 304:
         return FetchResult(source.id, FETCH_NOT_MODIFIED, cursor, http_status=304)
-    page, note = _page(source.url, response)
+    page, note = _page(source.url, response, frozenset(cursor.seen_ids))
     if not page.text.strip():
         _check_content(source.url, page)   # nothing to parse: a blank answer
 
@@ -162,6 +164,8 @@ def _check_content(url: str, page: Page) -> None:
     if head.lstrip("\ufeff \t\r\n").startswith(("<?xml", "<rss", "<feed", "<rdf", "{", "[")):
         return   # a feed or JSON document: its items are checked after parsing
     said = visible_text(head)
+    if len(_LINK.findall(head)) > CHALLENGE_PAGE_LINKS:
+        return   # a real page with navigation (that lists nothing the kind knows)
     failure = class_of_page(said) if len(said) < CHALLENGE_PAGE_CHARS else None
     if failure is not None:
         raise _Failed(f"a {'cookie error' if failure is FailureClass.CREDENTIALS else 'challenge'} "
@@ -188,11 +192,12 @@ def _excerpt(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _page(url: str, response: HttpResponse) -> tuple[Page, str | None]:
+def _page(url: str, response: HttpResponse,
+          seen: frozenset[str] = frozenset()) -> tuple[Page, str | None]:
     decoded = decode_body(response.body, response.headers)
     note = f"{decoded.note} at {url}" if decoded.note else None
     return Page(url=response.url, status=response.status, headers=response.headers,
-                text=storable(decoded.text), encoding=decoded.encoding), note
+                text=storable(decoded.text), encoding=decoded.encoding, seen=seen), note
 
 
 # ---- from files -----------------------------------------------------------------------------
@@ -282,6 +287,10 @@ def _raw_post(source_id: str, item: Item, fetched_at: datetime) -> RawPost:
         author=storable(item.author or "") or None,
         published_at=item.published_at,
         fetched_at=fetched_at,
+        platform=item.platform,
+        reposts=item.reposts, comments=item.comments, likes=item.likes,
+        parent_id=storable(item.parent_id) if item.parent_id else None,
+        relation=item.relation if item.parent_id else None,
     )
 
 

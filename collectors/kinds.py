@@ -38,6 +38,14 @@ class Item:
     external_id: str | None = None             # None: the base derives a content id
     author: str | None = None
     published_at: datetime | None = None       # aware; None when the source gives no date
+    # Where the item was published and how far it went (crawler outputs and APIs say so).
+    platform: str | None = None                # 微博, 抖音 ...; None: the source is the place
+    reposts: int | None = None
+    comments: int | None = None
+    likes: int | None = None
+    # A comment on, or a repost of, another item of the same source (its external id).
+    parent_id: str | None = None
+    relation: str | None = None                # "comment" | "repost" when parent_id is set
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,9 @@ class Page:
     headers: Mapping[str, str]                 # names lower-cased
     text: str
     encoding: str                              # what `text` was decoded from
+    # External ids the source delivered before: a kind fetching detail pages or paging
+    # skips what is already known.
+    seen: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -48,6 +48,12 @@ class RawPost:
     author: str | None
     published_at: datetime | None             # aware, UTC; None when the source gives no date
     fetched_at: datetime                      # aware, UTC
+    platform: str | None = None               # where it was published, when not the source
+    reposts: int | None = None                # counts as the platform showed them
+    comments: int | None = None
+    likes: int | None = None
+    parent_id: str | None = None              # external id of the post this comments/reposts
+    relation: str | None = None               # "comment" | "repost"
 
 
 FETCH_OK = "ok"

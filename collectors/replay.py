@@ -94,6 +94,10 @@ class FeedReplayServer:
                 last_modified=datetime.fromtimestamp(last_modified, timezone.utc),
             )
 
+    def has_route(self, path: str) -> bool:
+        with self._lock:
+            return path in self._served
+
     def hits(self, path: str) -> int:
         """How many requests `path` received."""
         with self._lock:
@@ -123,7 +127,11 @@ class _QuietServer(ThreadingHTTPServer):
 def _handler_for(server: FeedReplayServer) -> type[BaseHTTPRequestHandler]:
     class ReplayHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (name fixed by http.server)
-            path = unquote(urlsplit(self.path).path)
+            parts = urlsplit(self.path)
+            path = unquote(parts.path)
+            # A route may be registered with its query ("/api?page=2"), for paged APIs.
+            if parts.query and server.has_route(f"{path}?{unquote(parts.query)}"):
+                path = f"{path}?{unquote(parts.query)}"
             served = server._record(path, dict(self.headers.items()))
             if served is None:
                 self._answer(404, b"no such route", "text/plain; charset=utf-8", {})

@@ -87,6 +87,7 @@ class Post(Base):
         Index("ix_posts_content_hash", "content_hash"),
         Index("ix_posts_source_fetched", "source_id", "fetched_at"),
         Index("ix_posts_story_seen", "story_id", "seen_at"),
+        Index("ix_posts_source_parent_external", "source_id", "parent_external_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -117,6 +118,17 @@ class Post(Base):
     # The story (near-duplicate cluster) the post belongs to. Not a foreign key: SQLite could
     # add one only by rebuilding posts, which 0003's views forbid.
     story_id: Mapped[int | None] = mapped_column(Id)
+    # Where it was published when not the source itself (a crawler's 微博, 抖音 ...), and the
+    # counts the platform showed when it was collected.
+    platform: Mapped[str | None] = mapped_column(String(40))
+    reposts: Mapped[int | None] = mapped_column(Integer)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    likes: Mapped[int | None] = mapped_column(Integer)
+    # A comment on or a repost of another post of the same source: its external id as the
+    # source gave it, and its row once both are stored (whichever came first).
+    parent_external_id: Mapped[str | None] = mapped_column(String(500))
+    relation: Mapped[str | None] = mapped_column(String(10))       # comment | repost
+    parent_id: Mapped[int | None] = mapped_column(Id, index=True)
 
 
 class PostTopic(Base):

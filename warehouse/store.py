@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Text, cast, delete, func, insert, select, update
+from sqlalchemy import Engine, Text, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from collectors.failures import (ADVICE, FailureClass, FailurePolicy, after_fetch,
                                  class_of_message)
@@ -42,6 +42,28 @@ def poll_is_due(poll_minutes: int, last_scheduled: datetime | None, now: datetim
         return True
     interval = timedelta(minutes=poll_minutes)
     return now - last_scheduled >= interval - min(POLL_JITTER, interval / 5)
+
+
+def link_threads(session: Session, source_id: str, new_ids: Sequence[int],
+                 new_external_ids: Sequence[str]) -> None:
+    """Set parent_id of the new posts that name a parent, and of stored posts whose parent
+    is among the new ones: parents are looked up within the same source."""
+    if not new_ids:
+        return
+    parent = aliased(Post)
+    for chunk in range(0, len(new_ids), 500):
+        ids = list(new_ids[chunk:chunk + 500])
+        external = list(new_external_ids[chunk:chunk + 500])
+        session.execute(
+            update(Post)
+            .where(Post.source_id == source_id, Post.parent_id.is_(None),
+                   Post.parent_external_id.is_not(None),
+                   or_(Post.id.in_(ids), Post.parent_external_id.in_(external)))
+            .values(parent_id=select(parent.id)
+                    .where(parent.source_id == Post.source_id,
+                           parent.external_id == Post.parent_external_id)
+                    .scalar_subquery())
+            .execution_options(synchronize_session=False))
 
 
 def _robot_lock_key(channel: str) -> int:
@@ -279,6 +301,10 @@ class Warehouse:
                     StoryMember(row.id, row.seen_at, by_external_id[row.external_id].text,
                                 by_external_id[row.external_id].story_keys)
                     for row in inserted])
+                # Comments and reposts find their parent, and parents their waiting children
+                # (a crawler may write the comments before the post), in the same transaction.
+                link_threads(session, result.source_id, new_ids,
+                             [row.external_id for row in inserted])
                 # ... and their events, once their stories are known.
                 stories = dict(session.execute(select(Post.id, Post.story_id)
                                                .where(Post.id.in_(new_ids))).all()) if new_ids else {}
@@ -352,6 +378,9 @@ class Warehouse:
             "rule_hits": list(post.rule_hits), "high_risk": post.high_risk,
             # The most specific place the text names routes it; else the source's own.
             "jurisdiction": post.places[0] if post.places else jurisdiction,
+            "platform": raw.platform, "reposts": raw.reposts, "comments": raw.comments,
+            "likes": raw.likes, "relation": raw.relation,
+            "parent_external_id": raw.parent_id[:500] if raw.parent_id else None,
         }
 
     # ---- stories -------------------------------------------------------------------------
