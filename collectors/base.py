@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from collectors.decoding import decode_body
 from collectors.failures import (FailureClass, class_of_page, class_of_status,
                                  class_of_transport, is_rsshub_error, visible_text)
-from collectors.http import DownloadError, HttpResponse, PoliteClient
+from collectors.http import DownloadError, HttpResponse, Lane, PoliteClient
 from collectors.kinds import (BadItem, FileKind, HttpKind, Item, Page, Parsed, ParseError,
                               SourceKind, kind_named)
 from collectors.posts import content_id, keep_unseen, newest_first, storable, unstorable_count
@@ -88,7 +88,7 @@ def _options(kind: SourceKind, source: SourceConfig) -> object:
 def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
                   client: PoliteClient) -> FetchResult:
     _options(kind, source)
-    response = _get(client, source.url, cursor.etag, cursor.last_modified)
+    response = _get(client, source.url, cursor.etag, cursor.last_modified, source.lane)
     if response.status == 304:
         return FetchResult(source.id, FETCH_NOT_MODIFIED, cursor, http_status=304)
     page, note = _page(source.url, response, frozenset(cursor.seen_ids))
@@ -96,7 +96,7 @@ def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
         _check_content(source.url, page)   # nothing to parse: a blank answer
 
     def follow(url: str) -> Page:
-        return _page(url, _get(client, url))[0]
+        return _page(url, _get(client, url, lane=source.lane))[0]
 
     try:
         parsed = kind.parse(page, source, follow)
@@ -119,9 +119,9 @@ def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
 
 
 def _get(client: PoliteClient, url: str, etag: str | None = None,
-         last_modified: str | None = None) -> HttpResponse:
+         last_modified: str | None = None, lane: Lane | None = None) -> HttpResponse:
     try:
-        response = client.get(url, etag=etag, last_modified=last_modified)
+        response = client.get(url, etag=etag, last_modified=last_modified, lane=lane)
     except DownloadError as exc:
         tries = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
         raise _Failed(f"cannot fetch {url}: {exc.reason}{tries}",

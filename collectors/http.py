@@ -55,6 +55,17 @@ class HttpResponse:
     attempts: int                        # 1 + the retries it took
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One upstream's own politeness, shared by every source behind it: a self-hosted RSSHub
+    serves hundreds of routes from one host, and may take several requests at once with a
+    short gap, where a real site gets one request per second."""
+
+    name: str
+    concurrency: int = 1             # requests in flight at once
+    delay_s: float = 1.0             # minimum spacing between request starts
+
+
 class DownloadError(Exception):
     """No usable HTTP response: refused, timed out, too big, or not a fetchable URL."""
 
@@ -92,6 +103,7 @@ class PoliteClient:
         self._session.mount("https://", adapter)
         self._host_lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
+        self._lanes: dict[str, threading.BoundedSemaphore] = {}
         self.waited_s = 0.0          # slept for politeness, all threads together
         self._internal = [ipaddress.ip_network(net) for net in self.policy.internal_networks]
 
@@ -105,13 +117,24 @@ class PoliteClient:
     def close(self) -> None:
         self._session.close()
 
-    def get(self, url: str, etag: str | None = None,
-            last_modified: str | None = None) -> HttpResponse:
+    def get(self, url: str, etag: str | None = None, last_modified: str | None = None,
+            lane: Lane | None = None) -> HttpResponse:
         """GET `url`, conditionally when a validator is given; raises DownloadError.
 
         HTTP error statuses are returned, not raised: 5xx after the retries are spent,
-        4xx at once, since asking again will not change the answer.
+        4xx at once, since asking again will not change the answer. With a `lane`, the
+        lane's concurrency and delay apply instead of the per-host delay.
         """
+        if lane is None:
+            return self._get(url, etag, last_modified, None)
+        with self._host_lock:
+            gate = self._lanes.setdefault(lane.name, threading.BoundedSemaphore(
+                max(lane.concurrency, 1)))
+        with gate:
+            return self._get(url, etag, last_modified, lane)
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None,
+             lane: Lane | None) -> HttpResponse:
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -123,7 +146,7 @@ class PoliteClient:
             attempt += 1
             if attempt > 1:
                 time.sleep(self.policy.backoff_s * 2 ** (attempt - 2))
-            self._wait_for_host(url)
+            self._wait_for_slot(url, lane)
             try:
                 response = self._download(url, headers, attempt)
             except _TRANSIENT as exc:
@@ -146,13 +169,15 @@ class PoliteClient:
             if response.status < 500 or attempt == attempts:
                 return response
 
-    def _wait_for_host(self, url: str) -> None:
-        """Sleep until this host's next free slot: booked under the lock, slept outside it."""
-        host = (urlsplit(url).hostname or "").lower()
+    def _wait_for_slot(self, url: str, lane: Lane | None) -> None:
+        """Sleep until the host's (or lane's) next free slot: booked under the lock, slept
+        outside it."""
+        key = f"lane:{lane.name}" if lane else (urlsplit(url).hostname or "").lower()
+        delay = lane.delay_s if lane else self.policy.per_host_delay_s
         with self._host_lock:
             now = time.monotonic()
-            slot = max(now, self._next_slot.get(host, now))
-            self._next_slot[host] = slot + self.policy.per_host_delay_s
+            slot = max(now, self._next_slot.get(key, now))
+            self._next_slot[key] = slot + delay
             self.waited_s += slot - now
         if slot > now:
             time.sleep(slot - now)

@@ -20,6 +20,9 @@ class SourceConfig:
     enabled: bool = True
     # The kind's typed options (a pydantic model); a mapping given by hand is validated on use.
     options: Any = None
+    # The upstream group it belongs to (collectors.http.Lane: an RSSHub instance's own
+    # concurrency and delay); None: per-host politeness.
+    lane: Any = None
 
     @property
     def official(self) -> bool:

@@ -14,7 +14,7 @@ from pydantic_core import PydanticUndefined
 
 import collectors  # noqa: F401  (registers every kind)
 from collectors.kinds import all_kinds
-from collectors.sources import SourceEntry
+from collectors.sources import GroupEntry, SourceEntry
 from jingyu.config import nested_model
 
 _NAMES = {str: "text", int: "integer", bool: "true/false", float: "number"}
@@ -31,6 +31,15 @@ def sources_reference() -> str:
         "## Fields of every source",
         "",
         *_table(SourceEntry, ""),
+        "",
+        "## Groups (`groups:`, beside `sources:`)",
+        "",
+        "An upstream serving many sources — a self-hosted RSSHub answers every Weibo, Zhihu and "
+        "WeChat route from one host — declares its own politeness: its sources share "
+        "`concurrency` requests in flight and `delay_s` between request starts, instead of the "
+        "one-request-per-second per-host delay kept for real sites.",
+        "",
+        *_table(GroupEntry, ""),
     ]
     for kind in all_kinds():
         lines += ["", f"## kind: {kind.name}", "", f"{kind.summary[0].upper()}{kind.summary[1:]}.",

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
+from collectors.http import Lane
 from collectors.kinds import HttpKind, kind_named, kind_names
 from collectors.records import SourceConfig
 from jingyu.config import ConfigError, config_error, load_yaml
@@ -49,6 +50,31 @@ class SourceEntry(BaseModel):
     enabled: Annotated[bool, Strict()] = Field(True, description="false keeps the entry but "
                                                                  "stops polling")
     options: dict[str, Any] | None = Field(None, description="kind-specific settings")
+    group: Text | None = Field(None, description="the upstream group it is fetched through "
+                                                 "(an id under groups:); by default the group "
+                                                 "whose hosts: include the URL's host",
+                               json_schema_extra={"fix": "name a group defined under "
+                                                         "groups:, or remove group:"})
+
+
+class GroupEntry(BaseModel):
+    """One entry of sources.yaml's groups: an upstream serving many sources (an RSSHub
+    instance) with its own politeness."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Text = Field(pattern=SOURCE_ID_PATTERN, description="short name sources refer to",
+                     json_schema_extra={"fix": "use lower-case letters, digits, '_', '.' "
+                                               "and '-' only"})
+    hosts: list[Annotated[str, Strict(), Field(min_length=1)]] = Field(
+        default_factory=list, description="host or host:port of the sources that belong to "
+                                          "the group without naming it, e.g. 127.0.0.1:1200")
+    concurrency: Annotated[int, Strict()] = Field(
+        4, ge=1, le=64, description="requests in flight at once to this upstream",
+        json_schema_extra={"fix": "give a number from 1 to 64"})
+    delay_s: Annotated[float, Strict()] | Annotated[int, Strict()] = Field(
+        0.2, ge=0, le=60, description="seconds between request starts to this upstream",
+        json_schema_extra={"fix": "give seconds from 0 to 60, e.g. delay_s: 0.2"})
 
 
 def load_sources(path: str | Path) -> list[SourceConfig]:
@@ -67,11 +93,12 @@ def parse_sources(data: Any, file: str | Path) -> list[SourceConfig]:
             f"must be list, got {type(entries).__name__}"
         raise ConfigError(file, "sources", problem,
                           "add 'sources:' followed by a list of '- id: ...' entries")
+    groups = _groups(data.get("groups"), file)
     sources: list[SourceConfig] = []
     first_seen: dict[str, str] = {}
     for index, entry in enumerate(entries):
         where = f"sources[{index}]"
-        source = parse_source(entry, file, where)
+        source = parse_source(entry, file, where, groups)
         if source.id in first_seen:
             raise ConfigError(file, f"{where}.id", f"duplicate id {source.id!r}, "
                               f"already used by {first_seen[source.id]}",
@@ -81,7 +108,50 @@ def parse_sources(data: Any, file: str | Path) -> list[SourceConfig]:
     return sources
 
 
-def parse_source(entry: Any, file: str | Path, where: str) -> SourceConfig:
+def _groups(data: Any, file: str | Path) -> dict[str, GroupEntry]:
+    if data is None:
+        return {}
+    if not isinstance(data, list):
+        raise ConfigError(file, "groups", f"must be list, got {type(data).__name__}",
+                          "write groups as a list of '- id: rsshub' entries")
+    groups: dict[str, GroupEntry] = {}
+    for index, entry in enumerate(data):
+        where = f"groups[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(file, where, f"must be a mapping, got {type(entry).__name__}",
+                              "write each group as '- id: ...' with its fields below")
+        try:
+            group = GroupEntry.model_validate(entry)
+        except ValidationError as exc:
+            raise config_error(exc, file, where, GroupEntry) from None
+        if group.id in groups:
+            raise ConfigError(file, f"{where}.id", f"duplicate id {group.id!r}",
+                              "give every group its own id")
+        groups[group.id] = group
+    return groups
+
+
+def _lane(common: SourceEntry, groups: dict[str, GroupEntry], file: str | Path,
+          where: str) -> Lane | None:
+    if common.group is not None:
+        group = groups.get(common.group)
+        if group is None:
+            raise ConfigError(file, f"{where}.group", f"no group {common.group!r}",
+                              f"define it under groups:, or use one of "
+                              f"{', '.join(groups) or '(none defined)'}")
+    else:
+        parts = urlsplit(common.url)
+        host = (parts.hostname or "").lower()
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        group = next((g for g in groups.values()
+                      if netloc in g.hosts or (host in g.hosts and not parts.port)), None)
+    if group is None:
+        return None
+    return Lane(name=group.id, concurrency=group.concurrency, delay_s=float(group.delay_s))
+
+
+def parse_source(entry: Any, file: str | Path, where: str,
+                 groups: dict[str, GroupEntry] | None = None) -> SourceConfig:
     """One source entry, its options validated by its kind's schema."""
     if not isinstance(entry, dict):
         raise ConfigError(file, where, f"must be a mapping, got {type(entry).__name__}",
@@ -109,4 +179,5 @@ def parse_source(entry: Any, file: str | Path, where: str) -> SourceConfig:
     return SourceConfig(
         id=common.id, name=common.name, kind=common.kind, url=common.url,
         tags=tuple(common.tags), jurisdiction=common.jurisdiction,
-        poll_minutes=common.poll_minutes, enabled=common.enabled, options=options)
+        poll_minutes=common.poll_minutes, enabled=common.enabled, options=options,
+        lane=_lane(common, groups or {}, file, where) if isinstance(kind, HttpKind) else None)
