@@ -26,7 +26,9 @@ def prepare_config(workdir: Path, base_url: str, console_url: str | None = None)
     sources = {"sources": demo_sources(base_url)}
     (config / "sources.yaml").write_text(yaml.safe_dump(sources, allow_unicode=True),
                                          encoding="utf-8")
-    for name in ("rules.yaml", "jurisdictions.yaml"):
+    # The shipped roster is fictional 青川市 staff: in the demo they are who is on duty, so
+    # that notifications name recipients and carry their 签收 links.
+    for name in ("rules.yaml", "jurisdictions.yaml", "roster.yaml"):
         shutil.copyfile(config_file(name), config / name)
     alerts = load_yaml(config_file("alerts.yaml"))
     alerts["channels"] = [

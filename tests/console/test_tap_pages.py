@@ -251,3 +251,45 @@ def test_the_readme_screenshot_is_the_phone_page(site, dingtalk, phone_page):
         phone_page.screenshot(path=str(target), full_page=True)
     assert target.exists() and target.stat().st_size > 10_000
     assert re.search(r"docs/tap-phone\.png", (ROOT / "README.md").read_text(encoding="utf-8"))
+
+
+def test_a_link_from_the_real_pipeline_acknowledges_in_the_console(console, phone_page, page,
+                                                                    screenshot):
+    """The whole path in the console app itself: the cycle routes an incident to the people
+    on duty (roster.yaml), delivery signs their links with the warehouse's key, a tap on the
+    phone acknowledges as one of them, and the logged-in board's incident page shows who and
+    from which link."""
+    from console.links import links_for
+    from flows.settings import load_desk
+    from tests.console.harness import PASSWORD
+
+    incident = console.seed.incident("网传临江派出所辅警推搡摊主，视频转发量上升",
+                                     "qingchuan.linjiang.linjiang_pcs")
+    now = utcnow()
+    warehouse = Warehouse(console.url)
+    try:
+        desk = load_desk(console.config)
+        links = links_for(warehouse, console.base, 2, None, now)
+        assert deliver_pending(warehouse, desk.settings, now, links)["sent"] >= 1
+    finally:
+        warehouse.close()
+    [record] = [json.loads(line) for line in
+                (console.config.parent / "notifications.jsonl").read_text().splitlines()
+                if json.loads(line)["alert_id"] == incident]
+    acks = [b for b in record["payload"]["buttons"] if b["action"] == "ack"]
+    assert acks, record["payload"]["buttons"]
+    who = acks[0]["recipient"]
+
+    phone_page.goto(acks[0]["url"])
+    phone_page.get_by_role("button", name="确认签收").tap()
+    phone_page.wait_for_selector(".result.ok")
+    screenshot(phone_page, "console-phone-acknowledged")
+
+    page.goto(f"{console.base}/login")
+    page.fill("input[name=name]", "张三")
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name=re.compile("登录")).click()
+    page.goto(f"{console.base}/incidents/{incident}")
+    body = page.locator("body").inner_text()
+    assert who in body and "一键签收链接" in body
+    screenshot(page, "console-incident-acknowledged-by-link")
