@@ -31,9 +31,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the whole session (a launch costs about a second)."""
+    """One headless Chromium per test module (a launch costs about a second).
+
+    Not per session: Playwright's sync API keeps an asyncio loop current while it runs, and
+    Prefect's sync calls made under it (state.result() in the flow tests that follow) would
+    return coroutines instead of results. Closed at the end of the module, it leaves none."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
