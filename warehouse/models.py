@@ -227,6 +227,9 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The delivery pass sending it and until when (wall clock): see Warehouse.claim_notifications.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class IncidentRow(Base):

@@ -16,7 +16,7 @@ from collectors.failures import (ADVICE, FailureClass, FailurePolicy, after_fetc
                                  class_of_message)
 from collectors.kinds import history_kinds
 from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
-from jingyu.timeutil import as_utc_naive, from_db
+from jingyu.timeutil import as_utc_naive, from_db, utcnow
 from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
 from warehouse.models import (AlertRow, EventPostRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
@@ -30,9 +30,19 @@ SEEN_IDS_KEPT = 200
 ROBOT_POSTS_KEPT = timedelta(days=1)
 # A run still "running" this long after it started was killed; the next cycle closes it.
 STALE_RUN_AFTER = timedelta(hours=1)
+# How long a delivery pass holds the messages it claimed (renewed before each send): longer
+# than one send takes (a 10 s timeout, a 2 s budget wait), short enough that messages a dead
+# pass held go out on the next cycle.
+OUTBOX_LEASE = timedelta(seconds=90)
 # Cycles start a little early or late (scheduler polling, process start-up, a manual run):
 # a source counts as due this much before its interval is up, at most a fifth of it.
 POLL_JITTER = timedelta(seconds=30)
+
+
+def _outbox_message(row: OutboxRow) -> OutboxMessage:
+    return OutboxMessage(id=row.id, alert_id=row.alert_id, channel=row.channel,
+                         idempotency_key=row.idempotency_key, payload=dict(row.payload),
+                         attempts=row.attempts)
 
 
 def poll_is_due(poll_minutes: int, last_scheduled: datetime | None, now: datetime) -> bool:
@@ -543,29 +553,86 @@ class Warehouse:
                 row.first_detected_at)
 
     def pending_notifications(self, now: datetime, limit: int = 500) -> list[OutboxMessage]:
+        """Due pending messages, held by a delivery pass or not (for reading; a pass that
+        sends takes them with claim_notifications)."""
         with self._session() as session:
             rows = session.scalars(
                 select(OutboxRow)
                 .where(OutboxRow.status == "pending",
                        OutboxRow.next_attempt_at <= as_utc_naive(now))
                 .order_by(OutboxRow.id).limit(limit))
-            return [OutboxMessage(id=r.id, alert_id=r.alert_id, channel=r.channel,
-                                  idempotency_key=r.idempotency_key, payload=dict(r.payload),
-                                  attempts=r.attempts) for r in rows]
+            return [_outbox_message(r) for r in rows]
 
-    def mark_delivered(self, message_id: int, now: datetime) -> None:
+    def claim_notifications(self, now: datetime, claimer: str, limit: int = 500
+                            ) -> list[OutboxMessage]:
+        """Take the due pending messages no other delivery pass holds, in one statement: each
+        is leased to `claimer` for OUTBOX_LEASE of wall-clock time, so two passes at once never
+        both send one, and a pass that dies holds its messages only until the lease ends.
+
+        PostgreSQL: the rows are picked FOR UPDATE SKIP LOCKED (a pass never waits on rows
+        another is claiming); SQLite: the UPDATE is the transaction's first statement, so it
+        runs under the database's write lock and sees every earlier claim.
+        """
+        wall = utcnow()
+        free = OutboxRow.claimed_until.is_(None) | (OutboxRow.claimed_until < as_utc_naive(wall))
+        due = (select(OutboxRow.id)
+               .where(OutboxRow.status == "pending",
+                      OutboxRow.next_attempt_at <= as_utc_naive(now), free)
+               .order_by(OutboxRow.id).limit(limit)
+               .with_for_update(skip_locked=True))
         with self._session.begin() as session:
-            row = session.get_one(OutboxRow, message_id)
-            row.status, row.sent_at, row.last_error = "sent", as_utc_naive(now), None
-            row.attempts += 1
+            rows = session.scalars(
+                update(OutboxRow).where(OutboxRow.id.in_(due), free)
+                .values(claimed_by=claimer, claimed_until=as_utc_naive(wall + OUTBOX_LEASE))
+                .returning(OutboxRow)
+                .execution_options(synchronize_session=False)).all()
+            return sorted((_outbox_message(r) for r in rows), key=lambda m: m.id)
+
+    def hold_notifications(self, message_ids: Iterable[int], claimer: str) -> set[int]:
+        """Renew `claimer`'s lease on these messages just before sending them; the ids it
+        still holds (a lease that ran out may have gone to another pass, which sends them)."""
+        ids = list(message_ids)
+        if not ids:
+            return set()
+        with self._session.begin() as session:
+            held = session.scalars(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids), OutboxRow.claimed_by == claimer,
+                       OutboxRow.status == "pending")
+                .values(claimed_until=as_utc_naive(utcnow() + OUTBOX_LEASE))
+                .returning(OutboxRow.id)
+                .execution_options(synchronize_session=False)).all()
+            return set(held)
+
+    def release_notifications(self, claimer: str) -> int:
+        """Give back what `claimer` still holds unsent (the pass ends): the next pass may take
+        it at once instead of after the lease."""
+        with self._session.begin() as session:
+            result = session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.claimed_by == claimer, OutboxRow.status == "pending")
+                .values(claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False))
+            return result.rowcount or 0
+
+    def mark_delivered(self, message_ids: int | Iterable[int], now: datetime) -> None:
+        """Sent: right after the platform took them, one transaction for a digest's messages."""
+        ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
+        with self._session.begin() as session:
+            session.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(ids))
+                .values(status="sent", sent_at=as_utc_naive(now), last_error=None,
+                        attempts=OutboxRow.attempts + 1, claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False))
 
     def mark_failed(self, message_id: int, error: str, retry_at: datetime) -> None:
-        """Keep the message pending for a later cycle: nothing is dropped."""
+        """Keep the message pending for a later attempt: nothing is dropped."""
         with self._session.begin() as session:
             row = session.get_one(OutboxRow, message_id)
             row.attempts += 1
             row.last_error = error
             row.next_attempt_at = as_utc_naive(retry_at)
+            row.claimed_by, row.claimed_until = None, None
 
     # ---- chat robots' rate budgets, shared by every process ---------------------------------
 

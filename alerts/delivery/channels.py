@@ -37,8 +37,24 @@ class RateLimited(DeliveryError):
         self.retry_after = retry_after
 
 
+class NotHeld(DeliveryError):
+    """Not sent: the message is no longer this delivery pass's to send (its lease ran out and
+    another pass took it over, and sends it). Neither delivered nor failed here."""
+
+
 # What send_batch reports for each message, in order: None = handed over, else why not.
 SendResult = DeliveryError | None
+
+
+class DeliveryReceipts(Protocol):
+    """Where a channel reports its messages as it goes (alerts.delivery.outbox keeps them in
+    the warehouse), so that each is sent once even with two delivery passes at once."""
+
+    def hold(self, messages: Sequence[OutboxMessage]) -> bool:
+        """Just before sending them: True if they are all still this pass's to send."""
+
+    def delivered(self, messages: Sequence[OutboxMessage]) -> None:
+        """Right after the platform took them: recorded before anything else is sent."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +97,11 @@ class Channel(ABC):
     def send(self, message: OutboxMessage) -> None:
         """Deliver one message or raise DeliveryError saying why not."""
 
-    def send_batch(self, messages: Sequence[OutboxMessage]) -> list[SendResult]:
+    def send_batch(self, messages: Sequence[OutboxMessage],
+                   receipts: DeliveryReceipts | None = None) -> list[SendResult]:
         """Deliver the messages due for this channel in one cycle; one result per message, in
-        order: None if delivered, else the DeliveryError (RateLimited: try later).
+        order: None if delivered, else the DeliveryError (RateLimited: try later; NotHeld:
+        another pass sends it). `receipts` hears of each send before and right after it.
 
         This default sends them one by one; channels with a tight rate limit (chat robots)
         override it to combine messages into a digest when their budget is short. Never
@@ -91,6 +109,10 @@ class Channel(ABC):
         """
         results: list[SendResult] = []
         for message in messages:
+            if receipts is not None and not receipts.hold([message]):
+                results.append(NotHeld(f"{self.name}: message {message.id} is another "
+                                       f"delivery pass's now"))
+                continue
             try:
                 self.send(message)
             except DeliveryError as exc:
@@ -100,6 +122,8 @@ class Channel(ABC):
                 logger.exception("outbox message %s via %s crashed", message.id, self.name)
                 results.append(DeliveryError(f"{type(exc).__name__}: {exc}"))
             else:
+                if receipts is not None:
+                    receipts.delivered([message])
                 results.append(None)
         return results
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from alerts.delivery.channels import Channel, DeliveryError, RateLimited
+from alerts.delivery.channels import Channel, DeliveryError, DeliveryReceipts, NotHeld, RateLimited
 from warehouse.records import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -23,11 +23,13 @@ class DeliveryOutcome:
     delivered: bool
     error: str | None = None
     retry_after: float | None = None   # rate limited: seconds the channel asks us to wait
+    taken_over: bool = False           # another delivery pass holds it now and sends it
 
 
-def deliver(messages: Sequence[OutboxMessage],
-            channels: Mapping[str, Channel]) -> list[DeliveryOutcome]:
-    """Try every message once; failures are reported, never raised or dropped.
+def deliver(messages: Sequence[OutboxMessage], channels: Mapping[str, Channel],
+            receipts: DeliveryReceipts | None = None) -> list[DeliveryOutcome]:
+    """Try every message once; failures are reported, never raised or dropped. `receipts`
+    (the outbox) hears of each send before and right after it.
 
     The messages due for one channel are handed over together (Channel.send_batch), so a chat
     robot short of rate budget can combine them into a digest. Outcomes come back in the order
@@ -47,7 +49,7 @@ def deliver(messages: Sequence[OutboxMessage],
         channel = channels[name]
         batch = [messages[i] for i in indexes]
         try:
-            results = list(channel.send_batch(batch))
+            results = list(channel.send_batch(batch, receipts))
             if len(results) != len(batch):
                 raise RuntimeError(f"send_batch returned {len(results)} results for "
                                    f"{len(batch)} messages")
@@ -59,6 +61,10 @@ def deliver(messages: Sequence[OutboxMessage],
         for index, message, result in zip(indexes, batch, results, strict=True):
             if result is None:
                 outcomes[index] = DeliveryOutcome(message.id, delivered=True)
+                continue
+            if isinstance(result, NotHeld):
+                outcomes[index] = DeliveryOutcome(message.id, delivered=False,
+                                                  error=str(result), taken_over=True)
                 continue
             retry_after = result.retry_after if isinstance(result, RateLimited) else None
             outcomes[index] = DeliveryOutcome(message.id, delivered=False, error=str(result),

@@ -1,19 +1,30 @@
 """Deliver the outbox: every due notification, through its channel, retried until sent."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import socket
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.delivery import robots
 from alerts.delivery.buttons import LinkMaker, with_buttons
 from alerts.delivery.channels import PostRecord
-from alerts.delivery.deliver import deliver, next_attempt_delay
+from alerts.delivery.deliver import DeliveryOutcome, deliver, next_attempt_delay
 from alerts.delivery.registry import build_channels
 from alerts.settings import AlertSettings
 from warehouse.incidents import IncidentStore
 from warehouse.records import OutboxMessage
 from warehouse.store import Warehouse
+
+
+# A platform that says "again in a few seconds" (Feishu's 429 with its reset header) is asked
+# again within the pass, when it said, not a cycle (minutes) later; longer waits are kept as
+# the message's next attempt time.
+RETRY_IN_PASS_S = 30.0
+IN_PASS_ROUNDS = 3
 
 
 class WarehouseLedger:
@@ -57,35 +68,86 @@ def _post_record(post: dict[str, Any]) -> PostRecord:
     return PostRecord(at=post["at"], by=post["by"], blocked_until=post["blocked_until"])
 
 
+class OutboxReceipts:
+    """The outbox as a channel hears of it: a message is this pass's to send while its lease
+    holds, and is marked sent right after its own send (not at the end of the pass), so a
+    crash re-sends at most the message in flight."""
+
+    def __init__(self, warehouse: Warehouse, claimer: str, now: datetime) -> None:
+        self.warehouse, self.claimer, self.now = warehouse, claimer, now
+
+    def hold(self, messages: Sequence[OutboxMessage]) -> bool:
+        ids = {m.id for m in messages}
+        return self.warehouse.hold_notifications(ids, self.claimer) == ids
+
+    def delivered(self, messages: Sequence[OutboxMessage]) -> None:
+        self.warehouse.mark_delivered([m.id for m in messages], self.now)
+
+
+def delivery_pass_id() -> str:
+    """Names one delivery pass in the outbox's claims: host, process, and a random part."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
 def deliver_pending(warehouse: Warehouse, settings: AlertSettings, now: datetime,
                     links: LinkMaker | None = None) -> dict[str, Any]:
-    """Send every due outbox message; a failure stays pending with a later retry time.
+    """Send every due outbox message exactly once; a failure stays pending with a later
+    retry time.
 
-    Chat robots count the posts other processes made through them (the monitor flow, the
-    watchdog flow, `jingyu alerts ...`) before planning theirs, and record their own.
+    The pass first claims the due messages nobody else holds (Warehouse.claim_notifications),
+    so the monitor, the watchdog and a `jingyu alerts` command running at once share them out
+    instead of each sending all. A platform that asks for a short pause (Feishu's 429 with
+    its reset header) is asked again within the pass, when it said. Chat robots count the
+    posts other processes made through them before planning theirs, and record their own.
     With `links` (console.links, when alerts.yaml sets console.base_url), each message about
     an incident gets its signed 签收/查看 links as it goes out (alerts.delivery.buttons).
     """
-    messages = warehouse.pending_notifications(now)
+    claimer = delivery_pass_id()
+    messages = warehouse.claim_notifications(now, claimer)
+    if not messages:
+        return {"sent": 0, "failed": 0, "errors": []}
     if links is not None:
         messages = _with_links(warehouse, messages, links, now)
-    attempts = {m.id: m.attempts for m in messages}
     channels = build_channels(settings)
     ledger = WarehouseLedger(warehouse)
     for channel in channels.values():
         channel.share_budget(ledger)
-    sent, errors = 0, []
-    for outcome in deliver(messages, channels):
-        if outcome.delivered:
-            warehouse.mark_delivered(outcome.message_id, now)
-            sent += 1
-        else:
-            delay = next_attempt_delay(attempts[outcome.message_id] + 1)
+    receipts = OutboxReceipts(warehouse, claimer, now)
+    sent, waited = 0, 0.0
+    unsent: dict[int, DeliveryOutcome] = {}
+    try:
+        todo = list(messages)
+        for round_ in range(1, IN_PASS_ROUNDS + 1):
+            again: set[int] = set()
+            wait = 0.0
+            for outcome in deliver(todo, channels, receipts):
+                if outcome.delivered or outcome.taken_over:
+                    sent += outcome.delivered
+                    unsent.pop(outcome.message_id, None)
+                    continue
+                unsent[outcome.message_id] = outcome
+                if (outcome.retry_after is not None and outcome.retry_after <= RETRY_IN_PASS_S
+                        and round_ < IN_PASS_ROUNDS):
+                    again.add(outcome.message_id)
+                    wait = max(wait, outcome.retry_after)
+            if not again:
+                break
+            robots.sleep(wait)          # the robots' clock: tests replace it
+            waited += wait
+            receipts.now = now + timedelta(seconds=waited)
+            todo = [m for m in messages if m.id in again]
+        attempts = {m.id: m.attempts for m in messages}
+        errors = []
+        for message_id, outcome in unsent.items():
+            error = outcome.error or "unknown error"
             if outcome.retry_after is not None:
-                # The platform said when it will take messages again (DingTalk blocks a robot
-                # for 10 minutes after errcode 130101): asking sooner only extends the block.
-                delay = max(delay, timedelta(seconds=outcome.retry_after))
-            retry_at = now + delay
-            warehouse.mark_failed(outcome.message_id, outcome.error or "unknown error", retry_at)
-            errors.append(outcome.error or "unknown error")
+                # The platform (or our budget for it) said when it takes messages again:
+                # then, not a backoff later (DingTalk's 10-minute block after 130101 too).
+                delay = timedelta(seconds=max(1.0, outcome.retry_after))
+            else:
+                delay = next_attempt_delay(attempts[message_id] + 1)
+            warehouse.mark_failed(message_id, error, receipts.now + delay)
+            errors.append(error)
+    finally:
+        warehouse.release_notifications(claimer)
     return {"sent": sent, "failed": len(errors), "errors": errors}

@@ -80,6 +80,8 @@ from alerts.delivery.channel_secrets import (
 from alerts.delivery.channels import (
     Channel,
     DeliveryError,
+    DeliveryReceipts,
+    NotHeld,
     PostLedger,
     PostRecord,
     RateLimited,
@@ -188,6 +190,11 @@ class SlidingWindowLimiter:
             self._others = sorted(now - max(0.0, age) for age in ages)
             if blocked_for > 0:
                 self._blocked_until = max(self._blocked_until, now + blocked_for)
+
+    def blocked_for(self) -> float:
+        """Seconds the platform's block has left (0.0: none)."""
+        with self._lock:
+            return max(0.0, self._blocked_until - self._now())
 
     def describe(self) -> str:
         return ", ".join(f"{limit}/{_period(period)}" for limit, period in self.windows)
@@ -329,6 +336,7 @@ class RobotChannel(Channel):
     throttle_seconds: ClassVar[float] = 60.0   # wait after the platform says "too fast"
     digest_size: ClassVar[int] = 10            # alerts per digest, unless the budget is short
     mention_label: ClassVar[str] = "提醒"       # starts the line of @-mentions
+    block_signal: ClassVar[str] = "too fast"   # how the platform says it blocked the robot
 
     def __init__(self, name: str, url: str | None = None, *, url_env: str | None = None,
                  url_block: str | None = None, secret: str | None = None,
@@ -443,9 +451,11 @@ class RobotChannel(Channel):
         if result is not None:
             raise result
 
-    def send_batch(self, messages: Sequence[OutboxMessage]) -> list[SendResult]:
+    def send_batch(self, messages: Sequence[OutboxMessage],
+                   receipts: DeliveryReceipts | None = None) -> list[SendResult]:
         """Post each message on its own while the budget allows; otherwise digests, most
-        severe first, as many as the budget allows; the rest RateLimited (kept for later)."""
+        severe first, as many as the budget allows; the rest RateLimited (kept for later).
+        `receipts` hears of each post's messages before and right after it."""
         if not messages:
             return []
         try:
@@ -456,10 +466,7 @@ class RobotChannel(Channel):
         self._seed_budget()
         budget = self.limiter.available(ignore_shorter_than=self.max_wait_seconds)
         if budget <= 0:
-            wait = self.limiter.wait_time()
-            return [RateLimited(f"{self.prefix}: held back by jingyu's own rate limit "
-                                f"({self.limiter.describe()}); next post possible in "
-                                f"{wait:.0f} s", retry_after=wait)] * len(messages)
+            return [self._held_back(self.limiter.wait_time())] * len(messages)
         if len(messages) <= budget:
             posts = [self._single(message, index) for index, message in enumerate(messages)]
         else:
@@ -472,7 +479,14 @@ class RobotChannel(Channel):
         results: list[SendResult] = [None] * len(messages)
         stop: DeliveryError | None = None
         for post in posts:
-            result = stop or self._post_within_budget(target, post)
+            carried = [messages[index] for index in post.indexes]
+            if stop is None and receipts is not None and not receipts.hold(carried):
+                result: SendResult = NotHeld(f"{self.prefix}: another delivery pass sends "
+                                             f"these now")
+            else:
+                result = stop or self._post_within_budget(target, post)
+                if result is None and receipts is not None:
+                    receipts.delivered(carried)
             if isinstance(result, _Unreachable) and stop is None:
                 stop = DeliveryError(f"{self.prefix}: not tried, the robot did not answer the "
                                      f"previous post: {result}")
@@ -492,9 +506,7 @@ class RobotChannel(Channel):
             posted_at = wallclock()
             wait = self._claim(posted_at)
         if wait > 0:
-            return RateLimited(f"{self.prefix}: held back by jingyu's own rate limit "
-                               f"({self.limiter.describe()}); next post possible in "
-                               f"{wait:.0f} s", retry_after=wait)
+            return self._held_back(wait)
         # Claimed before posting: a post the platform refuses still used the robot's budget.
         try:
             self._post(target, post)
@@ -506,6 +518,19 @@ class RobotChannel(Channel):
         except DeliveryError as exc:
             return exc
         return None
+
+    def _held_back(self, wait: float) -> RateLimited:
+        """Not posted for `wait` s: the platform's block on the robot (it said too fast, in
+        this process or another), or else jingyu's own budget for it — said as such, since
+        the operator's remedy differs (a block means posts went out too fast somewhere)."""
+        if self.limiter.blocked_for() > 0:
+            return RateLimited(f"{self.prefix}: {self.label} has blocked this robot for "
+                               f"posting too fast ({self.block_signal}); jingyu waits the "
+                               f"block out, next post possible in {wait:.0f} s",
+                               retry_after=wait)
+        return RateLimited(f"{self.prefix}: held back by jingyu's own rate limit "
+                           f"({self.limiter.describe()}); next post possible in "
+                           f"{wait:.0f} s", retry_after=wait)
 
     # -- who to @-mention -------------------------------------------------------------------
 
@@ -668,6 +693,7 @@ class DingTalkChannel(RobotChannel):
     windows = ((20, 60.0),)
     throttle_seconds = 600.0            # DingTalk throttles a robot 10 minutes after 130101
     RATE_LIMITED = 130101
+    block_signal = "errcode 130101"
 
     def handle_of(self, recipient: Mapping[str, Any]) -> str | None:
         # DingTalk @-mentions by the mobile an account is registered with: the roster phone
@@ -704,9 +730,11 @@ class DingTalkChannel(RobotChannel):
         if code == 0:
             return
         if code == self.RATE_LIMITED:
-            raise RateLimited(f"{self.prefix}: DingTalk says too fast (errcode {code}: "
-                              f"{self._redact(str(answer.get('errmsg')))})",
-                              retry_after=self.throttle_seconds)
+            raise RateLimited(f"{self.prefix}: DingTalk blocked this robot for posting too "
+                              f"fast (errcode {code}: "
+                              f"{self._redact(str(answer.get('errmsg')))}), for about "
+                              f"{self.throttle_seconds / 60:.0f} minutes: the platform's "
+                              f"limit, not jingyu's", retry_after=self.throttle_seconds)
         raise self._refused(code, answer.get("errmsg"))
 
 
@@ -719,6 +747,7 @@ class WeComChannel(RobotChannel):
     max_markdown_bytes = 4096           # markdown.content: at most 4096 bytes of UTF-8
     throttle_seconds = 60.0
     RATE_LIMITED = 45009
+    block_signal = "errcode 45009"
 
     def mention_token(self, mention: Mention) -> str:
         return f"<@{mention.handle}>"
@@ -793,6 +822,7 @@ class FeishuChannel(RobotChannel):
     max_markdown_bytes = 16000          # the whole request body must stay under 20 KB
     throttle_seconds = 60.0
     RATE_LIMITED = (11232, 99991400)
+    block_signal = "HTTP 429 / code 99991400 or 11232"
 
     def mention_token(self, mention: Mention) -> str:
         # Card markdown syntax; the card shows the person's name by itself.

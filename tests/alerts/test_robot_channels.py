@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from sqlalchemy import text
 
 from alerts.delivery import robots
 from alerts.delivery.channel_secrets import check_channel_secrets, redact_text, redact_url
@@ -880,7 +881,10 @@ def test_a_platform_block_holds_for_every_process(robot_server, fake_clock, ware
         _queue_alerts(warehouse, later, [2])
         second = deliver_pending(warehouse, settings, later)
         assert second["sent"] == 0
-        assert "own rate limit" in second["errors"][0]
+        # Said as the platform's block (errcode 130101), not as jingyu's own limit.
+        assert "blocked this robot" in second["errors"][0]
+        assert "errcode 130101" in second["errors"][0]
+        assert "own rate limit" not in second["errors"][0]
         assert robot_server.requests == 1
 
         _new_process()
@@ -907,6 +911,57 @@ channels:
         assert deliver_pending(warehouse, settings, now)["sent"] == 3
         assert fake_clock.slept == [pytest.approx(1.0)]     # the 6th post waited a second
         assert len(robot_server.accepted) == 7
+    finally:
+        warehouse.close()
+
+
+def _feishu_settings(server: RobotServer):
+    return parse_alert_settings(yaml.safe_load(f"""
+channels:
+  - {{name: duty-feishu, kind: feishu, url: "{server.feishu_url}",
+     secret_env: JINGYU_TEST_FEISHU_SECRET}}
+"""), "alerts.yaml")
+
+
+FEISHU_429 = (429, {"code": 99991400, "msg": "request trigger frequency limit"})
+
+
+def test_feishu_429_is_retried_when_the_platform_says_within_the_pass(
+        robot_server, fake_clock, warehouse_url, now, monkeypatch):
+    monkeypatch.setenv("JINGYU_TEST_FEISHU_SECRET", FEISHU_SECRET)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        _queue_alerts(warehouse, now, [1], channel="duty-feishu")
+        robot_server.force.append((*FEISHU_429, {"x-ogw-ratelimit-reset": "5"}))
+        report = deliver_pending(warehouse, _feishu_settings(robot_server), now)
+        # Asked again 5 s later, as Feishu said: not a cycle (minutes) later.
+        assert report == {"sent": 1, "failed": 0, "errors": []}
+        assert fake_clock.slept == [pytest.approx(5.0)]
+        assert robot_server.requests == 2 and len(robot_server.accepted) == 1
+        assert warehouse.outbox_counts() == {"sent": 1}
+    finally:
+        warehouse.close()
+
+
+def test_a_longer_platform_reset_is_the_next_attempt_time_not_a_backoff(
+        robot_server, fake_clock, warehouse_url, now, monkeypatch):
+    monkeypatch.setenv("JINGYU_TEST_FEISHU_SECRET", FEISHU_SECRET)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        _queue_alerts(warehouse, now, [1], channel="duty-feishu")
+        # Failed twice before: the backoff alone would wait 2 minutes.
+        with warehouse.engine.begin() as conn:
+            conn.execute(text("update outbox set attempts = 2"))
+        robot_server.force.append((*FEISHU_429, {"x-ogw-ratelimit-reset": "45"}))
+        report = deliver_pending(warehouse, _feishu_settings(robot_server), now)
+        assert report["sent"] == 0 and "HTTP 429" in report["errors"][0]
+        assert fake_clock.slept == []
+        assert warehouse.pending_notifications(now + timedelta(seconds=44)) == []
+        assert len(warehouse.pending_notifications(now + timedelta(seconds=45))) == 1
+        fake_clock.now += 45
+        later = deliver_pending(warehouse, _feishu_settings(robot_server),
+                                now + timedelta(seconds=45))
+        assert later["sent"] == 1 and len(robot_server.accepted) == 1
     finally:
         warehouse.close()
 
