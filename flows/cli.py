@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 # Before Prefect is imported anywhere: no telemetry from a closed network, and no anonymous
 # usage reports from the ephemeral server.
@@ -30,6 +31,8 @@ from transforms.records import SENTIMENT_MODELS  # noqa: E402
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
+# A statement "published" a minute ahead of this machine's clock is the clocks disagreeing.
+STATEMENT_CLOCK_SKEW = timedelta(minutes=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from warehouse.db import WarehouseUnavailable
 
     try:
+        unknown = _unknown_jurisdiction(args)
+        if unknown:
+            print(f"jingyu: {unknown}", file=sys.stderr)
+            return EXIT_CONFIG
         return args.handler(args) or 0
     except ConfigError as exc:
         print(f"jingyu: configuration error: {exc}", file=sys.stderr)
@@ -53,6 +60,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+
+
+def _unknown_jurisdiction(args: argparse.Namespace) -> str | None:
+    """--jurisdiction naming no jurisdiction of jurisdictions.yaml: what to say (nearest ids
+    first), instead of an empty result that looks like a quiet day."""
+    wanted = getattr(args, "jurisdiction", None)
+    # Filters only: `jingyu users add --jurisdiction` gives an account's scope, checked there.
+    if not wanted or args.handler not in (_query, _search, _report_daily, _report_handover):
+        return None
+    from flows.settings import load_places
+    from transforms.places import nearest_jurisdictions
+
+    places = load_places(getattr(args, "config", None))
+    if wanted in places.jurisdictions:
+        return None
+    near = nearest_jurisdictions(places, wanted)
+    hint = (f"did you mean {', '.join(near)}?" if near
+            else f"known ids: {', '.join(sorted(places.jurisdictions)[:12])}")
+    return f"--jurisdiction {wanted!r} is not an id in jurisdictions.yaml: {hint}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -509,10 +535,14 @@ def _alerts_track(args: argparse.Namespace) -> int:
 def _alerts_statement(args: argparse.Namespace) -> int:
     from alerts.incidents import actions
     from alerts.incidents.incident import IncidentError
-    from alerts.incidents.routing import parse_until
+    from jingyu.timeutil import local_minute, to_utc
 
     def record(_d, store, now):
-        at = parse_until(args.at, now) if args.at else now
+        at = to_utc(parse_local(args.at)) if args.at else now
+        if at > now + STATEMENT_CLOCK_SKEW:
+            raise ValueError(f"alerts statement --at {args.at}: that is in the future (now "
+                             f"{local_minute(now)} Asia/Shanghai); give the time the "
+                             f"statement was published")
         incident = actions.record_statement(store, args.incident, at, args.by, url=args.url,
                                             note=args.note)
         if incident is None:

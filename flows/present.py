@@ -139,6 +139,8 @@ def _track_mark(track: TrackState) -> str:
 
 def _minutes(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
+    if 0 <= delta.total_seconds() < 60:
+        return "不到 1 分钟"        # not "超 0 分钟": a timer just past is late all the same
     return f"{minutes // 60} 小时 {minutes % 60} 分" if minutes >= 60 else f"{minutes} 分钟"
 
 

@@ -1,6 +1,7 @@
 """Jurisdictions (config/jurisdictions.yaml) and the places a text names, mapped to their ids."""
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,6 +62,17 @@ class Gazetteer:
 
 
 EMPTY_GAZETTEER = Gazetteer(())
+
+
+def nearest_jurisdictions(gazetteer: Gazetteer, wanted: str, n: int = 3) -> list[str]:
+    """Ids a mistyped --jurisdiction most likely meant: the one it names by place name
+    (临江区, 临江派出所), then ids spelled alike (qingchun -> qingchuan), then ids it is the
+    last part of (linjiang -> qingchuan.linjiang)."""
+    ids = list(gazetteer.jurisdictions)
+    found = list(gazetteer.find(normalise(wanted)))
+    found += difflib.get_close_matches(wanted.casefold(), ids, n=n, cutoff=0.6)
+    found += [j for j in ids if j.rsplit(".", 1)[-1] == wanted.casefold()]
+    return list(dict.fromkeys(found))[:n]
 
 
 def _key(spelling: str) -> str:
