@@ -216,6 +216,16 @@ def _parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply pending migrations")
     up.set_defaults(handler=_db_upgrade)
     with_database(up)
+    reader = db_sub.add_parser(
+        "create-reader", help="PostgreSQL: create (or repair) the role analysts' --sql runs "
+                              "under: log in, read jingyu's tables, nothing else")
+    reader.set_defaults(handler=_db_create_reader)
+    reader.add_argument("--role", default="jingyu_reader", help="its name (default "
+                                                                "jingyu_reader)")
+    reader.add_argument("--password-env", metavar="VAR",
+                        help="set its password from this environment variable (default: "
+                             "none set; for trust, peer or certificate authentication)")
+    with_database(reader)
     archive = db_sub.add_parser(
         "archive", help="export posts seen before a date to Parquet, then delete them "
                         "(one transaction)")
@@ -243,7 +253,9 @@ def _query_parser(p: argparse.ArgumentParser, with_config, with_database) -> Non
     p.add_argument("name", nargs="?", help="a named query (see --list)")
     p.add_argument("--list", action="store_true", help="describe the named queries")
     p.add_argument("--sql", metavar="STATEMENT",
-                   help="one read-only SQL statement (timestamps are UTC, as stored)")
+                   help="one read-only SQL statement (timestamps are UTC, as stored); on "
+                        "PostgreSQL as the reader role (jingyu db create-reader): --database "
+                        "or $JINGYU_READER_DATABASE_URL")
     p.add_argument("--since", help="window start, Asia/Shanghai (default: --until minus 7 days)")
     p.add_argument("--until", help="window end, Asia/Shanghai (default: now)")
     p.add_argument("--topic", help="a topic id, e.g. police.enforcement_dispute")
@@ -647,6 +659,25 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_create_reader(args: argparse.Namespace) -> int:
+    from warehouse.db import database_url, make_engine
+    from warehouse.reader_role import create_reader
+
+    password = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            print(f"jingyu: --password-env {args.password_env}: the variable is not set",
+                  file=sys.stderr)
+            return EXIT_CONFIG
+    engine = make_engine(args.database or database_url())
+    try:
+        print(create_reader(engine, args.role, password))
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _db_archive(args: argparse.Namespace) -> int:
     from warehouse.db import database_url, ensure_schema, make_engine
     from warehouse.queries import archive_posts
@@ -665,6 +696,7 @@ def _query(args: argparse.Namespace) -> int:
 
     from warehouse.db import database_url, ensure_schema, make_engine
     from warehouse.queries import (
+        SQL_TIMEOUT_MS,
         QueryParams,
         describe,
         readonly_engine,
@@ -678,11 +710,15 @@ def _query(args: argparse.Namespace) -> int:
     if args.sql:
         from sqlalchemy.exc import DBAPIError
 
-        engine = readonly_engine(args.database or database_url())
+        engine = readonly_engine(args.database or os.environ.get("JINGYU_READER_DATABASE_URL")
+                                 or database_url())
         try:
             result = run_sql(engine, args.sql, limit=None if args.output else 1000)
         except DBAPIError as exc:  # a write refused, a syntax error: the database's own words
-            print(f"jingyu: the database refused the statement: {exc.orig}", file=sys.stderr)
+            stopped = ("interrupted" in str(exc.orig) or "statement timeout" in str(exc.orig))
+            print(f"jingyu: the database refused the statement: {exc.orig}"
+                  + (f" (stopped after {SQL_TIMEOUT_MS // 1000} s)" if stopped else ""),
+                  file=sys.stderr)
             return 1
         finally:
             engine.dispose()

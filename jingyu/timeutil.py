@@ -39,6 +39,9 @@ def local_minute(value: datetime) -> str:
     return shanghai(value).strftime("%Y-%m-%d %H:%M")
 
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
 def parse_local(value: str | date | datetime) -> datetime:
     """'2026-11-26', '2026-11-26 08:00' or a datetime (naive = Asia/Shanghai) -> aware."""
     if isinstance(value, datetime):
@@ -50,4 +53,8 @@ def parse_local(value: str | date | datetime) -> datetime:
     except ValueError:
         raise ValueError(f"cannot read the time {value!r}: write e.g. 2026-11-26 or "
                          "'2026-11-26 08:00' (Asia/Shanghai)") from None
+    # Year 1 or 9999 cannot be a window of collected posts, and arithmetic on it overflows.
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise ValueError(f"the time {value!r} is outside {EARLIEST_YEAR}-{LATEST_YEAR}: write "
+                         "a date such as 2026-11-26")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)

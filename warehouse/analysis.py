@@ -10,6 +10,7 @@ The database is `database=` or $JINGYU_DATABASE_URL (see warehouse.db.database_u
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -88,8 +89,10 @@ def patrol(since: When, until: When, **filters) -> pd.DataFrame:
 
 
 def sql(statement: str, *, database: str | None = None) -> pd.DataFrame:
-    """One read-only SQL statement (UTC timestamps as stored) as a DataFrame."""
-    engine = readonly_engine(database or database_url())
+    """One read-only SQL statement (UTC timestamps as stored) as a DataFrame; on PostgreSQL as
+    the reader role (`jingyu db create-reader`): `database` or $JINGYU_READER_DATABASE_URL."""
+    engine = readonly_engine(database or os.environ.get("JINGYU_READER_DATABASE_URL")
+                             or database_url())
     try:
         return _frame(run_sql(engine, statement))
     finally:

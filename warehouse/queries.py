@@ -3,8 +3,10 @@ Asia/Shanghai time), and the archive (export old posts to Parquet, then delete t
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, bindparam, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from jingyu.timeutil import SHANGHAI, as_utc_naive, shanghai
 
@@ -21,8 +24,12 @@ FILTERS = ("topic", "jurisdiction", "source", "polarity")
 POLARITIES = ("negative", "neutral", "positive")
 NEGATIVE = "SUM(CASE WHEN p.polarity = 'negative' THEN 1 ELSE 0 END)"
 POLICE = "SUM(CASE WHEN p.police_related THEN 1 ELSE 0 END)"
-# An ad-hoc statement may run this long before the database cancels it (PostgreSQL).
+# An ad-hoc statement may run this long before the database cancels it (PostgreSQL) or jingyu
+# interrupts it (SQLite), return this many rows, and (SQLite) grow the process this much.
 SQL_TIMEOUT_MS = 60_000
+SQL_MAX_ROWS = 1_000_000
+SQL_MAX_MEMORY_MB = 1024
+MAX_LIST_ROWS = 100_000                # --limit of the list queries
 QUERY_WORK_MEM = "128MB"
 
 
@@ -397,6 +404,8 @@ def check(query: NamedQuery, params: QueryParams) -> None:
         raise QueryError(f"--polarity is one of {', '.join(POLARITIES)}")
     if params.until <= params.since:
         raise QueryError("--until must be after --since")
+    if not 1 <= params.limit <= MAX_LIST_ROWS:
+        raise QueryError(f"--limit must be between 1 and {MAX_LIST_ROWS:,}, got {params.limit}")
 
 
 def run_query(engine: Engine, name: str, params: QueryParams) -> QueryResult:
@@ -472,8 +481,10 @@ def _presented(columns: list[str], rows: list[tuple], query: NamedQuery) -> list
 # ---- read-only ad-hoc SQL -------------------------------------------------------------------
 
 def readonly_engine(url: str) -> Engine:
-    """An engine that cannot write: SQLite opened with mode=ro and query_only; on PostgreSQL
-    every transaction is started READ ONLY by run_sql."""
+    """An engine that cannot write: SQLite opened with mode=ro and query_only, ATTACH refused
+    (it would create files anywhere), temporary tables in memory (where run_sql's memory
+    bound sees them, not growing on disk); on PostgreSQL every transaction is started READ
+    ONLY by run_sql, under a login warehouse.reader_role accepts."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = parsed.database
@@ -483,12 +494,60 @@ def readonly_engine(url: str) -> Engine:
         def connect() -> sqlite3.Connection:
             connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
             connection.execute("PRAGMA query_only = ON")
+            connection.execute("PRAGMA temp_store = MEMORY")
+            connection.set_authorizer(_sqlite_authorizer)
             return connection
 
         return create_engine("sqlite://", creator=connect)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed)
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory now (Linux /proc; elsewhere its peak so far)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class _SqliteGuard:
+    """SQLite's progress handler for one statement: interrupts it once it has run
+    SQL_TIMEOUT_MS or grown the process by SQL_MAX_MEMORY_MB (a recursive CTE grew to 6.6 GB);
+    SQLite has neither bound per connection."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + SQL_TIMEOUT_MS / 1000
+        self.memory_limit = _rss_bytes() + SQL_MAX_MEMORY_MB * (1 << 20)
+        self.stopped = ""
+
+    def __call__(self) -> int:
+        if time.monotonic() > self.deadline:
+            self.stopped = f"it ran longer than {SQL_TIMEOUT_MS / 1000:g} s"
+        elif _rss_bytes() > self.memory_limit:
+            self.stopped = f"it used more than {SQL_MAX_MEMORY_MB} MB of memory"
+        return int(bool(self.stopped))
+
+
+# Pragmas whose argument names a table or index to describe: they only read.
+_DESCRIBING_PRAGMAS = frozenset({"table_info", "table_xinfo", "table_list", "index_list",
+                                 "index_info", "index_xinfo", "foreign_key_list"})
+
+
+def _sqlite_authorizer(action: int, name: str | None, value: str | None, _db: str | None,
+                       _trigger: str | None) -> int:
+    # ATTACH/DETACH open or create other files; any other PRAGMA with a value changes a
+    # setting (query_only = OFF would allow writes). Reading pragmas stays allowed.
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    if (action == sqlite3.SQLITE_PRAGMA and value is not None
+            and (name or "").lower() not in _DESCRIBING_PRAGMAS):
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def _one_statement(sql: str) -> str:
@@ -502,17 +561,46 @@ def _one_statement(sql: str) -> str:
 
 
 def run_sql(engine: Engine, sql: str, limit: int | None = None) -> QueryResult:
-    """Run one read-only statement; writes fail with the database's own error."""
+    """Run one read-only statement, for at most SQL_TIMEOUT_MS and SQL_MAX_ROWS rows; writes
+    fail with the database's own error. On PostgreSQL the login must be a reader
+    (warehouse.reader_role.refuse_unless_reader), and '%' is the operator it is in SQL."""
+    from warehouse.reader_role import ReaderRoleError, refuse_unless_reader
+
     statement = _one_statement(sql)
+    wanted = min(limit or SQL_MAX_ROWS, SQL_MAX_ROWS)
+    guard: _SqliteGuard | None = None
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
+            try:
+                refuse_unless_reader(conn)
+            except ReaderRoleError as exc:
+                raise QueryError(str(exc)) from None
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             conn.exec_driver_sql(f"SET LOCAL statement_timeout = {SQL_TIMEOUT_MS}")
-        cursor = conn.exec_driver_sql(statement)
-        columns = list(cursor.keys()) if cursor.returns_rows else []
-        rows = [tuple(row) for row in (cursor.fetchmany(limit) if limit else cursor.fetchall())
-                ] if cursor.returns_rows else []
-        conn.rollback()
+            # psycopg reads % as a placeholder even without parameters ('%b' became a
+            # bytes placeholder): doubled, it reaches the server as the % written.
+            statement_sent = statement.replace("%", "%%")
+        else:
+            guard = _SqliteGuard()
+            conn.connection.driver_connection.set_progress_handler(guard, 100_000)
+            statement_sent = statement
+        try:
+            cursor = conn.exec_driver_sql(statement_sent)
+            columns = list(cursor.keys()) if cursor.returns_rows else []
+            rows = ([tuple(row) for row in cursor.fetchmany(wanted + 1)]
+                    if cursor.returns_rows else [])
+        except DBAPIError:
+            if guard is not None and guard.stopped:
+                raise QueryError(f"the statement was stopped: {guard.stopped}; narrow it "
+                                 f"(a WHERE on seen_at, a LIMIT)") from None
+            raise
+        finally:
+            conn.rollback()
+    if len(rows) > wanted:
+        if limit is None or limit > SQL_MAX_ROWS:
+            raise QueryError(f"the statement returns more than {SQL_MAX_ROWS:,} rows: add a "
+                             f"LIMIT or aggregate")
+        rows = rows[:wanted]
     return QueryResult(name="sql", columns=columns, rows=rows, sql=statement)
 
 

@@ -1,16 +1,19 @@
 """Named queries, the post_topics bridge, read-only SQL and the archive, on SQLite and PG."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from tests.reports.seeding import DAY_START, POSTS, STORY, in_window, seed, story_of
 from warehouse import analysis
+from warehouse.reader_role import create_reader
 from warehouse.queries import (
     QUERIES,
     QueryError,
@@ -117,8 +120,23 @@ def test_wrong_use_is_explained(warehouse):
         run_query(warehouse.engine, "volume", replace(WEEK, by=("week",)))
 
 
-def test_sql_is_read_only(warehouse, warehouse_url):
-    engine = readonly_engine(warehouse_url)
+@pytest.fixture
+def reader_url(warehouse, warehouse_url):
+    """Where analysts' SQL connects: the SQLite file itself; on PostgreSQL the reader role
+    (`jingyu db create-reader`; roles are server-wide, so this one is named for the test)."""
+    if not warehouse_url.startswith("postgresql"):
+        yield warehouse_url
+        return
+    role = f"jingyu_reader_{uuid.uuid4().hex[:8]}"
+    create_reader(warehouse.engine, role)
+    yield make_url(warehouse_url).set(username=role).render_as_string(hide_password=False)
+    with warehouse.engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        conn.exec_driver_sql(f'DROP ROLE "{role}"')
+
+
+def test_sql_is_read_only(warehouse, reader_url):
+    engine = readonly_engine(reader_url)
     try:
         assert run_sql(engine, "select count(*) as n from posts;").rows == [(len(POSTS),)]
         for statement in ("delete from posts", "update sources set enabled = false",
@@ -132,13 +150,13 @@ def test_sql_is_read_only(warehouse, warehouse_url):
     assert run_query(warehouse.engine, "volume", replace(WEEK, by=())).rows[0][0] > 0
 
 
-def test_analysis_returns_dataframes(warehouse, warehouse_url):
+def test_analysis_returns_dataframes(warehouse, warehouse_url, reader_url):
     frame = analysis.volume("2026-11-19", "2026-11-26", by=("day", "topic"),
                             database=warehouse_url)
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns[:2]) == ["day", "topic"]
     assert "negative_share" in frame
-    counted = analysis.sql("select count(*) as n from post_topics", database=warehouse_url)
+    counted = analysis.sql("select count(*) as n from post_topics", database=reader_url)
     assert int(counted["n"][0]) == sum(len(p.topics) for p in POSTS)
 
 
