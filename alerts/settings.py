@@ -12,6 +12,7 @@ from jingyu.config import ConfigError, config_dir, load_yaml, reject_unknown_key
 
 CHANNEL_KINDS = ("console", "jsonl", "webhook", "dingtalk", "wecom", "feishu", "email")
 ROBOT_KINDS = ("dingtalk", "wecom", "feishu")           # chat-group robots behind a webhook URL
+URL_KINDS = ("webhook",) + ROBOT_KINDS                  # kinds that POST to a URL (url/url_env/url_block)
 SIGNING_KINDS = ("dingtalk", "feishu")                  # robots that sign with a secret
 EMAIL_SECURITY = ("starttls", "ssl", "none")
 LEVEL_FIX = "use 1 (I级 红色, most severe) to 4 (IV级 蓝色)"
@@ -98,6 +99,7 @@ class ChannelSettings:
     host: str | None = None            # email: SMTP server
     port: int | None = None            # email: default 465 for ssl, 587 for starttls, 25 for none
     security: str = "starttls"         # email: starttls | ssl | none
+    allow_plaintext_login: bool = False  # email: log in over security none (password in clear)
     username: str | None = None        # email: SMTP login (with password_env/password_block)
     password_env: str | None = None
     password_block: str | None = None
@@ -331,14 +333,12 @@ def _parse_channels(data: Any, file: str | Path) -> tuple[ChannelSettings, ...]:
         path = url = None
         if kind == "jsonl":
             path = require(entry, "path", str, file, at, "give the file to append alerts to")
-        if kind == "webhook":
-            url = require(entry, "url", str, file, at, "give the http(s) URL to POST alerts to")
-        if kind in ROBOT_KINDS:
+        if kind in URL_KINDS:
             url = _optional(entry, "url", str, None, file, at)
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(file, f"{at}.url", f"not an http(s) URL: {url!r}",
                               "start the URL with http:// or https://")
-        for key, owners in (("path", ("jsonl",)), ("url", ("webhook",) + ROBOT_KINDS)):
+        for key, owners in (("path", ("jsonl",)), ("url", URL_KINDS)):
             if entry.get(key) is not None and kind not in owners:
                 raise ConfigError(file, f"{at}.{key}", f"only applies to kind {owners[0]}"
                                   if len(owners) == 1 else
@@ -365,10 +365,10 @@ def _parse_channels(data: Any, file: str | Path) -> tuple[ChannelSettings, ...]:
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Which kinds each of the robot/email fields applies to.
 _FIELD_KINDS: dict[str, tuple[str, ...]] = {
-    "url_env": ROBOT_KINDS, "url_block": ROBOT_KINDS,
+    "url_env": URL_KINDS, "url_block": URL_KINDS,
     "secret_env": SIGNING_KINDS, "secret_block": SIGNING_KINDS,
     **{key: ("email",) for key in ("host", "port", "security", "username", "password_env",
-                                   "password_block", "sender", "to")},
+                                   "password_block", "sender", "to", "allow_plaintext_login")},
 }
 
 
@@ -391,13 +391,13 @@ def _parse_delivery_fields(entry: dict, kind: str, url: str | None, file: str | 
     for key in ("url_block", "secret_block", "password_block"):
         fields[key] = _optional(entry, key, str, None, file, at,
                                 "give the name of a Prefect Secret block")
-    if kind in ROBOT_KINDS:
+    if kind in URL_KINDS:
         sources = [k for k in ("url", "url_env", "url_block") if entry.get(k) is not None]
         if len(sources) != 1:
             raise ConfigError(file, f"{at}.url_env",
                               "needs exactly one of url, url_env, url_block"
                               + (f", got {', '.join(sources)}" if sources else ""),
-                              "put the robot's webhook URL (it contains the token) in an "
+                              "put the webhook URL (it usually holds a token) in an "
                               "environment variable and write 'url_env: JINGYU_..._URL'")
     if kind in SIGNING_KINDS and fields["secret_env"] and fields["secret_block"]:
         raise ConfigError(file, f"{at}.secret_env", "give secret_env or secret_block, not both",
@@ -441,5 +441,10 @@ def _parse_email(entry: dict, fields: dict[str, Any], file: str | Path, at: str
     if fields["password_env"] and fields["password_block"]:
         raise ConfigError(file, f"{at}.password_env",
                           "give password_env or password_block, not both", "remove one of them")
+    plaintext_ok = _optional(entry, "allow_plaintext_login", bool, False, file, at)
+    if security == "none" and username and not plaintext_ok:
+        raise ConfigError(file, f"{at}.security", "'none' would send the SMTP password "
+                          "unencrypted", "use starttls or ssl; only for a relay on a trusted "
+                          "network, add 'allow_plaintext_login: true'")
     return {"host": host, "port": port, "security": security, "username": username,
-            "sender": sender, "to": tuple(recipients)}
+            "sender": sender, "to": tuple(recipients), "allow_plaintext_login": plaintext_ok}

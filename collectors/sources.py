@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from collectors.http import Lane
 from collectors.kinds import HttpKind, kind_named, kind_names
 from collectors.records import SourceConfig
-from jingyu.config import ConfigError, config_error, load_yaml
+from jingyu.config import ConfigError, config_error, load_yaml, reject_unknown_keys
 
 SOURCE_ID_PATTERN = r"^[a-z0-9_.-]+$"
 Text = Annotated[str, Strict()]
@@ -87,6 +87,7 @@ def parse_sources(data: Any, file: str | Path) -> list[SourceConfig]:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", f"must be a mapping, got {type(data).__name__}",
                           "start the file with 'sources:' followed by a list of sources")
+    reject_unknown_keys(data, {"sources"}, file, "")
     entries = data.get("sources")
     if not isinstance(entries, list):
         problem = "is required" if entries is None else \

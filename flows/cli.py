@@ -35,7 +35,14 @@ EXIT_UNAVAILABLE = 3
 STATEMENT_CLOCK_SKEW = timedelta(minutes=1)
 
 
+# Files jingyu writes (the SQLite warehouse and its journal, exports, reports,
+# notifications.jsonl, logs) hold names, phone numbers and what duty staff did: readable by
+# their owner and group only, whatever umask the shell or service manager left.
+PRIVATE_UMASK = 0o027
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -315,6 +322,24 @@ def _report_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
 
 # ---- commands -------------------------------------------------------------------------------
 
+def _flow_database(url: str | None) -> str | None:
+    """The --database URL for a Prefect flow's parameters. Prefect keeps every flow run's
+    parameters in its database and shows them in its UI, so a URL with a password is handed
+    over through $JINGYU_DATABASE_URL instead (which the flows read when given none; flow
+    runs of this process and its children see it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = bool(url and make_url(url).password)
+    except ArgumentError:
+        return url                # the warehouse says what is wrong with it
+    if password:
+        os.environ["JINGYU_DATABASE_URL"] = url
+        return None
+    return url
+
+
 def _run(args: argparse.Namespace) -> int:
     from flows.monitor import run_cycle
     from flows.settings import load_cycle_settings
@@ -324,7 +349,8 @@ def _run(args: argparse.Namespace) -> int:
     # Fail fast, before Prefect starts: bad configuration exits 2, an unreachable database 3.
     load_cycle_settings(args.config)
     Warehouse(args.database).close()
-    summary = run_cycle(config_dir=args.config, database_url=args.database, force=args.force)
+    summary = run_cycle(config_dir=args.config, database_url=_flow_database(args.database),
+                        force=args.force)
     print(format_run(summary))
     return 0 if summary["status"] in ("ok", "partial") else 1
 
@@ -340,7 +366,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from flows.schedule import serve_scheduled
 
-    serve_scheduled(config_dir=args.config, database_url=args.database, skip=args.skip,
+    serve_scheduled(config_dir=args.config, database_url=_flow_database(args.database),
+                    skip=args.skip,
                     drain_s=args.drain)
     return 0
 
@@ -436,6 +463,9 @@ def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
                incident=False)
     q.add_argument("--match", required=True, help="fingerprint prefix, e.g. spike:police_negative")
     q.add_argument("--until", required=True, help="e.g. 2h, 1d or '2026-12-01 08:00'")
+    q.add_argument("--long", action="store_true",
+                   help="allow a silence of more than 24 hours (it hides alerts from the next "
+                        "shifts)")
     q = action("duty", _alerts_duty, "who is on duty (值班) now or at --at", by=False,
                incident=False)
     q.add_argument("--at", help="a time, e.g. '2026-11-30 03:00' (Asia/Shanghai)")
@@ -591,7 +621,8 @@ def _alerts_silence(args: argparse.Namespace) -> int:
 
     def silence(_d, store, now):
         until = parse_until(args.until, now)
-        made = actions.silence(store, args.match, until, args.by, now, args.note)
+        made = actions.silence(store, args.match, until, args.by, now, args.note,
+                               long=args.long)
         print(f"silenced alerts matching {made.match!r} until {local(made.until)} Asia/Shanghai")
 
     return _incident_action(args, silence)
@@ -612,12 +643,12 @@ def _watchdog(args: argparse.Namespace) -> int:
         from flows.watchdog import watch_forever
 
         watch_forever(lambda report: print(format_watchdog(report), flush=True),
-                      config_dir=args.config, database_url=args.database,
+                      config_dir=args.config, database_url=_flow_database(args.database),
                       every_s=args.every * 60)
         return 0
     from flows.watchdog import run_watchdog
 
-    report = run_watchdog(config_dir=args.config, database_url=args.database)
+    report = run_watchdog(config_dir=args.config, database_url=_flow_database(args.database))
     print(format_watchdog(report))
     return 0 if report["healthy"] else 1
 

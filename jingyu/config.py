@@ -34,15 +34,31 @@ def config_dir() -> Path:
     return Path(env) if env else Path.cwd() / "config"
 
 
+# Files a deployment must write itself: the shipped sources.yaml polls internet news sites,
+# and a cycle that silently ran on it instead of a missing file would look healthy.
+NO_SHIPPED_DEFAULT = frozenset({"sources.yaml"})
+
+
 def config_file(name: str, directory: str | Path | None = None) -> Path:
     """Path of a configuration file: in `directory` (or config_dir()), else the shipped default.
 
     The shipped defaults (rules, alerts, jurisdictions) let an installed jingyu score and alert
     out of the box; a deployment overrides any of them by putting its own file in its directory.
+    A directory that was named (--config, $JINGYU_CONFIG_DIR) but does not exist is an error,
+    never a reason to run on the shipped files; sources.yaml is never taken from them.
     """
-    local = Path(directory) / name if directory else config_dir() / name
+    named = Path(directory) if directory else (
+        Path(os.environ["JINGYU_CONFIG_DIR"]) if os.environ.get("JINGYU_CONFIG_DIR") else None)
+    if named is not None and not named.is_dir():
+        raise ConfigError(named, "(directory)", "no such configuration directory",
+                          "give the directory holding sources.yaml (--config or "
+                          "JINGYU_CONFIG_DIR)")
+    local = (named or config_dir()) / name
     if local.exists():
         return local
+    if name in NO_SHIPPED_DEFAULT:
+        raise ConfigError(local, "(file)", "file not found: jingyu does not fall back to the "
+                          "shipped example sources", f"write {name} there (see docs/sources.md)")
     shipped = Path(str(resources.files("jingyu.defaults") / name))
     return shipped if shipped.exists() else local
 

@@ -49,10 +49,37 @@ def redact_url(url: str) -> str:
                        for name, value in parse_qsl(parts.query, keep_blank_values=True)],
                       safe="*")
     path = _HOOK_PATH.sub(lambda m: m.group("prefix") + REDACTED, parts.path)
+    path = "/".join(REDACTED if _looks_secret(segment) else segment
+                    for segment in path.split("/"))
     netloc = parts.netloc
     if "@" in netloc:                                   # user:password@host
         netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+
+
+# A path segment that reads like a token (a webhook key in the path: /hook/<token>,
+# /services/T0/B0/<token>): long, or letters mixed with digits.
+_TOKEN_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~]{12,}$|^[A-Za-z0-9_\-]{24,}$")
+
+
+def _looks_secret(segment: str) -> bool:
+    return bool(_TOKEN_LIKE.match(segment))
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The parts of a configured URL that may be credentials — the whole URL, its query
+    values, user info and token-like path segments — for redact_text."""
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    found = [url, *(value for _, value in parse_qsl(parts.query) if len(value) >= 4)]
+    found += [segment for segment in parts.path.split("/") if _looks_secret(segment)]
+    if parts.password:
+        found.append(parts.password)
+    return found
 
 
 def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:

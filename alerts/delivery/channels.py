@@ -17,7 +17,14 @@ from typing import Protocol
 
 import requests
 
-from jingyu.display import clean_text
+from alerts.delivery.channel_secrets import (
+    MissingSecret,
+    redact_text,
+    redact_url,
+    resolve_secret,
+    url_secrets,
+)
+from jingyu.display import clean_text, one_line
 from jingyu.timeutil import utcnow
 from warehouse.records import OutboxMessage
 
@@ -179,28 +186,51 @@ class JsonLinesChannel(Channel):
 
 
 class WebhookChannel(Channel):
-    """POST the payload as JSON; the receiver dedups redeliveries on the Idempotency-Key header."""
+    """POST the payload as JSON; the receiver dedups redeliveries on the Idempotency-Key header.
 
-    def __init__(self, name: str, url: str, timeout_seconds: float = 10.0) -> None:
+    The URL often holds a token, so it may come from the environment (url_env) or a Prefect
+    Secret block (url_block), and errors, logs and outbox.last_error show it redacted; what
+    the receiver answered is read up to RECEIVER_BODY_BYTES and quoted redacted and short."""
+
+    RECEIVER_BODY_BYTES = 4096
+
+    def __init__(self, name: str, url: str | None = None, timeout_seconds: float = 10.0, *,
+                 url_env: str | None = None, url_block: str | None = None) -> None:
         super().__init__(name)
-        self.url = url
+        self._url, self._url_env, self._url_block = url, url_env, url_block
         self.timeout_seconds = timeout_seconds
+
+    @property
+    def prefix(self) -> str:
+        where = (redact_url(self._url) if self._url else f"URL from ${self._url_env}"
+                 if self._url_env else f"URL from Prefect block {self._url_block!r}")
+        return f"webhook {self.name} ({where})"
 
     def send(self, message: OutboxMessage) -> None:
         try:
+            url = resolve_secret("webhook URL", env=self._url_env, block=self._url_block,
+                                 literal=self._url)
+        except MissingSecret as exc:
+            raise DeliveryError(f"{self.prefix}: {exc}") from None
+        if not url:
+            raise DeliveryError(f"{self.prefix}: no URL configured")
+        try:
             body = json.dumps(dict(message.payload), ensure_ascii=False).encode("utf-8")
         except (TypeError, ValueError) as exc:
-            raise DeliveryError(f"webhook {self.url}: payload is not JSON: {exc}") from exc
+            raise DeliveryError(f"{self.prefix}: payload is not JSON: {exc}") from exc
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "Idempotency-Key": message.idempotency_key,
         }
         try:
-            response = requests.post(self.url, data=body, headers=headers,
-                                     timeout=self.timeout_seconds)
+            with requests.post(url, data=body, headers=headers, timeout=self.timeout_seconds,
+                               stream=True) as response:
+                status = response.status_code
+                answer = response.raw.read(self.RECEIVER_BODY_BYTES, decode_content=True) or b""
         except requests.RequestException as exc:
-            raise DeliveryError(f"webhook {self.url}: no response ({type(exc).__name__}: {exc})"
-                                ) from exc
-        if not 200 <= response.status_code < 300:
-            raise DeliveryError(f"webhook {self.url} answered HTTP {response.status_code}: "
-                                f"{response.text[:200]}")
+            raise DeliveryError(f"{self.prefix}: no response ({type(exc).__name__}: "
+                                f"{redact_text(str(exc), url_secrets(url))})") from None
+        if not 200 <= status < 300:
+            text = one_line(answer.decode("utf-8", errors="replace"))[:200]
+            raise DeliveryError(f"{self.prefix} answered HTTP {status}: "
+                                f"{redact_text(text, url_secrets(url))}")

@@ -39,10 +39,15 @@ class EmailChannel(Channel):
                  username: str | None = None, password: str | None = None,
                  password_env: str | None = None, password_block: str | None = None,
                  timeout_seconds: float = 10.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None,
+                 allow_plaintext_login: bool = False) -> None:
         super().__init__(name)
         if security not in ("starttls", "ssl", "none"):
             raise ValueError(f"security must be starttls, ssl or none, got {security!r}")
+        if security == "none" and username and not allow_plaintext_login:
+            # The password would cross the network in clear: only when the operator says so.
+            raise ValueError(f"email {name}: security none would send the SMTP password "
+                             "unencrypted; use starttls or ssl (or allow_plaintext_login)")
         if not to:
             raise ValueError("an email channel needs at least one recipient")
         self.host = host
@@ -189,4 +194,5 @@ def email_channel(settings: ChannelSettings) -> EmailChannel:
                         port=settings.port, security=settings.security,
                         username=settings.username, password_env=settings.password_env,
                         password_block=settings.password_block,
-                        timeout_seconds=settings.timeout_seconds)
+                        timeout_seconds=settings.timeout_seconds,
+                        allow_plaintext_login=settings.allow_plaintext_login)

@@ -11,7 +11,8 @@ from alerts.settings import AlertSettings, ChannelSettings
 CHANNEL_FACTORIES: dict[str, Callable[[ChannelSettings], Channel]] = {
     "console": lambda c: ConsoleChannel(c.name),
     "jsonl": lambda c: JsonLinesChannel(c.name, c.path or ""),
-    "webhook": lambda c: WebhookChannel(c.name, c.url or "", c.timeout_seconds),
+    "webhook": lambda c: WebhookChannel(c.name, c.url, c.timeout_seconds, url_env=c.url_env,
+                                        url_block=c.url_block),
     "dingtalk": robot_channel,
     "wecom": robot_channel,
     "feishu": robot_channel,

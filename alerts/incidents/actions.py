@@ -55,8 +55,8 @@ def close(store: IncidentStore, incident_id: int, by: str, now: datetime, note: 
 
 
 def silence(store: IncidentStore, match: str, until: datetime, by: str, now: datetime,
-            reason: str = "") -> Silence:
-    return store.add_silence(domain.new_silence(match, until, by, now, reason), now)
+            reason: str = "", long: bool = False) -> Silence:
+    return store.add_silence(domain.new_silence(match, until, by, now, reason, long), now)
 
 
 def _apply(store: IncidentStore, incident_id: int,

@@ -290,13 +290,22 @@ def close(incident: IncidentState, by: str, now: datetime, note: str = "",
     return Change(after, (Event("closed", by, now, _said(note, via)),))
 
 
+# A silence longer than this hides alerts past the next shifts, who may not know of it: it
+# takes an explicit `long=True` (`jingyu alerts silence --long`).
+LONGEST_SILENCE = timedelta(hours=24)
+
+
 def new_silence(match: str, until: datetime, by: str, now: datetime,
-                reason: str = "") -> Silence:
+                reason: str = "", long: bool = False) -> Silence:
     """Record but do not notify alerts whose fingerprint starts with `match` until `until`."""
     if not match.strip():
         raise IncidentError("an empty match would silence every alert")
     if until <= now:
         raise IncidentError("the silence would already have expired: give a later end")
+    if until - now > LONGEST_SILENCE and not long:
+        hours = LONGEST_SILENCE.total_seconds() / 3600
+        raise IncidentError(f"a silence longer than {hours:g} hours hides alerts from the "
+                            f"next shifts: give a nearer end, or --long if that is meant")
     return Silence(match=match, until=until, reason=reason, created_by=by)
 
 

@@ -1,6 +1,7 @@
 """The duty roster (值班表): units, people, shifts and who is on duty at a given minute."""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from typing import Any
 
 from jingyu.config import ConfigError, config_dir, load_yaml, reject_unknown_keys, require
 from jingyu.timeutil import SHANGHAI, to_utc
+
+logger = logging.getLogger(__name__)
 
 # What a unit does; the three tracks of 三同步 and the 带班领导 are named by these roles.
 ROLES = {
@@ -175,6 +178,11 @@ def load_roster(directory: str | Path | None = None) -> DutyRoster:
     """
     path = (Path(directory) if directory else config_dir()) / "roster.yaml"
     if not path.exists():
+        # Every cycle, so that it cannot be missed in the worker's log: without a roster no
+        # alert reaches a person by name and nobody is @-mentioned.
+        logger.warning("NO DUTY ROSTER: %s does not exist, so nobody is on duty, nobody is "
+                       "@-mentioned and no alert is routed to a person; write it (see the "
+                       "shipped config/roster.yaml)", path)
         return EMPTY_ROSTER
     return parse_roster(load_yaml(path), path)
 

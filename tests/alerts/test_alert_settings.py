@@ -85,7 +85,7 @@ channels:
     ("channels: {name: x}", "channels"),
     ("channels: [{kind: console}]", "channels[0].name"),
     ("channels: [{name: a, kind: sms}]", "channels[0].kind"),
-    ("channels: [{name: a, kind: webhook}]", "channels[0].url"),
+    ("channels: [{name: a, kind: webhook}]", "channels[0].url_env"),
     ("channels: [{name: a, kind: webhook, url: 'ftp://x'}]", "channels[0].url"),
     ("channels: [{name: a, kind: jsonl}]", "channels[0].path"),
     ("channels: [{name: a, kind: console, path: x.jsonl}]", "channels[0].path"),

@@ -92,6 +92,7 @@ def message(message_id: int = 1, key: str = "item:abc#v1@duty-mail") -> OutboxMe
 
 def channel(box: Mailbox, **kwargs) -> EmailChannel:
     kwargs.setdefault("security", "none")
+    kwargs.setdefault("allow_plaintext_login", True)      # the test server has no TLS
     return EmailChannel("duty-mail", "127.0.0.1", "jingyu@gaj.example.gov.cn",
                         ["duty@gaj.example.gov.cn", "leader@gaj.example.gov.cn"],
                         port=box.port, timeout_seconds=5, **kwargs)
@@ -150,6 +151,7 @@ channels:
     host: 127.0.0.1
     port: {smtp_server.port}
     security: none
+    allow_plaintext_login: true
     username: jingyu
     password_env: JINGYU_TEST_SMTP_PASSWORD
     sender: jingyu@gaj.example.gov.cn
