@@ -128,7 +128,7 @@ def test_broken_source_is_reported_precisely(change: str, field: str, says: str,
 @pytest.mark.parametrize(("data", "field"), [
     (None, "(top level)"),
     (["- id: a"], "(top level)"),
-    ({"source": []}, "sources"),
+    ({"source": []}, "source"),               # a misspelt key is named itself
     ({"sources": {"id": "a"}}, "sources"),
     ({"sources": ["weibo-pingan"]}, "sources[0]"),
 ])
