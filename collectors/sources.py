@@ -87,7 +87,7 @@ def parse_sources(data: Any, file: str | Path) -> list[SourceConfig]:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", f"must be a mapping, got {type(data).__name__}",
                           "start the file with 'sources:' followed by a list of sources")
-    reject_unknown_keys(data, {"sources"}, file, "")
+    reject_unknown_keys(data, {"sources", "groups"}, file, "")
     entries = data.get("sources")
     if not isinstance(entries, list):
         problem = "is required" if entries is None else \
