@@ -17,6 +17,9 @@ class SourceConfig:
     tags: tuple[str, ...] = ()                # e.g. "official" for police accounts
     jurisdiction: str | None = None           # jurisdiction id from config/jurisdictions.yaml
     poll_minutes: int = 5
+    # Adaptive polling bounds (collectors.polling); None for both: always poll_minutes.
+    poll_min_minutes: int | None = None
+    poll_max_minutes: int | None = None
     enabled: bool = True
     # The kind's typed options (a pydantic model); a mapping given by hand is validated on use.
     options: Any = None

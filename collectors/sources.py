@@ -47,6 +47,14 @@ class SourceEntry(BaseModel):
     poll_minutes: Annotated[int, Strict()] = Field(
         SourceConfig.poll_minutes, gt=0, description="how often to fetch, in minutes",
         json_schema_extra={"fix": "poll at most every few minutes, e.g. poll_minutes: 5"})
+    poll_min_minutes: Annotated[int, Strict()] | None = Field(
+        None, gt=0, description="adaptive polling: a busy source is fetched down to this "
+                                "often (each fetch with new items halves the interval)",
+        json_schema_extra={"fix": "give minutes not above poll_minutes, e.g. 1"})
+    poll_max_minutes: Annotated[int, Strict()] | None = Field(
+        None, gt=0, description="adaptive polling: a quiet source is fetched up to this "
+                                "rarely (each fetch without new items lengthens it by half)",
+        json_schema_extra={"fix": "give minutes not below poll_minutes, e.g. 60"})
     enabled: Annotated[bool, Strict()] = Field(True, description="false keeps the entry but "
                                                                  "stops polling")
     options: dict[str, Any] | None = Field(None, description="kind-specific settings")
@@ -173,6 +181,14 @@ def parse_source(entry: Any, file: str | Path, where: str,
                               "https://rsshub.example.org/weibo/user/123")
     elif not common.url.strip():
         raise ConfigError(file, f"{where}.url", "is empty", f"give {kind.url_means}")
+    lowest = common.poll_min_minutes or common.poll_minutes
+    highest = common.poll_max_minutes or common.poll_minutes
+    if not lowest <= common.poll_minutes <= highest:
+        field = "poll_min_minutes" if lowest > common.poll_minutes else "poll_max_minutes"
+        raise ConfigError(file, f"{where}.{field}",
+                          f"bounds {lowest}..{highest} do not include poll_minutes "
+                          f"{common.poll_minutes}",
+                          "keep poll_min_minutes <= poll_minutes <= poll_max_minutes")
     try:
         options = kind.Options.model_validate(common.options or {})
     except ValidationError as exc:
@@ -180,5 +196,6 @@ def parse_source(entry: Any, file: str | Path, where: str,
     return SourceConfig(
         id=common.id, name=common.name, kind=common.kind, url=common.url,
         tags=tuple(common.tags), jurisdiction=common.jurisdiction,
-        poll_minutes=common.poll_minutes, enabled=common.enabled, options=options,
+        poll_minutes=common.poll_minutes, poll_min_minutes=common.poll_min_minutes,
+        poll_max_minutes=common.poll_max_minutes, enabled=common.enabled, options=options,
         lane=_lane(common, groups or {}, file, where) if isinstance(kind, HttpKind) else None)

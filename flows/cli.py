@@ -206,6 +206,11 @@ def _parser() -> argparse.ArgumentParser:
                                   "happening in any wording, biggest first; show N explains"),
                           with_database)
 
+    from flows import evidence
+    evidence.add_parser(command("evidence", None, "固证: an incident's kept pages as a bundle "
+                                "(WARC files, manifest of SHA-256 and times, HTML index)"),
+                        with_database)
+
     p = command("sources", _sources, "source health: last success, failure class and advice, "
                                      "posts in 24 h; `sources enable ID` re-enables a source "
                                      "disabled for failing")

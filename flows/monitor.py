@@ -25,6 +25,7 @@ from alerts.delivery.outbox import deliver_pending
 from console.links import links_for
 from collectors.http import HttpPolicy, PoliteClient
 from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
+from flows.evidence import keep_evidence
 from flows.present import as_markdown, format_run
 from flows.settings import CycleSettings, load_cycle_settings
 from jingyu.timeutil import utcnow
@@ -158,6 +159,13 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
             delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
         except Exception as exc:
             errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
+
+    try:  # 固证 last: bounded, and nothing waits on it
+        kept = keep_evidence(warehouse, now or utcnow())
+        if any(kept.values()):
+            logger.info("evidence: %d pages kept, %d failed", kept["kept"], kept["failed"])
+    except Exception as exc:
+        errors.append(f"evidence keeping failed: {type(exc).__name__}: {exc}")
 
     summary = warehouse.finish_run(
         run_id, utcnow() if now is None else now,

@@ -69,6 +69,10 @@ class Source(Base):
     # failures named (collectors.failures): the class of the last failure, when the current
     # run of failures began, no fetch before backoff_until, and automatic disabling (a
     # source failing hard too long) — cleared by `jingyu sources enable ID`.
+    # Adaptive polling: the bounds from sources.yaml and the interval now (minutes).
+    poll_min_minutes: Mapped[int | None] = mapped_column(Integer)
+    poll_max_minutes: Mapped[int | None] = mapped_column(Integer)
+    poll_minutes_now: Mapped[float | None] = mapped_column(Float)
     failure_class: Mapped[str | None] = mapped_column(String(20))
     failing_since: Mapped[datetime | None] = mapped_column(DateTime)
     backoff_until: Mapped[datetime | None] = mapped_column(DateTime)
@@ -129,6 +133,27 @@ class Post(Base):
     parent_external_id: Mapped[str | None] = mapped_column(String(500))
     relation: Mapped[str | None] = mapped_column(String(10))       # comment | repost
     parent_id: Mapped[int | None] = mapped_column(Id, index=True)
+
+
+class EvidenceRow(Base):
+    """固证: a post's page kept once as a WARC file (its path under the evidence folder), with
+    the SHA-256 of the page and the time it was fetched; failed attempts are counted."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    post_id: Mapped[int] = mapped_column(Id, unique=True)
+    incident_id: Mapped[int | None] = mapped_column(Id, index=True)
+    url: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(10))          # kept | failed
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    warc_sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PostTopic(Base):

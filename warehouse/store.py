@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from collectors.failures import (ADVICE, FailureClass, FailurePolicy, after_fetch,
                                  class_of_message)
 from collectors.kinds import history_kinds
+from collectors.polling import next_interval
 from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
 from jingyu.timeutil import as_utc_naive, from_db, utcnow
 from transforms.records import NEGATIVE, ScoredPost
@@ -165,7 +166,12 @@ class Warehouse:
                 row.name, row.kind, row.url = source.name, source.kind, source.url
                 row.tags = list(source.tags)
                 row.jurisdiction = source.jurisdiction
+                if (row.poll_minutes, row.poll_min_minutes, row.poll_max_minutes) != (
+                        source.poll_minutes, source.poll_min_minutes, source.poll_max_minutes):
+                    row.poll_minutes_now = None       # bounds changed: start again from them
                 row.poll_minutes = source.poll_minutes
+                row.poll_min_minutes = source.poll_min_minutes
+                row.poll_max_minutes = source.poll_max_minutes
                 row.enabled = source.enabled
                 session.add(row)
             for source_id, row in existing.items():
@@ -188,7 +194,7 @@ class Warehouse:
         with self._session() as session:
             rows = {row.id: row for row in session.execute(
                 select(Source.id, Source.last_scheduled_at, Source.last_attempt_at,
-                       Source.backoff_until, Source.disabled_at))}
+                       Source.backoff_until, Source.disabled_at, Source.poll_minutes_now))}
         due = []
         for source in sources:
             row = rows.get(source.id)
@@ -199,7 +205,9 @@ class Warehouse:
             if backoff is not None and now < backoff - min(POLL_JITTER, interval / 5):
                 continue
             last = from_db(row.last_scheduled_at or row.last_attempt_at) if row else None
-            if poll_is_due(source.poll_minutes, last, now):
+            minutes = (row.poll_minutes_now if row is not None and row.poll_minutes_now
+                       else source.poll_minutes)
+            if poll_is_due(minutes, last, now):
                 due.append(source)
         return due
 
@@ -356,6 +364,12 @@ class Warehouse:
                     source.last_error, source.last_error_at = result.error, stamp
             if new_ids:
                 source.last_new_post_at = stamp
+            if result.status != FETCH_ERROR and (source.poll_min_minutes
+                                                 or source.poll_max_minutes):
+                source.poll_minutes_now = next_interval(
+                    source.poll_minutes_now or source.poll_minutes, len(new_ids),
+                    source.poll_min_minutes or source.poll_minutes,
+                    source.poll_max_minutes or source.poll_minutes)
             # A retried task may store the same source twice in one run: keep one ledger row.
             entry = session.scalar(select(RunSource).where(RunSource.run_id == run_id,
                                                            RunSource.source_id == result.source_id))
@@ -731,6 +745,7 @@ class Warehouse:
                 "last_new_post_at": from_db(s.last_new_post_at),
                 "last_error": s.last_error, "last_error_at": from_db(s.last_error_at),
                 "consecutive_failures": s.consecutive_failures,
+                "poll_minutes": s.poll_minutes, "poll_minutes_now": s.poll_minutes_now,
                 "failure_class": s.failure_class,
                 "advice": ADVICE[FailureClass(s.failure_class)] if s.failure_class else None,
                 "failing_since": from_db(s.failing_since),
