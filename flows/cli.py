@@ -542,10 +542,12 @@ def _alerts(args: argparse.Namespace) -> int:
 
     warehouse = Warehouse(args.database)
     alerts = warehouse.alerts(limit=args.limit)
-    incidents = IncidentStore(warehouse).by_ids([a["id"] for a in alerts])
+    incidents = IncidentStore(warehouse).by_ids([a.get("incident_id") or a["id"]
+                                                 for a in alerts])
     if args.open:
-        alerts = [a for a in alerts if a["id"] in incidents
-                  and incidents[a["id"]].status not in ("resolved", "closed")]
+        alerts = [a for a in alerts if (a.get("incident_id") or a["id"]) in incidents
+                  and incidents[a.get("incident_id") or a["id"]].status
+                  not in ("resolved", "closed")]
     from alerts.incidents.routing import load_routing
 
     print(format_alerts(alerts, incidents=incidents, timers=load_routing(args.config).timers,

@@ -76,11 +76,15 @@ def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5,
     for a in alerts:
         sent = a["notifications"].get("sent", 0)
         pending = a["notifications"].get("pending", 0)
-        incident = (incidents or {}).get(a["id"])
+        incident = (incidents or {}).get(a.get("incident_id") or a["id"])
         status = f"  [{STATUS_NAMES.get(incident.status, incident.status)}]" if incident else ""
+        joined = incident is not None and incident.id != a["id"]
+        if joined:
+            # Another signal of an event already handled: the number to act on is the incident's.
+            status = f"  [并入事件 #{incident.id}]"
         lines.append(f"#{a['id']} 【{level_label(a['level'])}】 "
                      f"{one_line(a['title'])}{status}")
-        if incident is not None and timers is not None and now is not None:
+        if incident is not None and not joined and timers is not None and now is not None:
             lines += [f"    {line}" for line in incident_summary(incident, timers, now)]
         lines.append(f"    {one_line(a['reason'])}")
         lines.append(f"    first seen {local(a['first_detected_at'])}, "
@@ -148,9 +152,12 @@ def incident_summary(incident: IncidentState, timers: TimerSettings, now: dateti
     """Two or three lines: who acknowledged, the three tracks, the statement, what is late."""
     ack = (f"{one_line(incident.acknowledged_by)} 签收于 {local(incident.acknowledged_at)}"
            if incident.acknowledged_at else "未签收")
-    statement = (f"官方发声 {local(incident.official_statement_at)}"
-                 f"（发现后 {_minutes(incident.official_statement_at - incident.opened_at)}）"
-                 if incident.official_statement_at else "尚无官方发声")
+    statement = "尚无官方发声"
+    if incident.official_statement_at:
+        delay = incident.official_statement_at - incident.opened_at
+        statement = (f"官方发声 {local(incident.official_statement_at)}"
+                     + (f"（发现后 {_minutes(delay)}）" if delay >= timedelta(0)
+                        else f"（发现前 {_minutes(-delay)}，警方先发声）"))
     lines = [f"{ack}；三同步 {' '.join(_track_mark(t) for t in incident.tracks)}；{statement}"]
     late = breaches(incident, timers, now)
     if late:

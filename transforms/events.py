@@ -22,15 +22,31 @@ WINDOW = timedelta(hours=24)
 # posts also use, weighted by rarity), and how many distinct terms at the least.
 JOIN_SCORE = 0.34
 MIN_SHARED = 2
-# A post scoring this with two events merges them.
+# A post scoring this with two events active within BRIDGE_GAP of it merges them.
 BRIDGE_SCORE = 0.5
+BRIDGE_GAP = timedelta(hours=3)
+# A post long after an event's last post needs more to join it: the score loses this much
+# at a WINDOW's distance (in proportion before), so slow talk about a place does not chain.
+GAP_PENALTY = 0.25
+# Or, whatever else the post says, the weight of the terms it shares reaches this: two or
+# three specifics of the happening (a long post also says much that is its own).
+JOIN_WEIGHT = 4.5
 # A shared specific place (both deeper than the city) adds this to the score.
 PLACE_BONUS = 0.12
 # An event's profile: its most used terms (posts using each), enough to describe a day-long
 # event, bounded so a big event costs no more than a small one.
 PROFILE_TERMS = 60
-# Terms of a post that take part: its keywords (transforms.keywords, TF-IDF top terms).
 PLACE_PREFIX = "@"
+
+
+TOPIC_PREFIX = "#"
+
+
+def post_terms(keywords: Iterable[str], topics: Iterable[str] = ()) -> frozenset[str]:
+    """The terms a post is grouped by: its keywords, and its topics (a rare topic such as
+    执法争议 is a strong sign in a burst; a common one, like 涉警 itself, weighs little)."""
+    return frozenset([*(k for k in keywords if k and len(k) <= 100),
+                      *(TOPIC_PREFIX + t for t in topics if t and len(t) < 100)])
 
 
 def place_term(jurisdiction: str) -> str:
@@ -126,23 +142,29 @@ def shared_place(a: str | None, b: str | None, top_level: int = 0) -> str | None
     return ".".join(common) if len(common) > top_level + 1 else None
 
 
-# Term rarity is measured over the days before the window (BASELINE): a term the beat uses
-# every day (民警, 派出所, 报警) weighs little, one a new happening brings (滨河路, 摊主)
-# much, however many posts the happening itself has produced since. A term used by more
-# than about one event in COMMON of the baseline weighs next to nothing.
+# Term rarity is the share of the posts of the last days (BASELINE before the window, and
+# the window) that use it: a term the beat uses every day (民警, 派出所, 报警) weighs little,
+# one a new happening brings (滨河路, 摊主) much. Below PRIOR_POSTS stored posts (a new
+# warehouse) the count is taken as PRIOR_POSTS, so early terms are all still rare. A term
+# used by more than about one post in COMMON weighs next to nothing.
 BASELINE = timedelta(days=6)
+PRIOR_POSTS = 1000
 COMMON = 5.0
 FLOOR = 0.05
 # A term used by at least this share of an event's posts counts fully for it; rarer ones in
 # proportion, so one incidental word of one post does not pull others in.
 TYPICAL = 0.15
+# An event takes posts for at most this long after its first: a happening that goes on for
+# days continues as a new event (and the same text repeated daily is not one happening).
+MAX_SPAN = timedelta(hours=72)
 
 
-def term_weights(terms: Iterable[str], events_using: Mapping[str, int], recent_events: int
+def term_weights(terms: Iterable[str], posts_using: Mapping[str, int], recent_posts: int
                  ) -> dict[str, float]:
-    """Rarity weight of each term among the baseline's events (smoothed log ratio, less the
-    weight of a term one event in COMMON uses)."""
-    return {t: max(FLOOR, math.log((recent_events + 2) / (events_using.get(t, 0) + 1))
+    """Rarity weight of each term among recent posts (smoothed log ratio, less the weight of
+    a term one post in COMMON uses)."""
+    total = max(recent_posts, PRIOR_POSTS)
+    return {t: max(FLOOR, math.log((total + 2) / (posts_using.get(t, 0) + 1))
                    - math.log(COMMON)) for t in terms}
 
 
@@ -150,7 +172,8 @@ def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
           ) -> tuple[float, tuple[str, ...], str | None]:
     """How well the event holds the post: the share of the post's term weight the event's
     posts also use, plus PLACE_BONUS for a shared specific place; 0 for places that cannot
-    be one happening. Returns (score, shared terms by weight, shared place)."""
+    be one happening. Shared weight of JOIN_WEIGHT counts as a full JOIN_SCORE at the
+    least. Returns (score, shared terms by weight, shared place)."""
     if not places_compatible(post.jurisdiction, event.jurisdiction):
         return 0.0, (), None
     total = sum(weights[t] for t in post.terms)
@@ -158,7 +181,10 @@ def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
         return 0.0, (), None
     shared = sorted((t for t in post.terms if event.terms.get(t)), key=lambda t: -weights[t])
     typical = max(1.0, TYPICAL * event.size)
-    value = sum(weights[t] * min(1.0, event.terms[t] / typical) for t in shared) / total
+    held = sum(weights[t] * min(1.0, event.terms[t] / typical) for t in shared)
+    value = held / total
+    if held >= JOIN_WEIGHT:
+        value = max(value, JOIN_SCORE + (held - JOIN_WEIGHT) / (4 * JOIN_WEIGHT))
     place = shared_place(post.jurisdiction, event.jurisdiction)
     if place is not None:
         value += PLACE_BONUS
@@ -173,10 +199,15 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], weights: Mapping
         return Joining(post.story_event, "story", 1.0)
     passed: list[tuple[float, int, tuple[str, ...], str | None]] = []
     for event in candidates:
-        if not (event.first_seen - WINDOW <= post.seen_at <= event.last_seen + WINDOW):
+        if not (event.first_seen - WINDOW <= post.seen_at <= event.last_seen + WINDOW
+                and post.seen_at - event.first_seen <= MAX_SPAN):
             continue
         value, shared, place = score(post, event, weights)
-        if value >= JOIN_SCORE and len(shared) >= (1 if place else MIN_SHARED):
+        gap = max(timedelta(0), post.seen_at - event.last_seen)
+        value -= GAP_PENALTY * (gap / WINDOW)
+        # Words, not topics, make the count: a topic is context, never enough alone.
+        words = sum(not t.startswith(TOPIC_PREFIX) for t in shared)
+        if value >= JOIN_SCORE and words >= (1 if place else MIN_SHARED):
             passed.append((value, -event.id, shared, place))
     if not passed:
         return Joining(None, "new")
@@ -185,8 +216,10 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], weights: Mapping
     # A post that holds strongly to two events tells they are one happening seen from two
     # sides (early posts in different words): they merge, when their places agree.
     home = next(e for e in candidates if e.id == -best)
+    recent = {e.id for e in candidates if post.seen_at - e.last_seen <= BRIDGE_GAP}
     bridged = tuple(-other for v, other, _, _ in passed[1:]
-                    if v >= BRIDGE_SCORE and places_compatible(
+                    if v >= BRIDGE_SCORE and -other in recent and -best in recent
+                    and places_compatible(
                         home.jurisdiction, next(e for e in candidates
                                                 if e.id == -other).jurisdiction))
     return Joining(-best, "terms", round(value, 3), shared[:8], place,

@@ -26,6 +26,7 @@ from transforms.events import (
     event_place,
     is_place_term,
     place_term,
+    post_terms,
     term_weights,
     title_score,
 )
@@ -55,6 +56,7 @@ class EventMember:
     jurisdiction: str | None
     story_id: int | None
     headline: str                     # title, else the start of the text
+    topics: tuple[str, ...] = ()      # rule topics (transforms.rules), e.g. 执法争议
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def headline(title: str, text: str) -> str:
 
 
 def _post_terms(member: EventMember) -> frozenset[str]:
-    return frozenset(k for k in member.keywords if k and len(k) <= 100)
+    return post_terms(member.keywords, member.topics)
 
 
 def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
@@ -126,16 +128,14 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
 
     story_events = _story_events(session, {m.story_id for m in members if m.story_id})
     baseline = since - BASELINE
-    recent = session.scalar(select(func.count()).select_from(EventRow)
-                            .where(EventRow.last_seen >= baseline, EventRow.last_seen < since,
-                                   EventRow.merged_into.is_(None))) or 0
+    recent = session.scalar(select(func.sum(EventRow.size))
+                            .where(EventRow.last_seen >= baseline)) or 0
     using: Counter[str] = Counter()
     by_term: dict[str, list[int]] = defaultdict(list)
     for chunk in _chunks(words):
         using.update(dict(session.execute(
-            select(EventTerm.term, func.count()).where(EventTerm.term.in_(chunk),
-                                                       EventTerm.last_seen >= baseline,
-                                                       EventTerm.last_seen < since)
+            select(EventTerm.term, func.sum(EventTerm.posts)).where(
+                EventTerm.term.in_(chunk), EventTerm.last_seen >= baseline)
             .group_by(EventTerm.term)).all()))
         ranked = (select(EventTerm.term, EventTerm.event_id,
                          func.row_number().over(partition_by=EventTerm.term,
@@ -389,7 +389,7 @@ def move_posts(session: Session, post_ids: Sequence[int], into: int | None, reas
     Returns the receiving event's id."""
     one_at_a_time(session, _EVENT_LOCK)
     posts = list(session.execute(select(Post.id, Post.seen_at, Post.keywords, Post.jurisdiction,
-                                        Post.title, Post.text)
+                                        Post.title, Post.text, Post.topics)
                                  .where(Post.id.in_(list(post_ids))).order_by(Post.seen_at)))
     if not posts:
         raise LookupError("none of those posts exist")
@@ -406,7 +406,7 @@ def move_posts(session: Session, post_ids: Sequence[int], into: int | None, reas
     decrements: Counter[tuple[int, str]] = Counter()
     counts: dict[tuple[int, str], list] = {}
     for post in posts:
-        terms = {k for k in (post.keywords or []) if k and len(k) <= 100}
+        terms = set(post_terms(tuple(post.keywords or ()), tuple(post.topics or ())))
         if post.jurisdiction:
             terms.add(place_term(post.jurisdiction))
         was = old.get(post.id)
@@ -481,7 +481,7 @@ def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: i
             session.execute(delete(EventTerm).where(EventTerm.event_id.in_(chunk)))
             session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
     query = select(Post.id, Post.seen_at, Post.keywords, Post.jurisdiction, Post.story_id,
-                   Post.title, Post.text).order_by(Post.seen_at, Post.id)
+                   Post.title, Post.text, Post.topics).order_by(Post.seen_at, Post.id)
     if since is not None:
         query = query.where(Post.seen_at >= as_utc_naive(since))
     with session_of() as session:
@@ -490,7 +490,8 @@ def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: i
         with session_of.begin() as session:
             join_events(session, [EventMember(r.id, r.seen_at, tuple(r.keywords or ()),
                                               r.jurisdiction, r.story_id,
-                                              headline(r.title, r.text)) for r in chunk])
+                                              headline(r.title, r.text),
+                                              tuple(r.topics or ())) for r in chunk])
     with session_of() as session:
         return session.scalar(select(func.count()).select_from(EventRow)
                               .where(EventRow.merged_into.is_(None))) or 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from dataclasses import replace
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jingyu.timeutil import as_utc_naive, from_db
 from warehouse.models import (
     AlertRow,
+    EventPostRow,
     IncidentEventRow,
     IncidentRow,
     IncidentTrackRow,
@@ -81,17 +83,61 @@ class IncidentStore:
     # ---- writing -------------------------------------------------------------------------
 
     def record(self, alert: AlertLike, notify: Notifier, decide: IncidentDecision,
-               run_id: int | None = None) -> tuple[StoredAlert, IncidentState, ChangeLike]:
+               run_id: int | None = None, event_id: int | None = None,
+               admit: Callable[[IncidentState | None], bool] | None = None
+               ) -> tuple[StoredAlert, IncidentState, ChangeLike]:
         """Record an alert with its notifications (Warehouse.record_alert) and open or update
-        its incident as `decide` says, all in one transaction."""
+        its incident as `decide` says, all in one transaction.
+
+        The incident is the alert's own, else the one of its real-world event (`event_id`):
+        a sensitive item, a surge and later posts of one event update one incident. `admit`
+        says, from the incident as it stands, whether the alert's notifications are queued
+        (an alert joining an event's incident pages only for what the officer must know);
+        they carry the incident's number."""
         with self._session.begin() as session:
-            stored, first_detected_at = self.warehouse.record_alert_in(session, alert, notify,
-                                                                       run_id)
-            row = session.scalar(select(IncidentRow).where(
-                IncidentRow.fingerprint == alert.fingerprint).with_for_update())
+            row = self._incident_of(session, alert.fingerprint, event_id)
             current = self._state(session, row) if row is not None else None
+            allowed = admit is None or admit(current)
+
+            def gated(alert_id: int, version: int) -> list[tuple[str, dict[str, Any]]]:
+                if not allowed:
+                    return []
+                return notify(current.id if current is not None else alert_id, version)
+
+            stored, first_detected_at = self.warehouse.record_alert_in(session, alert, gated,
+                                                                       run_id)
             change = decide(stored, from_db(first_detected_at) or alert.detected_at, current)
-            return stored, self._save(session, row, change), change
+            saved = self._save(session, row, change)
+            if event_id is not None and saved.event_id is None:
+                session.execute(update(IncidentRow).where(IncidentRow.id == saved.id)
+                                .values(event_id=event_id))
+                saved = replace(saved, event_id=event_id)
+            session.execute(update(AlertRow).where(AlertRow.id == stored.alert_id)
+                            .values(incident_id=saved.id))
+            return stored, saved, change
+
+    @staticmethod
+    def _incident_of(session: Session, fingerprint: str, event_id: int | None
+                     ) -> IncidentRow | None:
+        """The incident an alert updates, locked: the one it updated before (its own or its
+        event's), else the newest incident following its event; through merges."""
+        row = session.scalar(select(IncidentRow).where(IncidentRow.fingerprint == fingerprint)
+                             .with_for_update())
+        if row is None:
+            attached = session.scalar(select(AlertRow.incident_id)
+                                      .where(AlertRow.fingerprint == fingerprint))
+            if attached is not None:
+                row = session.get(IncidentRow, attached, with_for_update=True)
+        if row is None and event_id is not None:
+            row = session.scalar(select(IncidentRow)
+                                 .where(IncidentRow.event_id == event_id,
+                                        IncidentRow.merged_into.is_(None))
+                                 .order_by(IncidentRow.id.desc()).limit(1).with_for_update())
+        seen: set[int] = set()
+        while row is not None and row.merged_into is not None and row.id not in seen:
+            seen.add(row.id)
+            row = session.get(IncidentRow, row.merged_into, with_for_update=True)
+        return row
 
     def apply(self, incident_id: int, decide: Callable[[IncidentState], ChangeLike | None]
               ) -> IncidentState | None:
@@ -172,10 +218,13 @@ class IncidentStore:
                     for r in rows]
 
     def outbox(self, incident_id: int) -> list[dict[str, Any]]:
-        """Notifications about the incident's alert: channel, key, status, when."""
+        """Notifications about the incident's alerts (its own and those that joined it):
+        channel, key, status, when."""
         with self._session() as session:
             alert_id = self._row(session, incident_id).alert_id
-            rows = session.scalars(select(OutboxRow).where(OutboxRow.alert_id == alert_id)
+            joined = select(AlertRow.id).where(AlertRow.incident_id == incident_id)
+            rows = session.scalars(select(OutboxRow).where(
+                (OutboxRow.alert_id == alert_id) | OutboxRow.alert_id.in_(joined))
                                    .order_by(OutboxRow.id))
             return [{"channel": r.channel, "key": r.idempotency_key, "status": r.status,
                      "created_at": from_db(r.created_at), "sent_at": from_db(r.sent_at),
@@ -183,6 +232,39 @@ class IncidentStore:
                      "next_attempt_at": from_db(r.next_attempt_at),
                      "recipients": list((r.payload or {}).get("recipients") or [])}
                     for r in rows]
+
+    def alerts_of(self, incident_id: int) -> list[dict[str, Any]]:
+        """The alerts an incident carries (its own first): id, kind, level, title, when."""
+        with self._session() as session:
+            own = self._row(session, incident_id).alert_id
+            rows = session.scalars(select(AlertRow).where(
+                (AlertRow.id == own) | (AlertRow.incident_id == incident_id))
+                                   .order_by(AlertRow.first_detected_at, AlertRow.id))
+            return [{"id": r.id, "kind": r.kind, "level": r.level, "title": r.title,
+                     "first_detected_at": _aware(r.first_detected_at),
+                     "evidence": list(r.evidence or [])} for r in rows]
+
+    def official_posts_of_events(self, event_ids: Sequence[int]) -> dict[int, list[PostRow]]:
+        """Police-related posts of official sources in each event, whenever published,
+        oldest first."""
+        found: dict[int, list[PostRow]] = {}
+        if not event_ids:
+            return found
+        with self._session() as session:
+            official = [sid for sid, tags in session.execute(select(Source.id, Source.tags))
+                        if "official" in (tags or [])]
+            if not official:
+                return found
+            rows = session.execute(
+                select(Post, EventPostRow.event_id)
+                .join(EventPostRow, EventPostRow.post_id == Post.id)
+                .where(EventPostRow.event_id.in_(list(event_ids)),
+                       Post.source_id.in_(official), Post.police_related.is_(True))
+                .order_by(Post.seen_at, Post.id))
+            for post, event_id in rows:
+                found.setdefault(event_id, []).append(
+                    Warehouse._post_row(post, True, event_id))
+        return found
 
     def official_posts_since(self, since: datetime) -> list[PostRow]:
         """Police-related posts of official sources seen since `since`, oldest first."""
@@ -277,7 +359,8 @@ class IncidentStore:
             official_post_id=state.official_post_id,
             official_statement_at=_naive(state.official_statement_at),
             progress_at=_naive(state.progress_at), escalated=list(state.escalated),
-            last_notified_at=_naive(state.last_notified_at), repeats=state.repeats)
+            last_notified_at=_naive(state.last_notified_at), repeats=state.repeats,
+            event_id=state.event_id, merged_into=state.merged_into)
         if row is None:
             row = IncidentRow(id=state.id, alert_id=state.alert_id, fingerprint=state.fingerprint,
                               kind=state.kind, opened_at=as_utc_naive(state.opened_at), **columns)
@@ -343,6 +426,7 @@ class IncidentStore:
             official_statement_at=from_db(row.official_statement_at),
             progress_at=from_db(row.progress_at), escalated=tuple(row.escalated or ()),
             last_notified_at=from_db(row.last_notified_at), repeats=row.repeats,
+            event_id=row.event_id, merged_into=row.merged_into,
             tracks=tuple(TrackState(
                 track=t.track, unit=t.unit, started_at=from_db(t.started_at),
                 started_by=t.started_by, done_at=from_db(t.done_at), done_by=t.done_by,

@@ -123,6 +123,8 @@ class IncidentState:
     last_notified_at: datetime | None
     repeats: int
     tracks: tuple[TrackState, ...] = ()
+    event_id: int | None = None        # the real-world event it follows (warehouse.events)
+    merged_into: int | None = None     # merged into that incident, which carries on
 
 
 @dataclass(frozen=True)

@@ -330,7 +330,8 @@ class Warehouse:
                     EventMember(row.id, row.seen_at, tuple(by_external_id[row.external_id].keywords),
                                 row.jurisdiction, stories.get(row.id),
                                 headline(by_external_id[row.external_id].raw.title,
-                                         by_external_id[row.external_id].text))
+                                         by_external_id[row.external_id].text),
+                                tuple(row.topics or ()))
                     for row in inserted])
             source.last_attempt_at = stamp
             source.last_scheduled_at = as_utc_naive(scheduled_at or now)
@@ -714,7 +715,7 @@ class Warehouse:
                     "status": row.status, "version": row.version,
                     "first_detected_at": from_db(row.first_detected_at),
                     "last_detected_at": from_db(row.last_detected_at),
-                    "notifications": delivery,
+                    "notifications": delivery, "incident_id": row.incident_id,
                 })
             return result
 

@@ -156,23 +156,39 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
     by_id = {p.id: p for p in posts}
     store = IncidentStore(warehouse)
     silences = (*desk.routing.silences, *store.silences(now))
-    recorded = [record_with_incident(store, desk, alert, by_id, silences, now, run_id)
+    recorded = [record_with_incident(store, desk, alert, by_id, silences, now, run_id,
+                                     event_of(alert, by_id))
                 for alert in detect_all(posts, settings, now, topic_labels, surges, ongoing)]
     match_statements(store, now)
     return recorded
 
 
+def event_of(alert: Alert, posts: Mapping[int, PostRow]) -> int | None:
+    """The real-world event an alert is about: the one carrying most of its evidence posts
+    (a surge's evidence is its latest distinct texts), None when none has an event."""
+    counts = Counter(posts[e.post_id].event_id for e in alert.evidence
+                     if e.post_id in posts and posts[e.post_id].event_id is not None)
+    if not counts:
+        return None
+    return max(counts, key=lambda event_id: (counts[event_id], -event_id))
+
+
 def record_with_incident(store: IncidentStore, desk: Desk, alert: Alert,
                          posts: Mapping[int, PostRow], silences: Sequence[Silence],
-                         now: datetime, run_id: int | None = None) -> Recorded:
-    """Record one alert (notifications routed, unless silenced) and open/update its incident."""
+                         now: datetime, run_id: int | None = None,
+                         event_id: int | None = None) -> Recorded:
+    """Record one alert (notifications routed, unless silenced) and open/update its incident:
+    that of its real-world event when it has one, so one event is one incident."""
     subject = subject_of(alert, posts)
     routed = desk.route_for(subject, alert.kind, now)
     silence = silenced_by(alert.fingerprint, silences, now)
+    queued = False
 
     def notify(alert_id: int, _version: int) -> list[tuple[str, dict[str, Any]]]:
+        nonlocal queued
         if silence is not None:
             return []
+        queued = True
         payload = render_notification(alert, alert_id)
         hint = ack_hint(alert_id, desk.routing.timers.ack_minutes)
         payload["text"] += "\n" + hint
@@ -196,35 +212,46 @@ def record_with_incident(store: IncidentStore, desk: Desk, alert: Alert,
             sensitive=routed.sensitive, detected_at=alert.detected_at,
             track_units=track_owners(desk.roster, alert.jurisdiction) if alert.kind != WATCHDOG
             else {},
-            notified=notified and silence is None,
+            notified=queued,
             detail={**detail, "silenced_by": silence.match} if silence and notified else detail)
         change = domain.take_alert(current, stored.alert_id, opening, first_detected_at,
                                    alert_rose=notified)
-        if silence is not None and notified and change.outcome == "unchanged":
+        if silence is not None and notified and change.outcome == "unchanged" and (
+                current is None or current.fingerprint == alert.fingerprint):
             change = change.plus(domain.Event("notification_silenced", domain.SYSTEM, now, {
                 "silenced_by": silence.match, "until": silence.until}))
         return change
 
-    stored, _, change = store.record(alert, notify, decide, run_id=run_id)
+    stored, _, change = store.record(
+        alert, notify, decide, run_id=run_id, event_id=event_id,
+        admit=lambda current: domain.worth_notifying(current, alert.level, routed.sensitive))
     return Recorded(alert_id=stored.alert_id, title=alert.title, reason=alert.reason,
                     alert_outcome=stored.outcome,
                     incident_outcome=change.outcome, silenced=silence is not None)
 
 
 def match_statements(store: IncidentStore, now: datetime) -> int:
-    """Record official statements in the stories of open incidents; returns how many."""
+    """Record official statements about open incidents; returns how many.
+
+    An incident following an event takes the official posts of that event, whenever they
+    were published: a statement before detection is recorded with a negative delay (the
+    police spoke first), and its statement timer does not escalate. Official posts after
+    the incident opened that share its story terms (speaks_to) count too."""
     waiting = [i for i in store.incidents(limit=500, statuses=OPEN_STATUSES)
                if i.kind != WATCHDOG and (i.official_statement_at is None or i.progress_at is None)]
     if not waiting:
         return 0
+    by_event = store.official_posts_of_events(
+        sorted({i.event_id for i in waiting if i.event_id is not None}))
     posts = store.official_posts_since(max(min(i.opened_at for i in waiting),
                                            now - STATEMENT_LOOKBACK))
-    hashes = {p.id: p.content_hash for p in posts}
+    hashes = {p.id: p.content_hash for p in (*posts, *(p for ps in by_event.values() for p in ps))}
     found = 0
     for incident in waiting:
-        for post in posts:
-            if post.seen_at < incident.opened_at or not speaks_to(post, incident):
-                continue
+        candidates = {p.id: p for p in by_event.get(incident.event_id or -1, ())}
+        candidates.update({p.id: p for p in posts
+                           if p.seen_at >= incident.opened_at and speaks_to(p, incident)})
+        for post in sorted(candidates.values(), key=lambda p: (p.seen_at, p.id)):
             if (incident.official_statement_at is not None
                     and (post.seen_at <= incident.official_statement_at
                          or hashes.get(incident.official_post_id or -1) == post.content_hash)):

@@ -159,12 +159,27 @@ def take_alert(current: IncidentState | None, alert_id: int, opening: IncidentOp
     incident = replace(current, terms=_merged(current.terms, opening.terms),
                        topics=_merged(current.topics, opening.topics),
                        content_hashes=_merged(current.content_hashes, opening.content_hashes))
-    if not (alert_rose and opening.level < current.level):      # 1 is the most severe
-        return Change(incident, outcome="unchanged")
-    events = [Event("level_raised", SYSTEM, stamp,
-                    {"from": current.level, "to": opening.level, **opening.detail})]
-    incident = replace(incident, level=opening.level, title=opening.title,
-                       sensitive=current.sensitive or opening.sensitive, updated_at=stamp)
+    joined = opening.fingerprint != current.fingerprint
+    events: list[Event] = []
+    if joined and alert_rose:
+        # Another signal of the same real-world event (a surge, a second sensitive item):
+        # the incident carries it; the audit trail says so.
+        events.append(Event("alert_joined", SYSTEM, stamp, {
+            "alert_id": alert_id, "kind": opening.kind, "level": opening.level,
+            "title": opening.title}))
+    rises = alert_rose and opening.level < current.level      # 1 is the most severe
+    turns_sensitive = joined and alert_rose and opening.sensitive and not current.sensitive
+    if not (rises or turns_sensitive):
+        return Change(incident, tuple(events), outcome="unchanged")
+    if rises:
+        events.append(Event("level_raised", SYSTEM, stamp,
+                            {"from": current.level, "to": opening.level, **opening.detail}))
+        incident = replace(incident, level=opening.level, title=opening.title)
+    if turns_sensitive:
+        events.append(Event("sensitive_item", SYSTEM, stamp,
+                            {"alert_id": alert_id, "title": opening.title, **opening.detail}))
+    incident = replace(incident, sensitive=current.sensitive or opening.sensitive,
+                       updated_at=stamp)
     if not status_of(current).is_open:
         events.append(Event("reopened", SYSTEM, stamp, {"was": current.status}))
         incident = replace(incident, status=Status.NEW, resolved_at=None, resolved_by=None,
@@ -173,6 +188,16 @@ def take_alert(current: IncidentState | None, alert_id: int, opening: IncidentOp
     if opening.notified:
         incident = replace(incident, last_notified_at=stamp)
     return Change(incident, tuple(events), outcome="raised")
+
+
+def worth_notifying(current: IncidentState | None, level: int, sensitive: bool) -> bool:
+    """Does an alert about this incident page duty staff? Always when it opens one; after
+    that only for what a duty officer must know: the level rises, or a sensitive item
+    appears in an incident that had none. Another sensitive post, the same surge growing
+    within its level, later posts of the event: evidence, not a page."""
+    if current is None:
+        return True
+    return level < current.level or (sensitive and not current.sensitive)
 
 
 # ---- people's actions -----------------------------------------------------------------------

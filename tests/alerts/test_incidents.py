@@ -249,9 +249,53 @@ def test_resolving_tells_those_it_was_routed_to(wh):
     assert "王五" in notice.payload["text"] and "停职" in notice.payload["text"]
     assert notice.payload["recipients"]
     quiet = desk(timers={"notify_resolved": False})
-    store_posts(wh, "weibo", NOW, ["另一条"], high_risk=True, tag="q")
+    # Another happening (other words): its own incident.
+    store_posts(wh, "weibo", NOW, ["另一条"], high_risk=True, tag="q",
+                keywords=("仓库", "火灾", "消防"))
     second = [r for r in raise_and_track(wh, quiet, NOW + timedelta(minutes=1))
               if r.alert_id != recorded.alert_id and r.alert_outcome == "new"]
     before = len(outbox(wh))
     resolve_incident(wh, quiet, second[0].alert_id, "王五", NOW + timedelta(hours=1))
     assert len(outbox(wh)) == before
+
+
+def test_one_event_is_one_incident_notified_once(wh):
+    """Two sensitive posts about one happening, told differently (two stories, one event):
+    one incident, paged once; the second is evidence in the audit trail, not a page."""
+    store_posts(wh, "weibo", NOW - timedelta(minutes=20), ["辅警推倒摊贩"], high_risk=True)
+    first = raise_and_track(wh, desk(), NOW - timedelta(minutes=15))
+    pages = len(outbox(wh))
+    assert pages and [r.incident_outcome for r in first] == ["opened"]
+    store_posts(wh, "weibo", NOW - timedelta(minutes=5), ["夜市摊贩被辅警打了，太过分"],
+                high_risk=True, tag="b")
+    second = raise_and_track(wh, desk(), NOW)
+    new = [r for r in second if r.alert_outcome == "new"]
+    assert len(new) == 1 and new[0].alert_id != first[0].alert_id
+    store = IncidentStore(wh)
+    [incident] = store.incidents()
+    assert incident.id == first[0].alert_id and incident.event_id is not None
+    assert len(outbox(wh)) == pages                        # no second page
+    assert [e.action for e in store.events(incident.id)] == ["opened", "alert_joined"]
+    assert [a["id"] for a in store.alerts_of(incident.id)] == [first[0].alert_id,
+                                                              new[0].alert_id]
+    # Another happening (other words) is another incident, paged on its own.
+    store_posts(wh, "weibo", NOW, ["仓库起火"], high_risk=True, tag="c",
+                keywords=("仓库", "火灾", "消防"))
+    raise_and_track(wh, desk(), NOW + timedelta(minutes=1))
+    assert len(store.incidents()) == 2 and len(outbox(wh)) > pages
+
+
+def test_statement_before_detection_is_matched_with_a_negative_delay(wh):
+    """The police spoke first: the statement in the event is recorded (delay -30 min) and
+    the 4-hour statement timer never escalates."""
+    store_posts(wh, "qcga", NOW - timedelta(minutes=40), ["关于夜市辅警与摊贩纠纷的通报"],
+                tag="s", polarity="neutral")
+    store_posts(wh, "weibo", NOW - timedelta(minutes=20), ["辅警推倒摊贩"], high_risk=True)
+    [recorded] = raise_and_track(wh, desk(), NOW - timedelta(minutes=10))
+    store = IncidentStore(wh)
+    incident = store.get(recorded.alert_id)
+    assert incident.official_statement_at == NOW - timedelta(minutes=40)
+    event = next(e for e in store.events(incident.id) if e.action == "official_statement")
+    assert event.detail["minutes_after_detection"] == -30
+    tend_incidents(wh, desk(), NOW + timedelta(hours=5))
+    assert "statement" not in store.get(incident.id).escalated
