@@ -463,6 +463,13 @@ def _alerts_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
                    help="1 = I 红色 (most severe) … 4 = IV 蓝色")
     action("resolve", _alerts_resolve, "mark resolved (已处置) and notify those routed")
     action("close", _alerts_close, "close a resolved incident (or an unresolved one with --note)")
+    q = action("merge", _alerts_merge, "two incidents are one happening: the earlier number "
+                                       "carries on, the other closes and points to it")
+    q.add_argument("other", type=int, help="the other incident's number")
+    q = action("split", _alerts_split, "posts of an incident that are another happening "
+                                       "become a new incident")
+    q.add_argument("--posts", required=True,
+                   help="post ids, comma-separated (see 'jingyu events show N')")
     q = action("silence", _alerts_silence,
                "record but do not notify alerts whose fingerprint starts with --match",
                incident=False)
@@ -620,6 +627,26 @@ def _alerts_close(args: argparse.Namespace) -> int:
 
     return _incident_action(args, lambda _d, store, now: actions.close(
         store, args.incident, args.by, now, args.note))
+
+
+def _alerts_merge(args: argparse.Namespace) -> int:
+    from alerts.incidents import actions
+
+    return _incident_action(args, lambda _d, store, now: actions.merge(
+        store, args.incident, args.other, args.by, now, args.note))
+
+
+def _alerts_split(args: argparse.Namespace) -> int:
+    from alerts.incidents import actions
+
+    try:
+        posts = [int(p) for p in args.posts.replace("，", ",").split(",") if p.strip()]
+    except ValueError:
+        print(f"jingyu: --posts takes post ids separated by commas, e.g. 12,15 "
+              f"(got {args.posts!r})", file=sys.stderr)
+        return 2
+    return _incident_action(args, lambda _d, store, now: actions.split(
+        store, args.incident, posts, args.by, now, args.note))
 
 
 def _alerts_silence(args: argparse.Namespace) -> int:

@@ -3,19 +3,17 @@ and one event's posts with why each joined. Thin: warehouse.events does the work
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from datetime import timedelta
 
 from flows.present import format_table, local
+from jingyu.display import one_line
 from jingyu.timeutil import parse_local, utcnow
-
-# Post text comes from strangers: no terminal control sequences reach the screen.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _plain(text: str | None, width: int = 0) -> str:
-    text = _CONTROL.sub(" ", text or "")
+    """Post text comes from strangers: one line, no terminal control sequences."""
+    text = one_line(text or "")
     return text if not width or len(text) <= width else text[:width - 1] + "…"
 
 

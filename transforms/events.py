@@ -159,13 +159,22 @@ TYPICAL = 0.15
 MAX_SPAN = timedelta(hours=72)
 
 
-def term_weights(terms: Iterable[str], posts_using: Mapping[str, int], recent_posts: int
-                 ) -> dict[str, float]:
-    """Rarity weight of each term among recent posts (smoothed log ratio, less the weight of
-    a term one post in COMMON uses)."""
-    total = max(recent_posts, PRIOR_POSTS)
-    return {t: max(FLOOR, math.log((total + 2) / (posts_using.get(t, 0) + 1))
-                   - math.log(COMMON)) for t in terms}
+@dataclass(frozen=True)
+class Rarity:
+    """How many recent posts use each term (`using`) of how many (`recent`)."""
+
+    using: Mapping[str, int]
+    recent: int
+
+    def weights(self, terms: Iterable[str], event: EventProfile | None = None
+                ) -> dict[str, float]:
+        """Rarity weight of each term: smoothed log ratio of recent posts to the posts using
+        it, less the weight of a term one post in COMMON uses. (Leaving an event's own posts
+        out of the count, against that event, made a big event a magnet: measured with
+        benchmarks/eval_events.py, background posts poured into it.)"""
+        total = max(self.recent, PRIOR_POSTS)
+        return {t: max(FLOOR, math.log((total + 2) / (self.using.get(t, 0) + 1))
+                       - math.log(COMMON)) for t in terms}
 
 
 def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
@@ -191,8 +200,7 @@ def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
     return value, tuple(shared), place
 
 
-def choose(post: EventPost, candidates: Sequence[EventProfile], weights: Mapping[str, float]
-           ) -> Joining:
+def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) -> Joining:
     """The event a post joins: its story's, else the best-scoring candidate seen within
     WINDOW that reaches JOIN_SCORE with MIN_SHARED terms, else a new one."""
     if post.story_event is not None:
@@ -202,12 +210,12 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], weights: Mapping
         if not (event.first_seen - WINDOW <= post.seen_at <= event.last_seen + WINDOW
                 and post.seen_at - event.first_seen <= MAX_SPAN):
             continue
-        value, shared, place = score(post, event, weights)
-        gap = max(timedelta(0), post.seen_at - event.last_seen)
+        value, shared, place = score(post, event, rarity.weights(post.terms, event))
+        gap = max(timedelta(0), post.seen_at - event.last_seen, event.first_seen - post.seen_at)
         value -= GAP_PENALTY * (gap / WINDOW)
         # Words, not topics, make the count: a topic is context, never enough alone.
         words = sum(not t.startswith(TOPIC_PREFIX) for t in shared)
-        if value >= JOIN_SCORE and words >= (1 if place else MIN_SHARED):
+        if value >= JOIN_SCORE and words >= MIN_SHARED:
             passed.append((value, -event.id, shared, place))
     if not passed:
         return Joining(None, "new")

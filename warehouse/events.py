@@ -19,6 +19,7 @@ from transforms.events import (
     BASELINE,
     PROFILE_TERMS,
     WINDOW,
+    Rarity,
     EventPost,
     EventProfile,
     Joining,
@@ -27,7 +28,6 @@ from transforms.events import (
     is_place_term,
     place_term,
     post_terms,
-    term_weights,
     title_score,
 )
 from warehouse.db import one_at_a_time
@@ -160,7 +160,7 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
             post = EventPost(post.post_id, post.seen_at, terms, post.jurisdiction)
         candidates = [profiles[e] for e in dict.fromkeys(
             e for t in terms for e in by_term.get(t, ())) if e in profiles]
-        joining = choose(post, candidates, term_weights(terms, using, recent))
+        joining = choose(post, candidates, Rarity(using, recent))
         if joining.event_id is None:
             row = EventRow(title=member.headline, title_post_id=member.post_id, title_score=0,
                            jurisdiction=member.jurisdiction, first_seen=member.seen_at,

@@ -38,15 +38,19 @@ class IncidentPost:
 
 # The selection, written out for the report's appendix.
 SELECTION = ("告警证据中的帖子、内容指纹属于事件的帖子，以及与它们同属一个热点（story_id，即转发、"
-             "转载和改写）的全部帖子；另加官方发声帖子本身")
+             "转载和改写）的全部帖子；事件所跟随的舆情事件（event_id）中的全部帖子；"
+             "另加官方发声帖子本身")
 
 
 def incident_posts(engine: Engine, content_hashes: Sequence[str], post_ids: Sequence[int],
-                   also: Sequence[int] = ()) -> list[IncidentPost]:
-    """The posts with one of `content_hashes` or `post_ids`, every post of their stories, and
-    the posts `also` (without their stories: an official statement's template text may be a
-    near-copy of other statements), oldest first."""
-    seeds = "p.content_hash IN :hashes OR p.id IN :ids"
+                   also: Sequence[int] = (), event_id: int | None = None
+                   ) -> list[IncidentPost]:
+    """The posts with one of `content_hashes` or `post_ids`, every post of their stories, the
+    posts of the real-world event the incident follows (`event_id`), and the posts `also`
+    (without their stories: an official statement's template text may be a near-copy of
+    other statements), oldest first."""
+    seeds = ("p.content_hash IN :hashes OR p.id IN :ids"
+             " OR p.id IN (SELECT post_id FROM event_posts WHERE event_id = :event)")
     sql = text(f"""
         WITH seeds AS (SELECT p.id, p.story_id FROM posts p WHERE {seeds})
         SELECT p.id, p.source_id, s.name AS source_name, s.tags, p.url, p.title, p.text,
@@ -60,7 +64,7 @@ def incident_posts(engine: Engine, content_hashes: Sequence[str], post_ids: Sequ
                                                 bindparam("also", expanding=True))
     # An empty IN list is not valid SQL everywhere: a value no post has stands in.
     binds = {"hashes": list(content_hashes) or [""], "ids": list(post_ids) or [-1],
-             "also": list(also) or [-1]}
+             "also": list(also) or [-1], "event": event_id if event_id is not None else -1}
     with engine.connect() as conn:
         rows = conn.execute(sql, binds).all()
     return [IncidentPost(

@@ -30,6 +30,7 @@ from warehouse.records import (
     SourceYield,
     TrackState,
 )
+from warehouse.events import events_of_posts, headline, live_event, merge_events, move_posts
 from warehouse.store import AlertLike, Notifier, StoredAlert, Warehouse, _json
 
 
@@ -150,6 +151,73 @@ class IncidentStore:
             if change is None:
                 return None
             return self._save(session, row, change)
+
+    def merge(self, keep_id: int, other_id: int,
+              decide: Callable[[IncidentState, IncidentState], tuple[ChangeLike, ChangeLike]]
+              ) -> IncidentState:
+        """Merge incident `other_id` into `keep_id` as `decide` says, in one transaction: both
+        changes stored, the other's alerts and event follow the kept one."""
+        with self._session.begin() as session:
+            rows = {i: self._locked(session, i) for i in sorted({keep_id, other_id})}
+            keep_change, other_change = decide(self._state(session, rows[keep_id]),
+                                               self._state(session, rows[other_id]))
+            other = self._save(session, rows[other_id], other_change)
+            kept = self._save(session, rows[keep_id], keep_change)
+            session.execute(update(AlertRow).where(
+                (AlertRow.incident_id == other_id) | (AlertRow.id == other.alert_id))
+                .values(incident_id=keep_id))
+            if other.event_id is not None and other.event_id != kept.event_id:
+                if kept.event_id is None:
+                    rows[keep_id].event_id = other.event_id
+                else:
+                    merge_events(session, kept.event_id, other.event_id)
+                    rows[other_id].event_id = kept.event_id
+            session.flush()
+            return self._state(session, rows[keep_id])
+
+    def split(self, incident_id: int, post_ids: Sequence[int], now: datetime,
+              decide: Callable[[IncidentState, int, str], tuple[ChangeLike, ChangeLike]]
+              ) -> IncidentState:
+        """Posts of an incident's event that are another happening leave it: a new alert
+        holds them as evidence, a new incident (the alert's number) follows them, and they
+        move to an event of their own. Returns the new incident."""
+        with self._session.begin() as session:
+            row = self._locked(session, incident_id)
+            state = self._state(session, row)
+            posts = list(session.scalars(select(Post).where(Post.id.in_(list(post_ids)))))
+            missing = sorted(set(post_ids) - {p.id for p in posts})
+            if missing:
+                raise NoSuchIncident(f"no post {', '.join(map(str, missing))}")
+            if state.event_id is not None:
+                events = events_of_posts(session, post_ids)
+                outside = sorted(p for p in post_ids
+                                 if live_event(session, events.get(p, -1)) != state.event_id)
+                if outside:
+                    raise NoSuchIncident(f"post {', '.join(map(str, outside))} is not in the "
+                                         f"event of incident {incident_id}")
+            posts.sort(key=lambda p: (p.seen_at, p.id))
+            stamp = as_utc_naive(now)
+            alert = AlertRow(
+                fingerprint=f"split:{incident_id}:{stamp.isoformat()}:{posts[0].id}",
+                kind=state.kind, level=state.level,
+                title="拆分：" + headline(posts[0].title, posts[0].text),
+                reason=f"从事件 #{incident_id} 拆分出的 {len(posts)} 条信息",
+                evidence=_json([{"post_id": p.id, "url": p.url,
+                                 "title": headline(p.title, p.text), "source_id": p.source_id,
+                                 "published_at": p.published_at} for p in posts]),
+                jurisdiction=state.jurisdiction, status="open", version=1,
+                first_detected_at=stamp, last_detected_at=stamp)
+            session.add(alert)
+            session.flush()
+            old_change, new_change = decide(state, alert.id, alert.title)
+            self._save(session, row, old_change)
+            new = self._save(session, None, new_change)
+            alert.incident_id = new.id
+            new_row = session.get_one(IncidentRow, new.id)
+            new_row.event_id = move_posts(session, [p.id for p in posts], None, "split")
+            new_row.content_hashes = list(dict.fromkeys(p.content_hash for p in posts))
+            session.flush()
+            return self._state(session, new_row)
 
     def add_silence(self, silence: Silence, now: datetime) -> Silence:
         with self._session.begin() as session:

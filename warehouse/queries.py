@@ -348,6 +348,39 @@ def _patrol(pg: bool, params: QueryParams) -> str:
         ORDER BY h.hour"""
 
 
+def _top_events(pg: bool, params: QueryParams) -> str:
+    """Real-world events (warehouse.events) by their posts in the window, with the window
+    before, the stories inside, negative toward the police, sources and official voice."""
+    filters = _post_filters(params)
+    return f"""
+        WITH cur AS (
+            SELECT ep.event_id, COUNT(*) AS posts, {NEGATIVE} AS negative,
+                   SUM(CASE WHEN p.police_stance = 'negative' THEN 1 ELSE 0 END)
+                       AS negative_police,
+                   COUNT(DISTINCT COALESCE(p.story_id, -p.id)) AS stories,
+                   COUNT(DISTINCT p.source_id) AS sources,
+                   MIN(p.seen_at) AS first_seen_at, MAX(p.seen_at) AS last_seen_at
+            FROM posts p JOIN event_posts ep ON ep.post_id = p.id
+            WHERE {WINDOW}{filters}
+            GROUP BY ep.event_id),
+        top AS (
+            SELECT * FROM cur ORDER BY posts DESC, event_id LIMIT :limit),
+        prev AS (
+            SELECT ep.event_id, COUNT(*) AS posts
+            FROM posts p JOIN event_posts ep ON ep.post_id = p.id
+            JOIN top ON top.event_id = ep.event_id
+            WHERE p.seen_at >= :before AND p.seen_at < :since{filters}
+            GROUP BY ep.event_id)
+        SELECT top.event_id, e.title, e.jurisdiction, top.posts,
+               COALESCE(prev.posts, 0) AS posts_before,
+               top.posts - COALESCE(prev.posts, 0) AS growth, top.negative,
+               top.negative_police, top.stories, top.sources, top.first_seen_at,
+               top.last_seen_at, e.official_first_at AS official_at
+        FROM top JOIN events e ON e.id = top.event_id
+        LEFT JOIN prev ON prev.event_id = top.event_id
+        ORDER BY top.posts DESC, top.event_id"""
+
+
 POST_FILTERS = frozenset(FILTERS)
 QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
     NamedQuery("volume", "posts, negative and police-related counts by --by dimensions "
@@ -357,6 +390,12 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
                "posts.story_id) by growth over the window before",
                POST_FILTERS, _top_stories, takes_limit=True,
                time_columns=("first_seen_at", "last_seen_at")),
+    NamedQuery("top_events", "real-world events (posts about one happening in any wording, "
+               "event_id = event_posts.event_id; `jingyu events show N`) by posts in the "
+               "window, with growth, the stories inside, negative toward the police "
+               "(negative_police), sources and the official statement's time",
+               POST_FILTERS, _top_events, takes_limit=True,
+               time_columns=("first_seen_at", "last_seen_at", "official_at")),
     NamedQuery("posts", "the posts themselves, newest first, with ids, links and full text",
                POST_FILTERS, _posts, takes_limit=True, time_columns=("seen_at",)),
     NamedQuery("alerts", "alerts first detected in the window, with their incident's status",

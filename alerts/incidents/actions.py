@@ -54,6 +54,22 @@ def close(store: IncidentStore, incident_id: int, by: str, now: datetime, note: 
     return _apply(store, incident_id, lambda i: domain.close(i, by, now, note, via))
 
 
+def merge(store: IncidentStore, first: int, second: int, by: str, now: datetime,
+          note: str = "", via: str = "") -> IncidentState:
+    """Two incidents are one happening: the earlier number carries on (higher level, both
+    evidences, the earlier statement, the events joined); the later closes, pointing to it."""
+    keep, other = sorted((first, second))
+    return store.merge(keep, other, lambda k, o: domain.merge(k, o, by, now, note, via))
+
+
+def split(store: IncidentStore, incident_id: int, post_ids: list[int], by: str,
+          now: datetime, note: str = "", via: str = "") -> IncidentState:
+    """Posts of an incident that are another happening become a new incident (returned),
+    with an event of their own."""
+    return store.split(incident_id, post_ids, now, lambda i, new_id, title: domain.split_off(
+        i, post_ids, new_id, title, by, now, note, via))
+
+
 def silence(store: IncidentStore, match: str, until: datetime, by: str, now: datetime,
             reason: str = "", long: bool = False) -> Silence:
     return store.add_silence(domain.new_silence(match, until, by, now, reason, long), now)

@@ -315,6 +315,64 @@ def close(incident: IncidentState, by: str, now: datetime, note: str = "",
     return Change(after, (Event("closed", by, now, _said(note, via)),))
 
 
+def merge(keep: IncidentState, other: IncidentState, by: str, now: datetime, note: str = "",
+          via: str = "") -> tuple[Change, Change]:
+    """Two incidents are one happening: the earlier number (`keep`) carries on with the
+    higher level, both evidences and the earlier statement; the other closes and points to
+    it. Returns (keep's change, other's change)."""
+    if keep.id == other.id:
+        raise IncidentError(f"incident {keep.id} cannot merge with itself")
+    if keep.id > other.id:
+        raise IncidentError(f"merge keeps the earlier number: merge {other.id} {keep.id}")
+    for incident in (keep, other):
+        if incident.merged_into is not None:
+            raise IncidentError(f"incident {incident.id} was already merged into "
+                                f"{incident.merged_into}")
+    statement = min((i for i in (keep, other) if i.official_statement_at is not None),
+                    key=lambda i: i.official_statement_at, default=None)  # type: ignore[arg-type,return-value]
+    after = replace(
+        keep, level=min(keep.level, other.level), sensitive=keep.sensitive or other.sensitive,
+        terms=_merged(keep.terms, other.terms), topics=_merged(keep.topics, other.topics),
+        content_hashes=_merged(keep.content_hashes, other.content_hashes),
+        official_statement_at=statement.official_statement_at if statement else None,
+        official_post_id=statement.official_post_id if statement else None,
+        opened_at=min(keep.opened_at, other.opened_at), updated_at=now)
+    if not status_of(keep).is_open and status_of(other).is_open:
+        after = replace(after, status=Status.NEW, resolved_at=None, resolved_by=None,
+                        closed_at=None, closed_by=None)
+    gone = replace(other, status=Status.CLOSED, closed_at=now, closed_by=by,
+                   merged_into=keep.id, updated_at=now)
+    said = _said(note, via)
+    return (Change(after, (Event("merged_in", by, now, {"from": other.id, **said}),)),
+            Change(gone, (Event("merged_into", by, now, {"into": keep.id, **said}),)))
+
+
+def split_off(incident: IncidentState, post_ids: Sequence[int], new_id: int, title: str,
+              by: str, now: datetime, note: str = "", via: str = "") -> tuple[Change, Change]:
+    """Posts that are another happening leave an incident for a new one (number `new_id`),
+    which starts as the old one's level and tracks start afresh. Returns (old's change,
+    new one's change)."""
+    if not post_ids:
+        raise IncidentError("name the posts to split off (--posts 12,15)")
+    if incident.merged_into is not None:
+        raise IncidentError(f"incident {incident.id} was merged into {incident.merged_into}: "
+                            f"split from that one")
+    said = _said(note, via)
+    detail = {"posts": list(post_ids), **said}
+    new = replace(incident, id=new_id, alert_id=new_id, fingerprint=f"split:{new_id}",
+                  title=title,
+                  status=Status.NEW, opened_at=now, updated_at=now, acknowledged_at=None,
+                  acknowledged_by=None, resolved_at=None, resolved_by=None, closed_at=None,
+                  closed_by=None, official_post_id=None, official_statement_at=None,
+                  progress_at=None, escalated=(), last_notified_at=None, repeats=0,
+                  terms=(), content_hashes=(), event_id=None, merged_into=None,
+                  tracks=tuple(replace(t, started_at=None, started_by=None, done_at=None,
+                                       done_by=None, notes=()) for t in incident.tracks))
+    return (Change(replace(incident, updated_at=now),
+                   (Event("split", by, now, {**detail, "into": new_id}),)),
+            Change(new, (Event("split_from", by, now, {**detail, "from": incident.id}),)))
+
+
 # A silence longer than this hides alerts past the next shifts, who may not know of it: it
 # takes an explicit `long=True` (`jingyu alerts silence --long`).
 LONGEST_SILENCE = timedelta(hours=24)

@@ -299,3 +299,42 @@ def test_statement_before_detection_is_matched_with_a_negative_delay(wh):
     assert event.detail["minutes_after_detection"] == -30
     tend_incidents(wh, desk(), NOW + timedelta(hours=5))
     assert "statement" not in store.get(incident.id).escalated
+
+
+def test_merge_keeps_the_earlier_number_and_split_makes_a_new_one(wh):
+    from alerts.incidents import actions
+    from alerts.incidents.incident import IncidentError
+    from warehouse.events import EventStore
+
+    store_posts(wh, "weibo", NOW - timedelta(minutes=20), ["辅警推倒摊贩"], high_risk=True)
+    store_posts(wh, "weibo", NOW - timedelta(minutes=10), ["仓库起火"], high_risk=True,
+                tag="c", keywords=("仓库", "火灾", "消防"))
+    first, second = sorted(r.alert_id for r in raise_and_track(wh, desk(), NOW))
+    store = IncidentStore(wh)
+    pages = len(outbox(wh))
+    with pytest.raises(IncidentError, match="itself"):
+        actions.merge(store, first, first, "王五", NOW)
+    kept = actions.merge(store, second, first, "王五", NOW, note="同一事件")
+    assert kept.id == first and kept.merged_into is None
+    gone = store.get(second)
+    assert gone.merged_into == first and gone.status == "closed"
+    assert [e.action for e in store.events(first)][-1] == "merged_in"
+    assert store.events(second)[-1].detail == {"into": first, "note": "同一事件"}
+    assert {a["id"] for a in store.alerts_of(first)} == {first, second}
+    with pytest.raises(IncidentError, match="already merged"):
+        actions.merge(store, first, second, "王五", NOW)
+    # One event now holds both posts; a later alert of the second goes to the kept number.
+    posts = wh.posts_since(NOW - timedelta(hours=1), NOW)
+    assert len({p.event_id for p in posts}) == 1
+    assert len(outbox(wh)) == pages
+
+    # Split the fire back off: a new incident with a new number and an event of its own.
+    fire = next(p.id for p in posts if p.text == "仓库起火")
+    new = actions.split(store, first, [fire], "王五", NOW + timedelta(minutes=5), note="不是一回事")
+    assert new.id not in (first, second) and new.status == "new"
+    assert new.event_id is not None and new.event_id != store.get(first).event_id
+    assert EventStore(wh).events_of_posts([fire]) == {fire: new.event_id}
+    assert [e.action for e in store.events(new.id)] == ["split_from"]
+    assert store.events(first)[-1].detail["into"] == new.id
+    with pytest.raises(Exception, match="not in the event"):
+        actions.split(store, first, [fire], "王五", NOW)

@@ -153,3 +153,35 @@ def test_watchdog_command(setup, capsys):
     assert main(args) == 1
     out = capsys.readouterr().out
     assert "信息源失效：微博" in out and "被反爬拦截" in out
+
+
+def test_merge_and_split_from_the_command_line(setup, capsys):
+    """`alerts merge A B` keeps the earlier number; `alerts split N --posts` makes a new one."""
+    wh = Warehouse(setup["db"])
+    now = utcnow() - timedelta(minutes=5)
+    raw = RawPost(source_id="weibo", external_id="2", url="https://weibo.com/1/2",
+                  title="仓库起火 消防到场", body="", author=None, published_at=now,
+                  fetched_at=now)
+    post = ScoredPost(raw=raw, text=raw.title, content_hash="h2", keywords=("仓库", "起火"),
+                      police_related=True, police_terms=("民警",), sentiment=0.1,
+                      polarity="negative", police_stance="negative",
+                      topics=("police.assault",), rule_hits=(), high_risk=True)
+    wh.store_fetch(wh.start_run(now), FetchResult(source_id="weibo", status=FETCH_OK,
+                                                  cursor=SourceCursor(), posts=(raw,)),
+                   [post], now)
+    second = next(r.alert_id for r in raise_and_track(wh, load_desk(setup["config"]), now)
+                  if str(r.alert_id) != setup["id"])
+    fire = next(p.id for p in wh.posts_since(now - timedelta(hours=1), utcnow())
+                if p.text.startswith("仓库"))
+    wh.close()
+    code, out, _ = run(capsys, setup, "merge", str(second), setup["id"], "--by", "王五",
+                       "--note", "同一件事")
+    assert code == 0 and out.startswith(f"#{setup['id']} ")
+    code, out, err = run(capsys, setup, "merge", setup["id"], str(second), "--by", "王五")
+    assert code == 1 and "already merged" in err
+    code, out, _ = run(capsys, setup, "split", setup["id"], "--posts", str(fire), "--by", "王五")
+    assert code == 0 and "拆分：仓库起火" in out
+    code, _, err = run(capsys, setup, "split", setup["id"], "--posts", "x1", "--by", "王五")
+    assert code == 2 and "comma" in err
+    code, out, _ = run(capsys, setup, "show", setup["id"])
+    assert "merged_in" in out and "split" in out

@@ -60,11 +60,15 @@ def test_one_cycle_collects_scores_stores_and_alerts(recorded_feeds, warehouse_u
             "select police_related, police_stance from posts where id in "
             f"({','.join(str(e['post_id']) for e in spike['evidence'])})")))
     assert spike["evidence"] and evidence == {(True, "negative")}
+    # Alerts about one real-world event share its incident, paged once: console + duty-log
+    # for each incident, under the incident's number.
+    incidents = {a["incident_id"] for a in alerts}
+    assert None not in incidents and len(incidents) < len(alerts)
     sent = warehouse.outbox_counts()
-    assert sent == {"sent": 2 * len(alerts)}  # console + duty-log for each alert
+    assert sent == {"sent": 2 * len(incidents)}
     lines = recorded_feeds.notifications.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(alerts)
-    assert {json.loads(line)["alert_id"] for line in lines} == {a["id"] for a in alerts}
+    assert len(lines) == len(incidents)
+    assert {json.loads(line)["alert_id"] for line in lines} == incidents
     warehouse.close()
 
 

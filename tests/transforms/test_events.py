@@ -11,8 +11,8 @@ from transforms.events import (
     EventProfile,
     choose,
     event_place,
+    Rarity,
     places_compatible,
-    term_weights,
 )
 
 T0 = datetime(2026, 11, 26, 10, 0)
@@ -34,8 +34,8 @@ def post(terms: list[str], place: str | None, minutes: int = 40) -> EventPost:
     return EventPost(99, T0 + timedelta(minutes=minutes), frozenset(terms), place)
 
 
-def weights(p: EventPost):
-    return term_weights(p.terms, USING, 100)
+def weights(p: EventPost) -> Rarity:
+    return Rarity(USING, 100)
 
 
 def test_other_wording_of_the_same_happening_joins() -> None:

@@ -117,3 +117,22 @@ def test_cli_lists_and_explains(wh: Warehouse, warehouse_url: str, capsys) -> No
     shown = capsys.readouterr().out
     assert "opened the event" in shown and "shares" in shown and "警情通报" in shown
     assert main(["events", "show", "999999", "--database", warehouse_url]) == 1
+
+
+def test_top_events_query_ranks_events_with_their_stories(wh: Warehouse) -> None:
+    from warehouse.queries import QueryParams, run_query
+
+    load_scenario(wh)
+    result = run_query(wh.engine, "top_events",
+                       QueryParams(since=NOW - timedelta(hours=6), until=NOW, limit=5))
+    rows = result.records()
+    assert [r["posts"] for r in rows] == [5, 3]
+    market, crash = rows
+    assert market["jurisdiction"] == LJ and market["stories"] == 5 and market["sources"] == 2
+    assert market["official_at"] and crash["official_at"] in (None, "")
+    assert market["growth"] == 5 and market["posts_before"] == 0
+    assert "警情通报" in market["title"]
+    # Filters apply to the posts counted: the crash's district alone.
+    only = run_query(wh.engine, "top_events", QueryParams(
+        since=NOW - timedelta(hours=6), until=NOW, jurisdiction=BH)).records()
+    assert [r["event_id"] for r in only] == [crash["event_id"]]
