@@ -109,8 +109,10 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
     evidence_ids = [int(e["post_id"]) for e in store.alert(incident.alert_id)["evidence"]
                     if isinstance(e, dict) and e.get("post_id") is not None]
     official = [incident.official_post_id] if incident.official_post_id else []
-    evidence_ids += [int(e["post_id"]) for a in store.alerts_of(incident_id)
-                     for e in a["evidence"] if isinstance(e, dict) and e.get("post_id") is not None]
+    # And the evidence of the alerts that joined it (other signals of its event), once each.
+    evidence_ids = list(dict.fromkeys(evidence_ids + [
+        int(e["post_id"]) for a in store.alerts_of(incident_id) for e in a["evidence"]
+        if isinstance(e, dict) and e.get("post_id") is not None]))
     posts = incident_posts(engine, incident.content_hashes, evidence_ids, also=official,
                            event_id=incident.event_id)
     by_id = {p.id: p for p in posts}
