@@ -24,6 +24,7 @@ from collectors.kinds import (BadItem, FileKind, HttpKind, Item, Page, Parsed, P
 from collectors.posts import content_id, keep_unseen, newest_first, storable, unstorable_count
 from collectors.records import (FETCH_ERROR, FETCH_NOT_MODIFIED, FETCH_OK, FetchResult, RawPost,
                                 SourceConfig, SourceCursor)
+from jingyu.redaction import redact_text, url_secrets
 from jingyu.timeutil import utcnow
 
 _LOGIN_PAGE = re.compile(r"login|passport|signin|captcha|verify|sec_check|security-check",
@@ -62,17 +63,24 @@ def collect(source: SourceConfig, cursor: SourceCursor, client: PoliteClient) ->
         else:
             raise _Failed(f"kind {kind.name!r} has no transport")
     except _Failed as failed:
-        return FetchResult(source.id, FETCH_ERROR, cursor, error=f"{source.id}: {failed.message}",
+        return FetchResult(source.id, FETCH_ERROR, cursor,
+                           error=_redacted(f"{source.id}: {failed.message}", source),
                            http_status=failed.http_status, elapsed_s=time.monotonic() - started,
                            failure=failed.failure.value)
     except Exception as exc:  # noqa: BLE001 (a bug in one source must not stop the run)
         return FetchResult(source.id, FETCH_ERROR, cursor,
-                           error=f"{source.id}: unexpected {type(exc).__name__}: {exc} "
-                                 f"(while fetching {source.url})",
+                           error=_redacted(f"{source.id}: unexpected {type(exc).__name__}: "
+                                           f"{exc} (while fetching {source.url})", source),
                            elapsed_s=time.monotonic() - started, failure=FailureClass.HARD.value)
     return FetchResult(source.id, result.status, result.cursor, posts=result.posts,
-                       error=result.error, http_status=result.http_status,
+                       error=_redacted(result.error, source), http_status=result.http_status,
                        elapsed_s=time.monotonic() - started)
+
+
+def _redacted(error: str | None, source: SourceConfig) -> str | None:
+    """An error without the source URL's key or token (a self-hosted RSSHub's ?key=…): it is
+    stored in source health, logged and shown to anyone who reads them."""
+    return redact_text(error, url_secrets(source.url)) if error else error
 
 
 def _options(kind: SourceKind, source: SourceConfig) -> object:

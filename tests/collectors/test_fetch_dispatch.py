@@ -78,3 +78,17 @@ def test_unexpected_exception_becomes_an_error(client: PoliteClient,
     assert result.status == FETCH_ERROR
     assert result.error == f"buggy: unexpected KeyError: 'title' (while fetching {source.url})"
     assert result.cursor == SourceCursor(etag="kept")
+
+
+def test_a_source_key_never_reaches_its_error(client: PoliteClient,
+                                              feed_source: Callable[..., SourceConfig]) -> None:
+    # A self-hosted RSSHub takes its access key in the query; source health, logs and the run
+    # summary keep the error, never the key (issue 10).
+    key = "rsshub-acc355-k3y-9f8e7d"
+    routes = {"/weibo/keyword/police": Route(b"blocked", status=403),
+              f"/{key}/feed": Route(b"gone", status=404)}
+    with FeedReplayServer(routes) as srv:
+        for url in (srv.url("/weibo/keyword/police") + f"?key={key}", srv.url(f"/{key}/feed")):
+            result = fetch(feed_source(url), SourceCursor(), client)
+            assert result.status == FETCH_ERROR and result.error
+            assert key not in result.error and "***" in result.error
