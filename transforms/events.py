@@ -14,6 +14,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+
+from transforms.keywords import load_idf_table
 
 # A post joins an event last seen at most this long before it (or first seen at most this
 # long after it: a late-collected earlier post).
@@ -82,8 +85,13 @@ class EventProfile:
 
     @property
     def jurisdiction(self) -> str | None:
-        """The most specific place most of its placed posts agree on."""
-        return event_place(self.places)
+        """The most specific place most of its placed posts agree on (kept until a post
+        with a place joins)."""
+        key = (len(self.places), sum(self.places.values()))
+        if getattr(self, "_place_key", None) != key:
+            self._place = event_place(self.places)
+            self._place_key = key
+        return self._place
 
     def add(self, post: EventPost) -> None:
         self.size += 1
@@ -159,6 +167,31 @@ TYPICAL = 0.15
 MAX_SPAN = timedelta(hours=72)
 
 
+# A word common in Chinese at large (jieba's IDF table: 知道 4.0, 学生 5.8, 民警 7.6) says
+# little about which happening a post is about, whatever the warehouse has seen so far (a
+# young warehouse finds every word rare); words rarer than GENERAL_SPECIFIC (滨河路 12.3,
+# 摊主 10.4, and names jieba does not know) count fully, commoner ones in proportion.
+GENERAL_COMMON = 6.0
+GENERAL_SPECIFIC = 10.0
+GENERAL_MIN = 0.1
+
+
+@lru_cache(maxsize=1)
+def _general_idf() -> tuple[Mapping[str, float], float]:
+    table = load_idf_table()
+    return table.idf, table.median
+
+
+def general_specificity(term: str) -> float:
+    """0.1..1: how specific a word is in general Chinese (topics and places: 1)."""
+    if term.startswith((TOPIC_PREFIX, PLACE_PREFIX)):
+        return 1.0
+    idf, median = _general_idf()
+    value = idf.get(term, median)
+    return min(1.0, max(GENERAL_MIN, (value - GENERAL_COMMON)
+                        / (GENERAL_SPECIFIC - GENERAL_COMMON)))
+
+
 @dataclass(frozen=True)
 class Rarity:
     """How many recent posts use each term (`using`) of how many (`recent`)."""
@@ -166,15 +199,15 @@ class Rarity:
     using: Mapping[str, int]
     recent: int
 
-    def weights(self, terms: Iterable[str], event: EventProfile | None = None
-                ) -> dict[str, float]:
+    def weights(self, terms: Iterable[str]) -> dict[str, float]:
         """Rarity weight of each term: smoothed log ratio of recent posts to the posts using
         it, less the weight of a term one post in COMMON uses. (Leaving an event's own posts
         out of the count, against that event, made a big event a magnet: measured with
         benchmarks/eval_events.py, background posts poured into it.)"""
         total = max(self.recent, PRIOR_POSTS)
-        return {t: max(FLOOR, math.log((total + 2) / (self.using.get(t, 0) + 1))
-                       - math.log(COMMON)) for t in terms}
+        return {t: general_specificity(t) * max(FLOOR, math.log((total + 2)
+                                                             / (self.using.get(t, 0) + 1))
+                                                - math.log(COMMON)) for t in terms}
 
 
 def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
@@ -206,11 +239,12 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) 
     if post.story_event is not None:
         return Joining(post.story_event, "story", 1.0)
     passed: list[tuple[float, int, tuple[str, ...], str | None]] = []
+    weights = rarity.weights(post.terms)
     for event in candidates:
         if not (event.first_seen - WINDOW <= post.seen_at <= event.last_seen + WINDOW
                 and post.seen_at - event.first_seen <= MAX_SPAN):
             continue
-        value, shared, place = score(post, event, rarity.weights(post.terms, event))
+        value, shared, place = score(post, event, weights)
         gap = max(timedelta(0), post.seen_at - event.last_seen, event.first_seen - post.seen_at)
         value -= GAP_PENALTY * (gap / WINDOW)
         # Words, not topics, make the count: a topic is context, never enough alone.

@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.events import (
     BASELINE,
+    MIN_SHARED,
+    PLACE_PREFIX,
     PROFILE_TERMS,
+    TOPIC_PREFIX,
     WINDOW,
     Rarity,
     EventPost,
@@ -158,8 +161,10 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
                          story_events.get(member.story_id) if member.story_id else None)
         if post.story_event is not None and post.story_event not in profiles:
             post = EventPost(post.post_id, post.seen_at, terms, post.jurisdiction)
-        candidates = [profiles[e] for e in dict.fromkeys(
-            e for t in terms for e in by_term.get(t, ())) if e in profiles]
+        # Only events sharing MIN_SHARED of its words can take it: the others are not scored.
+        hits = Counter(e for t in terms if not t.startswith(TOPIC_PREFIX)
+                       for e in set(by_term.get(t, ())))
+        candidates = [profiles[e] for e, n in hits.items() if n >= MIN_SHARED and e in profiles]
         joining = choose(post, candidates, Rarity(using, recent))
         if joining.event_id is None:
             row = EventRow(title=member.headline, title_post_id=member.post_id, title_score=0,
@@ -266,15 +271,15 @@ def _upsert_terms(session: Session, counts: dict[tuple[int, str], list]) -> None
             for (e, t), (n, seen) in counts.items()]
     dialect = session.get_bind().dialect.name
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for chunk in _chunks(rows):
-        statement = build(EventTerm).values(chunk)
-        statement = statement.on_conflict_do_update(
-            index_elements=["term", "event_id"],
-            set_={"posts": EventTerm.posts + statement.excluded.posts,
-                  "last_seen": case((statement.excluded.last_seen > EventTerm.last_seen,
-                                     statement.excluded.last_seen),
-                                    else_=EventTerm.last_seen)})
-        session.execute(statement)
+    statement = build(EventTerm)
+    statement = statement.on_conflict_do_update(
+        index_elements=["term", "event_id"],
+        set_={"posts": EventTerm.posts + statement.excluded.posts,
+              "last_seen": case((statement.excluded.last_seen > EventTerm.last_seen,
+                                 statement.excluded.last_seen),
+                                else_=EventTerm.last_seen)})
+    # One statement, many rows (executemany): compiled once, not once per chunk of values.
+    session.execute(statement, rows)
 
 
 def refresh_events(session: Session, event_ids: Iterable[int],
@@ -293,6 +298,11 @@ def refresh_events(session: Session, event_ids: Iterable[int],
                    func.min(case((Post.source_id.in_(official), Post.seen_at))))
             .join(Post, Post.id == EventPostRow.post_id)
             .where(EventPostRow.event_id.in_(chunk)).group_by(EventPostRow.event_id))}
+        places: dict[int, dict[str, int]] = defaultdict(dict)
+        for event_id, term, posts in session.execute(
+                select(EventTerm.event_id, EventTerm.term, EventTerm.posts).where(
+                    EventTerm.event_id.in_(chunk), EventTerm.term.like(PLACE_PREFIX + "%"))):
+            places[event_id][term[len(PLACE_PREFIX):]] = posts
         sources: dict[int, list[str]] = defaultdict(list)
         for event_id, source_id in session.execute(
                 select(EventPostRow.event_id, Post.source_id).distinct()
@@ -314,10 +324,7 @@ def refresh_events(session: Session, event_ids: Iterable[int],
             event.platforms = sorted({t for s in sources[event.id] for t in tags.get(s, ())})
             event.has_official_post = official_first is not None
             event.official_first_at = official_first
-            places = dict(session.execute(
-                select(EventTerm.term, EventTerm.posts).where(
-                    EventTerm.event_id == event.id, EventTerm.term.like("@%"))).all())
-            event.jurisdiction = event_place({t[1:]: n for t, n in places.items()})
+            event.jurisdiction = event_place(places[event.id])
             if event.id in titles and titles[event.id][0] > event.title_score:
                 event.title_score, event.title_post_id, event.title = titles[event.id]
 
@@ -431,14 +438,20 @@ def move_posts(session: Session, post_ids: Sequence[int], into: int | None, reas
 
 
 def merge_events(session: Session, keep: int, other: int) -> None:
-    """Move every post of `other` into `keep`; `other` points to `keep` from now on."""
+    """Move every post of `other` into `keep` (their index counts added up); `other` points
+    to `keep` from now on."""
     if keep == other:
         return
+    one_at_a_time(session, _EVENT_LOCK)
     session.execute(update(EventRow).where(EventRow.id == other).values(merged_into=keep))
-    post_ids = list(session.scalars(select(EventPostRow.post_id)
-                                    .where(EventPostRow.event_id == other)))
-    if post_ids:
-        move_posts(session, post_ids, keep, "merged")
+    session.execute(update(EventPostRow).where(EventPostRow.event_id == other)
+                    .values(event_id=keep, reason="merged"))
+    moved = {(keep, term): [posts, seen] for term, posts, seen in session.execute(
+        select(EventTerm.term, EventTerm.posts, EventTerm.last_seen)
+        .where(EventTerm.event_id == other))}
+    session.execute(delete(EventTerm).where(EventTerm.event_id == other))
+    _upsert_terms(session, moved)
+    refresh_events(session, {keep, other})
 
 
 class EventStore:

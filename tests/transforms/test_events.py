@@ -84,3 +84,13 @@ def test_event_place_is_the_deepest_majority() -> None:
     assert event_place({LINJIANG: 2, BEIHU: 2}) == "qingchuan"
     assert event_place({}) is None
     assert places_compatible(LINJIANG, f"{LINJIANG}.x") and not places_compatible(LINJIANG, BEIHU)
+
+
+def test_words_common_in_chinese_at_large_weigh_little() -> None:
+    from transforms.events import general_specificity
+
+    assert general_specificity("知道") < 0.2 and general_specificity("学生") < 0.2
+    assert general_specificity("滨河路") == 1.0 and general_specificity("#police") == 1.0
+    assert general_specificity("某个jieba不认识的地名") == 1.0
+    rarity = Rarity({}, 0)
+    assert rarity.weights(["知道"])["知道"] < rarity.weights(["摊主"])["摊主"]
