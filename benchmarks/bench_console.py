@@ -53,7 +53,7 @@ STEPS = [
     """INSERT INTO sources (id, name, kind, url, tags, jurisdiction, poll_minutes, enabled,
            seen_ids, cursor_extra, consecutive_failures)
        SELECT 'src' || lpad(s::text, 2, '0'), '来源' || s, 'feed',
-              'https://feeds.example/' || s || '.xml', '[]', (:places)[1 + s % 10], 5, true,
+              'https://feeds.example/' || s || '.xml', '[]', (CAST(:places AS text[]))[1 + s % 10], 5, true,
               '[]', '{}', 0
        FROM generate_series(0, 39) s""",
     # posts: 90 days back from now, 20 to a story
@@ -61,21 +61,21 @@ STEPS = [
            fetched_at, seen_at, content_hash, keywords, police_related, police_terms, sentiment,
            polarity, topics, rule_hits, high_risk, jurisdiction, story_id)
        SELECT i, 'src' || lpad((i % 40)::text, 2, '0'), 'e' || i,
-              'https://weibo.example/' || i, (:phrases)[1 + i % 8] || ' #' || i,
-              (:phrases)[1 + i % 8] || '，' || (:phrases)[1 + (i / 8) % 8] || '。编号' || i,
+              'https://weibo.example/' || i, (CAST(:phrases AS text[]))[1 + i % 8] || ' #' || i,
+              (CAST(:phrases AS text[]))[1 + i % 8] || '，' || (CAST(:phrases AS text[]))[1 + (i / 8) % 8] || '。编号' || i,
               t, t, t, md5(i::text), '[]', i % 2 = 0, '[]', 0.3,
               (ARRAY['negative', 'neutral', 'positive'])[1 + i % 3], '[]', '[]', false,
-              (:places)[1 + (i % 40) % 10], i / 20
+              (CAST(:places AS text[]))[1 + (i % 40) % 10], i / 20
        FROM (SELECT i, now() AT TIME ZONE 'UTC' - (i % 7776000) * interval '1 second' AS t
              FROM generate_series(1, :posts) i) g""",
     # one alert per incident; the evidence is a post of the incident's story
     """INSERT INTO alerts (id, fingerprint, kind, level, title, reason, evidence, jurisdiction,
            status, version, first_detected_at, last_detected_at)
        SELECT k, 'sensitive:bench:' || k, 'sensitive_item', 1 + k % 4,
-              '敏感信息：' || (:phrases)[1 + k % 8] || ' #' || k, '涉警负面敏感信息',
+              '敏感信息：' || (CAST(:phrases AS text[]))[1 + k % 8] || ' #' || k, '涉警负面敏感信息',
               json_build_array(json_build_object('post_id', k * 97 % :posts + 1,
-                  'title', (:phrases)[1 + k % 8], 'url', 'https://weibo.example/' || k)),
-              (:places)[1 + k % 10], 'open', 1, t, t
+                  'title', (CAST(:phrases AS text[]))[1 + k % 8], 'url', 'https://weibo.example/' || k)),
+              (CAST(:places AS text[]))[1 + k % 10], 'open', 1, t, t
        FROM (SELECT k, now() AT TIME ZONE 'UTC'
                        - (:incidents - k) * interval '13 minutes' AS t
              FROM generate_series(1, :incidents) k) g""",

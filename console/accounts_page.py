@@ -51,6 +51,7 @@ async def change(request: Request) -> Response:
             done = f"已为 {name} 设置新密码"
         else:
             raise AccountError(f"unknown action {action!r}")
+        console.known_accounts.forget()
         request.session["flash"] = {"ok": True, "text": done}
     except (AccountError, AccountExists, NoSuchAccount) as exc:
         request.session["flash"] = {"ok": False, "text": str(exc)}

@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from alerts.incidents.handling import Desk
-from console.auth import LoginThrottle
+from console.auth import AccountCache, LoginThrottle
+from console.board import BoardCache
 from jingyu.timeutil import utcnow
 from reports.blocks import Labels
 from transforms.places import Gazetteer
@@ -63,6 +64,8 @@ class Console:
     incidents: IncidentStore = field(init=False)
     accounts: AccountStore = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    known_accounts: AccountCache = field(default_factory=AccountCache)
+    board_cache: BoardCache = field(default_factory=BoardCache)
 
     def __post_init__(self) -> None:
         self.incidents = IncidentStore(self.warehouse)

@@ -2,17 +2,22 @@
 a small script that polls a change stamp and fetches the board again when it moves."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from threading import Lock
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
 
 from alerts.incidents.incident import Status, Track
 from alerts.incidents.timers import OPEN_STATUSES, Deadline, TimerSettings, deadlines, sync_gaps
 from alerts.levels import LEVELS
-from console.auth import require
-from console.views import render, span
+from console.accounts import may
+from console.auth import csrf_token, require
+from console.views import ENV, render, span
 from jingyu.timeutil import utcnow
 from warehouse.accounts import Account
 from warehouse.records import IncidentState, TrackState
@@ -117,29 +122,81 @@ def open_cards(request: Request, account: Account, now: datetime) -> list[Incide
                  console.labels.humanise(i.title)) for i in incidents]
 
 
-def _board_context(request: Request, account: Account) -> dict:
-    now = utcnow()
-    cards = open_cards(request, account, now)
-    counts = {level: sum(1 for c in cards if c.incident.level == level) for level in LEVELS}
-    return {"cards": cards, "counts": counts, "now": now,
-            "stamp": request.app.state.console.incidents.change_stamp(),
-            "unacknowledged": sum(1 for c in cards if c.incident.status == Status.NEW)}
+class BoardCache:
+    """Every officer of one jurisdiction sees the same board: it is drawn once per change of
+    the incidents (the change stamp), per minute (the countdowns) and per kind of viewer
+    (jurisdiction, may act), not once per request. The stamp itself is read at most once a
+    second. The form token differs per session: the cached HTML holds a placeholder."""
+
+    STAMP_SECONDS = 1.0
+    TOKEN = "__FORM_TOKEN__"
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._stamp = ("", 0.0)
+        self._boards: dict[tuple, str] = {}
+
+    def stamp(self, read: Callable[[], str]) -> str:
+        value, at = self._stamp
+        if time.monotonic() - at < self.STAMP_SECONDS:
+            return value
+        value = read()
+        with self._lock:
+            self._stamp = (value, time.monotonic())
+        return value
+
+    def changed(self) -> None:
+        """This process changed an incident: read the stamp afresh on the next request."""
+        with self._lock:
+            self._stamp = ("", 0.0)
+
+    def board(self, key: tuple, draw: Callable[[], str]) -> str:
+        with self._lock:
+            html = self._boards.get(key)
+        if html is None:
+            html = draw()
+            with self._lock:
+                if len(self._boards) > 64:      # old stamps and minutes
+                    self._boards.clear()
+                self._boards[key] = html
+        return html
+
+
+def board_html(request: Request, account: Account) -> Markup:
+    """The board's body for this account, with its session's form token."""
+    console = request.app.state.console
+    cache: BoardCache = console.board_cache
+    stamp = cache.stamp(console.incidents.change_stamp)
+    act = may(account, "act")
+
+    def draw() -> str:
+        now = utcnow()
+        cards = open_cards(request, account, now)
+        counts = {level: sum(1 for c in cards if c.incident.level == level) for level in LEVELS}
+        return ENV.get_template("board_cards.html").render(
+            cards=cards, counts=counts, now=now, stamp=stamp, csrf=BoardCache.TOKEN,
+            can={"act": act},
+            unacknowledged=sum(1 for c in cards if c.incident.status == Status.NEW))
+
+    html = cache.board((stamp, account.jurisdiction, act, int(time.time() // 60)), draw)
+    return Markup(html.replace(BoardCache.TOKEN, csrf_token(request)))
 
 
 @router.get("/", response_class=HTMLResponse)
 def board(request: Request) -> Response:
     account = require(request, "read")
-    return render(request, "board.html", **_board_context(request, account))
+    return render(request, "board.html", board=board_html(request, account))
 
 
 @router.get("/board/fragment", response_class=HTMLResponse)
 def board_fragment(request: Request) -> Response:
     """The board's body alone, for the refresh script (it does not count as activity)."""
     account = require(request, "read", touch=False)
-    return render(request, "board_cards.html", **_board_context(request, account))
+    return HTMLResponse(board_html(request, account))
 
 
 @router.get("/board/stamp")
 def board_stamp(request: Request) -> Response:
     require(request, "read", touch=False)
-    return JSONResponse({"stamp": request.app.state.console.incidents.change_stamp()})
+    console = request.app.state.console
+    return JSONResponse({"stamp": console.board_cache.stamp(console.incidents.change_stamp)})

@@ -34,8 +34,8 @@ def _visible(request: Request, incident_id: int, right: str = "read") -> Inciden
     try:
         incident = request.app.state.console.incidents.get(incident_id)
     except NoSuchIncident:
-        incident = None
-    if incident is None or not sees(account, incident.jurisdiction):
+        raise NotFound() from None
+    if not sees(account, incident.jurisdiction):
         raise NotFound()
     return incident
 
@@ -53,10 +53,9 @@ def incident_page(request: Request, incident_id: int) -> Response:
                       message=f"没有编号为 {incident_id} 的事件，或不在您的辖区。")
     console = request.app.state.console
     store = console.incidents
+    alert, events = store.alert(incident.alert_id), store.events(incident.id)
     now = utcnow()
     flash = request.session.pop("flash", None)
-    alert = store.alert(incident.alert_id)
-    events = store.events(incident.id)
     posts = incident_posts(console.warehouse.engine, incident.content_hashes,
                            [e["post_id"] for e in alert["evidence"] if e.get("post_id")],
                            [incident.official_post_id] if incident.official_post_id else [])
@@ -102,6 +101,7 @@ async def _act(request: Request, incident_id: int, right: str,
     console = request.app.state.console
     try:
         change(console, values, account.name)
+        console.board_cache.changed()
         request.session["flash"] = {"ok": True, "text": done}
     except (IncidentError, ValueError) as exc:
         request.session["flash"] = {"ok": False, "text": str(exc.args[0] if exc.args else exc)}

@@ -5,7 +5,8 @@
   "use strict";
   var board = document.getElementById("board");
   if (!board) { return; }
-  var stamp = board.getAttribute("data-stamp");
+  var head = board.querySelector("[data-stamp]");
+  var stamp = head ? head.getAttribute("data-stamp") : "";
   var lastDraw = Date.now();
   var busy = false;
 
@@ -26,8 +27,8 @@
       return r.text();
     }).then(function (html) {
       board.innerHTML = html;
-      var head = board.querySelector("[data-stamp]");
-      if (head) { stamp = head.getAttribute("data-stamp"); }
+      var drawn = board.querySelector("[data-stamp]");
+      if (drawn) { stamp = drawn.getAttribute("data-stamp"); }
       lastDraw = Date.now();
       board.classList.remove("stale");
     });

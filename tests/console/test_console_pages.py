@@ -1,6 +1,7 @@
 """The console over HTTP, as a browser uses it: login, board, incident, actions, rights."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -49,6 +50,8 @@ def test_board_shows_open_incidents_escaped_with_timers_and_tracks(console):
     assert page.status_code == 200
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
     assert "&lt;script&gt;" in page.text and "&lt;img src=x" in page.text
+    assert "__FORM_TOKEN__" not in page.text          # the cached board got this session's token
+    assert len(set(re.findall(r'name="csrf" value="([^"]+)"', page.text))) == 1
     assert f'href="/incidents/{incident}"' in page.text
     assert "临江派出所" in page.text and LINJIANG_PCS not in page.text
     for words in ("签收", "剩", "依法处理", "舆论引导", "社会面管控", "待签收"):
@@ -89,7 +92,9 @@ def test_forms_need_the_session_token(console):
     assert stolen.status_code == 403
 
 
-def test_ack_and_track_are_recorded_as_the_person_and_show_on_another_board(console):
+def test_ack_and_track_are_recorded_as_the_person_and_show_on_another_board(serve,
+                                                                            warehouse_url):
+    console = serve(warehouse_url)          # SQLite file and PostgreSQL
     incident = console.seed.incident("派出所门口冲突 多人围观", LINJIANG_PCS)
     zhang, li = console.session("张三"), console.session("李四")
     page = f"/incidents/{incident}"
@@ -154,7 +159,8 @@ def test_only_the_leader_changes_the_level_and_closes(console):
     assert state(console, incident)[0].status == "closed"
 
 
-def test_a_station_account_sees_only_its_own_jurisdiction(console):
+def test_a_station_account_sees_only_its_own_jurisdiction(serve, warehouse_url):
+    console = serve(warehouse_url)          # SQLite file and PostgreSQL
     mine = console.seed.incident("临江派出所民警 出警慢", LINJIANG_PCS)
     theirs = console.seed.incident("北湖分局 辅警打人", BEIHU)
     s = console.session("临江所民警")
@@ -180,7 +186,11 @@ def test_logout_and_disabled_accounts_end_the_session(console):
     assert s.get(console.base + "/").url.startswith(console.base + "/login")
     li = console.session("李四")
     assert main(["users", "disable", "李四", "--database", console.url]) == 0
-    assert li.get(console.base + "/").url.startswith(console.base + "/login")
+    # The console reads accounts again at most every 5 s (console.auth.AccountCache).
+    deadline = time.monotonic() + 6
+    while not li.get(console.base + "/").url.startswith(console.base + "/login"):
+        assert time.monotonic() < deadline, "a disabled account kept its session"
+        time.sleep(0.5)
     assert login(console.session(), console.base, "李四", PASSWORD).status_code == 401
 
 
