@@ -327,6 +327,18 @@ def _report_parser(p: argparse.ArgumentParser, with_config, with_database) -> No
 
 # ---- commands -------------------------------------------------------------------------------
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemctl stop, docker stop, kill) stops a cycle as Ctrl-C does: the flow
+    marks its ledger entry aborted and Prefect's temporary server is shut down on the way out
+    (by default SIGTERM ended the process at once and left that server running)."""
+    import signal
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _flow_database(url: str | None) -> str | None:
     """The --database URL for a Prefect flow's parameters. Prefect keeps every flow run's
     parameters in its database and shows them in its UI, so a URL with a password is handed
@@ -354,6 +366,7 @@ def _run(args: argparse.Namespace) -> int:
     # Fail fast, before Prefect starts: bad configuration exits 2, an unreachable database 3.
     load_cycle_settings(args.config)
     Warehouse(args.database).close()
+    _stop_on_sigterm()
     summary = run_cycle(config_dir=args.config, database_url=_flow_database(args.database),
                         force=args.force)
     print(format_run(summary))

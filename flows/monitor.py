@@ -118,69 +118,78 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     scheduled = now or _scheduled_start(started)
     warehouse.sync_sources(settings.sources)
     run_id = warehouse.start_run(started, flow_run_id=_flow_run_id())
-    due = list(settings.sources) if force else warehouse.due_sources(settings.sources, scheduled)
-    due = [s for s in due if s.enabled]
-    logger.info("run %d: %d of %d sources due", run_id, len(due), len(settings.sources))
+    try:
+        due = list(settings.sources) if force else warehouse.due_sources(settings.sources, scheduled)
+        due = [s for s in due if s.enabled]
+        logger.info("run %d: %d of %d sources due", run_id, len(due), len(settings.sources))
 
-    cursors = warehouse.cursors()
-    scorer = Scorer(settings.rules, settings.scoring, places=settings.places)
-    errors: list[str] = []
-    timings = CycleTimings(prepare_s=time.perf_counter() - clock)
-    sources_started = time.perf_counter()
-    with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
-        stores = []
-        for source in due:
-            fetched = fetch_source.submit(source, cursors.get(source.id), quote(client))
-            stored = score_and_store.submit(fetched, quote(scorer), database_url, run_id, scheduled)
-            stores.append((source, stored))
-        for source, stored in stores:
+        cursors = warehouse.cursors()
+        scorer = Scorer(settings.rules, settings.scoring, places=settings.places)
+        errors: list[str] = []
+        timings = CycleTimings(prepare_s=time.perf_counter() - clock)
+        sources_started = time.perf_counter()
+        with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
+            stores = []
+            for source in due:
+                fetched = fetch_source.submit(source, cursors.get(source.id), quote(client))
+                stored = score_and_store.submit(fetched, quote(scorer), database_url, run_id, scheduled)
+                stores.append((source, stored))
+            for source, stored in stores:
+                try:
+                    timings.add_source(stored.result())
+                except Exception as exc:  # the source's posts stay unstored; its cursor did not move
+                    errors.append(f"{source.id}: could not store: {type(exc).__name__}: {exc}")
+            timings.politeness_wait_s = client.waited_s
+        timings.sources_s = time.perf_counter() - sources_started
+        timings.score_s = scorer.busy_s
+
+        alerts: list[dict[str, Any]] = []
+        delivery = {"sent": 0, "failed": 0, "errors": []}
+        with timings.stage("detect_s"):
             try:
-                timings.add_source(stored.result())
-            except Exception as exc:  # the source's posts stay unstored; its cursor did not move
-                errors.append(f"{source.id}: could not store: {type(exc).__name__}: {exc}")
-        timings.politeness_wait_s = client.waited_s
-    timings.sources_s = time.perf_counter() - sources_started
-    timings.score_s = scorer.busy_s
+                alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow())
+            except Exception as exc:
+                errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
+        with timings.stage("tend_s"):
+            try:  # timers and source health, even when detection failed
+                tend(quote(settings), database_url, now or utcnow())
+            except Exception as exc:
+                errors.append(f"incident timers / watchdog failed: {type(exc).__name__}: {exc}")
+        with timings.stage("deliver_s"):
+            try:  # deliver even when detection failed: older notifications may still be pending
+                delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
+            except Exception as exc:
+                errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
 
-    alerts: list[dict[str, Any]] = []
-    delivery = {"sent": 0, "failed": 0, "errors": []}
-    with timings.stage("detect_s"):
-        try:
-            alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow())
+        try:  # 固证 last: bounded, and nothing waits on it
+            kept = keep_evidence(warehouse, now or utcnow())
+            if any(kept.values()):
+                logger.info("evidence: %d pages kept, %d failed", kept["kept"], kept["failed"])
         except Exception as exc:
-            errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
-    with timings.stage("tend_s"):
-        try:  # timers and source health, even when detection failed
-            tend(quote(settings), database_url, now or utcnow())
-        except Exception as exc:
-            errors.append(f"incident timers / watchdog failed: {type(exc).__name__}: {exc}")
-    with timings.stage("deliver_s"):
-        try:  # deliver even when detection failed: older notifications may still be pending
-            delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
-        except Exception as exc:
-            errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
+            errors.append(f"evidence keeping failed: {type(exc).__name__}: {exc}")
 
-    try:  # 固证 last: bounded, and nothing waits on it
-        kept = keep_evidence(warehouse, now or utcnow())
-        if any(kept.values()):
-            logger.info("evidence: %d pages kept, %d failed", kept["kept"], kept["failed"])
-    except Exception as exc:
-        errors.append(f"evidence keeping failed: {type(exc).__name__}: {exc}")
-
-    summary = warehouse.finish_run(
-        run_id, utcnow() if now is None else now,
-        alerts_new=sum(1 for a in alerts if a["outcome"] != "unchanged"),
-        notifications_sent=delivery["sent"], errors=errors)
-    summary["alerts"] = alerts
-    summary["notifications_failed"] = delivery["failed"]
-    timings.wall_s = time.perf_counter() - clock
-    summary["timings"] = timings.as_dict()
-    logger.info("run %d %s: %d/%d sources ok, %d new posts, %d new alerts, %d sent",
-                run_id, summary["status"], summary["sources_ok"], summary["sources_total"],
-                summary["posts_new"], summary["alerts_new"], summary["notifications_sent"])
-    create_markdown_artifact(markdown=as_markdown(format_run(summary)), key="monitor-run-summary",
-                             description=f"run {run_id}: {summary['status']}")
-    return cycle_state(summary)
+        summary = warehouse.finish_run(
+            run_id, utcnow() if now is None else now,
+            alerts_new=sum(1 for a in alerts if a["outcome"] != "unchanged"),
+            notifications_sent=delivery["sent"], errors=errors)
+        summary["alerts"] = alerts
+        summary["notifications_failed"] = delivery["failed"]
+        timings.wall_s = time.perf_counter() - clock
+        summary["timings"] = timings.as_dict()
+        logger.info("run %d %s: %d/%d sources ok, %d new posts, %d new alerts, %d sent",
+                    run_id, summary["status"], summary["sources_ok"], summary["sources_total"],
+                    summary["posts_new"], summary["alerts_new"], summary["notifications_sent"])
+        create_markdown_artifact(markdown=as_markdown(format_run(summary)), key="monitor-run-summary",
+                                 description=f"run {run_id}: {summary['status']}")
+        return cycle_state(summary)
+    except BaseException as exc:
+        # Stopped by a signal (Prefect's TerminationSignal on SIGTERM, KeyboardInterrupt on
+        # Ctrl-C) or by a bug: the ledger says so at once instead of 'running' until found
+        # stale; the cursors of sources not yet stored did not move.
+        why = ("stopped by a signal" if not isinstance(exc, Exception)
+               else f"stopped by {type(exc).__name__}: {exc}")
+        warehouse.abort_run(run_id, utcnow(), f"{why} before the cycle finished")
+        raise
 
 
 @dataclass

@@ -237,6 +237,16 @@ class Warehouse:
             session.flush()
             return run.id
 
+    def abort_run(self, run_id: int, now: datetime, reason: str) -> None:
+        """The cycle was stopped (SIGTERM, Ctrl-C) before it finished: say so in the ledger
+        instead of leaving it 'running' until it is found stale."""
+        with self._session.begin() as session:
+            run = session.get(Run, run_id)
+            if run is not None and run.status == "running":
+                run.status = "aborted"
+                run.ended_at = as_utc_naive(now)
+                run.errors = [*(run.errors or []), reason]
+
     def finish_run(self, run_id: int, now: datetime, *, alerts_new: int,
                    notifications_sent: int, errors: Sequence[str]) -> dict[str, Any]:
         """Close the run: status ok (all sources fine), partial (some failed) or failed."""
