@@ -11,6 +11,9 @@ from datetime import timedelta
 # usage reports from the ephemeral server.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# The temporary Prefect server of `jingyu run` / `jingyu demo` needs more than Prefect's 20 s
+# default to start on a busy two-core machine (seen at load 15: the demo failed to start).
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from flows.console_cli import add_commands as add_console_commands  # noqa: E402
 from flows.present import (  # noqa: E402
