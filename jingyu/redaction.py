@@ -63,6 +63,10 @@ def url_secrets(url: str | None) -> list[str]:
         parts = urlsplit(url)
     except ValueError:
         return [url]
+    if parts.scheme.lower() not in ("http", "https"):
+        # A file source's path (an export folder, a crawler's output) is not a credential;
+        # hiding its segments made "file not found" errors unreadable.
+        return []
     found = [value for name, value in parse_qsl(parts.query)
              if name.lower() in SECRET_QUERY_KEYS or _looks_secret(value)]
     found += [segment for segment in parts.path.split("/") if _looks_secret(segment)]
