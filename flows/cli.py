@@ -27,6 +27,7 @@ from flows.present import (  # noqa: E402
     format_table,
     format_watchdog,
     local,
+    lost_warehouse_message,
 )
 from jingyu.config import ConfigError  # noqa: E402
 from jingyu.timeutil import parse_local, utcnow  # noqa: E402
@@ -132,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="fetch every enabled source, even those not yet due")
 
+    p = command("doctor", _doctor, "check that this installation can run unattended: "
+                                   "configuration, warehouse, Prefect server and deployments, "
+                                   "channels (dry run, nothing sent), charts font, roster cover "
+                                   "for the next 24 hours; exit 1 if any check fails")
+    with_config(p)
+    with_database(p)
+
     p = command("serve", _serve, "run everything scheduled unattended: the 5-minute monitor, the "
                                  "10-minute watchdog, the 08:00 daily brief (needs a Prefect "
                                  "server)")
@@ -142,6 +150,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="leave one out (repeatable): monitor, watchdog or daily-brief, e.g. "
                         "--skip watchdog when `jingyu watchdog --serve` runs apart")
     with_drain(p)
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve Prometheus metrics on this port (GET /metrics): cycles, their "
+                        "duration, posts, alerts, notifications pending/failed, each source's "
+                        "age of last success")
+    p.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 for a "
+                        "Prometheus on another machine)")
 
     p = command("worker", _worker, "run prefect.yaml's deployments from a work pool (after "
                                    "`prefect deploy --all`); stops cleanly on SIGTERM")
@@ -373,7 +388,18 @@ def _run(args: argparse.Namespace) -> int:
     summary = run_cycle(config_dir=args.config, database_url=_flow_database(args.database),
                         force=args.force)
     print(format_run(summary))
+    if summary.get("warehouse_lost"):
+        print(f"jingyu: {lost_warehouse_message(summary)}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     return 0 if summary["status"] in ("ok", "partial") else 1
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from flows.doctor import format_checks, run_doctor
+
+    checks = run_doctor(config_dir=args.config, database_url=args.database)
+    print(format_checks(checks))
+    return 0 if all(check.ok for check in checks) else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -386,6 +412,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from flows.schedule import serve_scheduled
+
+    if args.metrics_port is not None:
+        from flows.metrics import serve_metrics
+
+        try:
+            serve_metrics(args.metrics_port, args.metrics_host, args.database)
+        except OSError as exc:
+            raise ValueError(f"--metrics-port {args.metrics_port}: cannot listen on "
+                             f"{args.metrics_host}:{args.metrics_port}: {exc.strerror or exc}"
+                             " (fix: choose a free port)") from None
+        print(f"metrics on http://{args.metrics_host}:{args.metrics_port}/metrics", flush=True)
 
     serve_scheduled(config_dir=args.config, database_url=_flow_database(args.database),
                     skip=args.skip,
@@ -410,8 +447,17 @@ def _score(args: argparse.Namespace) -> int:
         print(f"jingyu score: {args.input} line {row.line}: {row.problem} (row skipped)",
               file=sys.stderr)
 
-    rows = score_csv(args.input, args.output, config_dir=args.config, workers=args.workers,
-                     sentiment_model=args.sentiment, on_bad_row=bad_row)
+    from jingyu.progress import count_lines, progress
+
+    # On a terminal: a bar with rate and time left, fed a chunk of 1,000 rows at a time.
+    from pathlib import Path
+
+    terminal = sys.stderr.isatty() and Path(args.input).is_file()
+    total = max(count_lines(args.input) - 1, 0) if terminal else None
+    with progress("scoring", total, unit="rows") as done:
+        rows = score_csv(args.input, args.output, config_dir=args.config, workers=args.workers,
+                         sentiment_model=args.sentiment, on_bad_row=bad_row, on_rows=done,
+                         **({"chunk_rows": 1000} if total is not None else {}))
     print(f"scored {rows} rows -> {args.output}"
           + (f"; {len(skipped)} unreadable rows skipped (see above)" if skipped else ""))
     return 0

@@ -30,6 +30,7 @@ from flows.present import as_markdown, format_run
 from flows.settings import CycleSettings, load_cycle_settings
 from jingyu.timeutil import utcnow
 from transforms.scoring import Scorer
+from warehouse.db import WarehouseUnavailable, connection_lost
 from warehouse.store import Warehouse
 
 # Tasks of a cycle running at once. Fetching waits on the network and on politeness; scoring
@@ -41,6 +42,27 @@ CYCLE_THREADS = 16
 def _warehouse(url: str | None) -> Warehouse:
     """One engine per database per process: tasks of a run share its connection pool."""
     return Warehouse(url)
+
+
+class WarehouseWatch:
+    """Whether this cycle lost its warehouse. The first loss is kept; after it, the cycle's
+    tasks leave the database alone (each would fail the same way, with its own traceback),
+    and the sources not stored stay due for the next cycle."""
+
+    def __init__(self) -> None:
+        self.lost: str | None = None
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run the block; a loss of the warehouse inside it is recorded instead of raised."""
+        try:
+            yield
+        except Exception as exc:
+            reason = connection_lost(exc)
+            if reason is None:
+                raise
+            if self.lost is None:
+                self.lost = reason
 
 
 @task(name="fetch-source", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2,
@@ -59,29 +81,45 @@ def fetch_source(source: SourceConfig, cursor: SourceCursor | None,
 @task(name="score-and-store", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2,
       task_run_name="store-{result.source_id}")
 def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | None,
-                    run_id: int, scheduled_at: datetime) -> dict[str, float]:
-    """Score and store one source's fetch: its new posts and the seconds storing took."""
+                    run_id: int, scheduled_at: datetime,
+                    watch: WarehouseWatch) -> dict[str, Any]:
+    """Score and store one source's fetch: its new posts and the seconds storing took
+    (stored False: not stored, the warehouse was lost)."""
+    done: dict[str, Any] = {"stored": False, "new": 0, "fetch_s": result.elapsed_s,
+                            "store_s": 0.0}
+    if watch.lost:
+        return done
     scored = scorer.score_many(result.posts)
     started = time.perf_counter()
-    new = _warehouse(database_url).store_fetch(run_id, result, scored, utcnow(), scheduled_at)
-    return {"new": new, "fetch_s": result.elapsed_s, "store_s": time.perf_counter() - started}
+    with watch.guard():
+        if not watch.lost:
+            done["new"] = _warehouse(database_url).store_fetch(run_id, result, scored, utcnow(),
+                                                               scheduled_at)
+            done["stored"] = True
+    done["store_s"] = time.perf_counter() - started
+    return done
 
 
 @task(name="detect-alerts", cache_policy=NO_CACHE, retries=1)
 def detect_alerts(settings: CycleSettings, database_url: str | None, run_id: int,
-                  now: datetime) -> list[dict[str, Any]]:
+                  now: datetime, watch: WarehouseWatch) -> list[dict[str, Any]]:
     labels = {topic_id: topic.name for topic_id, topic in settings.rules.topics.items()}
-    recorded = raise_and_track(_warehouse(database_url), settings.desk, now, run_id, labels)
-    return [{"alert_id": r.alert_id, "outcome": r.alert_outcome} for r in recorded]
+    with watch.guard():
+        recorded = raise_and_track(_warehouse(database_url), settings.desk, now, run_id, labels)
+        return [{"alert_id": r.alert_id, "outcome": r.alert_outcome} for r in recorded]
+    return []
 
 
 @task(name="tend-incidents", cache_policy=NO_CACHE)
-def tend(settings: CycleSettings, database_url: str | None, now: datetime) -> dict[str, int]:
+def tend(settings: CycleSettings, database_url: str | None, now: datetime,
+         warehouse_watch: WarehouseWatch) -> dict[str, int]:
     """Timers, reminders and the source-health watchdog, after detection, before delivery."""
-    warehouse = _warehouse(database_url)
-    report = tend_incidents(warehouse, settings.desk, now)
-    report["watchdog_alerts"] = sum(r.alert_outcome != "unchanged"
-                                    for r in watch(warehouse, settings.desk, now, cycles=False))
+    report: dict[str, int] = {}
+    with warehouse_watch.guard():
+        warehouse = _warehouse(database_url)
+        report = tend_incidents(warehouse, settings.desk, now)
+        report["watchdog_alerts"] = sum(r.alert_outcome != "unchanged"
+                                        for r in watch(warehouse, settings.desk, now, cycles=False))
     if any(report.values()):
         get_run_logger().warning("incidents: %s", report)
     return report
@@ -89,11 +127,14 @@ def tend(settings: CycleSettings, database_url: str | None, now: datetime) -> di
 
 @task(name="deliver-notifications", cache_policy=NO_CACHE)
 def deliver_notifications(settings: CycleSettings, database_url: str | None,
-                          now: datetime) -> dict[str, int]:
-    warehouse = _warehouse(database_url)
-    console = settings.alerts.console
-    links = links_for(warehouse, console.base_url, console.link_hours, console.secret_env, now)
-    report = deliver_pending(warehouse, settings.alerts, now, links)
+                          now: datetime, watch: WarehouseWatch) -> dict[str, Any]:
+    report: dict[str, Any] = {"sent": 0, "failed": 0, "errors": []}
+    with watch.guard():
+        warehouse = _warehouse(database_url)
+        console = settings.alerts.console
+        links = links_for(warehouse, console.base_url, console.link_hours, console.secret_env,
+                          now)
+        report = deliver_pending(warehouse, settings.alerts, now, links)
     if report["failed"]:
         get_run_logger().warning("%d notifications not delivered, kept for retry: %s",
                                  report["failed"], "; ".join(report["errors"][:3]))
@@ -113,73 +154,106 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
     logger = get_run_logger()
     clock = time.perf_counter()
     settings = load_cycle_settings(Path(config_dir) if config_dir else None)
-    warehouse = _warehouse(database_url)
     started = now or utcnow()
     scheduled = now or _scheduled_start(started)
-    warehouse.sync_sources(settings.sources)
-    run_id = warehouse.start_run(started, flow_run_id=_flow_run_id())
     try:
-        due = list(settings.sources) if force else warehouse.due_sources(settings.sources, scheduled)
+        warehouse = _warehouse(database_url)
+        warehouse.sync_sources(settings.sources)
+        due = (list(settings.sources) if force
+               else warehouse.due_sources(settings.sources, scheduled))
         due = [s for s in due if s.enabled]
+        run_id = warehouse.start_run(started, flow_run_id=_flow_run_id(),
+                                     due=[s.id for s in due])
+        cursors = warehouse.cursors()
+    except Exception as exc:
+        reason = connection_lost(exc)
+        if reason is None:
+            raise
+        raise WarehouseUnavailable(f"lost before the cycle began: {reason}") from None
+    try:
         logger.info("run %d: %d of %d sources due", run_id, len(due), len(settings.sources))
 
-        cursors = warehouse.cursors()
         scorer = Scorer(settings.rules, settings.scoring, places=settings.places)
+        watch = WarehouseWatch()
         errors: list[str] = []
         timings = CycleTimings(prepare_s=time.perf_counter() - clock)
         sources_started = time.perf_counter()
+        stored_ids: list[str] = []
+        posts_stored = 0
         with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
             stores = []
             for source in due:
                 fetched = fetch_source.submit(source, cursors.get(source.id), quote(client))
-                stored = score_and_store.submit(fetched, quote(scorer), database_url, run_id, scheduled)
-                stores.append((source, stored))
+                stores.append((source, score_and_store.submit(fetched, quote(scorer), database_url,
+                                                              run_id, scheduled, quote(watch))))
             for source, stored in stores:
                 try:
-                    timings.add_source(stored.result())
-                except Exception as exc:  # the source's posts stay unstored; its cursor did not move
+                    done = stored.result()
+                except Exception as exc:  # the source's posts stay unstored, its cursor too
                     errors.append(f"{source.id}: could not store: {type(exc).__name__}: {exc}")
+                    continue
+                timings.add_source(done)
+                if done["stored"]:
+                    stored_ids.append(source.id)
+                    posts_stored += done["new"]
             timings.politeness_wait_s = client.waited_s
         timings.sources_s = time.perf_counter() - sources_started
         timings.score_s = scorer.busy_s
 
         alerts: list[dict[str, Any]] = []
-        delivery = {"sent": 0, "failed": 0, "errors": []}
-        with timings.stage("detect_s"):
-            try:
-                alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow())
-            except Exception as exc:
-                errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
-        with timings.stage("tend_s"):
-            try:  # timers and source health, even when detection failed
-                tend(quote(settings), database_url, now or utcnow())
-            except Exception as exc:
-                errors.append(f"incident timers / watchdog failed: {type(exc).__name__}: {exc}")
-        with timings.stage("deliver_s"):
-            try:  # deliver even when detection failed: older notifications may still be pending
-                delivery = deliver_notifications(quote(settings), database_url, now or utcnow())
-            except Exception as exc:
-                errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
+        delivery: dict[str, Any] = {"sent": 0, "failed": 0, "errors": []}
+        if not watch.lost:
+            with timings.stage("detect_s"):
+                try:
+                    alerts = detect_alerts(quote(settings), database_url, run_id, now or utcnow(),
+                                           quote(watch))
+                except Exception as exc:
+                    errors.append(f"alert detection failed: {type(exc).__name__}: {exc}")
+        if not watch.lost:
+            with timings.stage("tend_s"):
+                try:  # timers and source health, even when detection failed
+                    tend(quote(settings), database_url, now or utcnow(), quote(watch))
+                except Exception as exc:
+                    errors.append(f"incident timers / watchdog failed: {type(exc).__name__}: {exc}")
+        if not watch.lost:
+            with timings.stage("deliver_s"):
+                try:  # deliver even when detection failed: older notifications may still be pending
+                    delivery = deliver_notifications(quote(settings), database_url, now or utcnow(),
+                                                     quote(watch))
+                except Exception as exc:
+                    errors.append(f"delivery failed: {type(exc).__name__}: {exc}")
 
-        try:  # 固证 last: bounded, and nothing waits on it
-            kept = keep_evidence(warehouse, now or utcnow())
-            if any(kept.values()):
-                logger.info("evidence: %d pages kept, %d failed", kept["kept"], kept["failed"])
-        except Exception as exc:
-            errors.append(f"evidence keeping failed: {type(exc).__name__}: {exc}")
+        if not watch.lost:
+            try:  # 固证 last: bounded, and nothing waits on it
+                with watch.guard():
+                    kept = keep_evidence(warehouse, now or utcnow())
+                    if any(kept.values()):
+                        logger.info("evidence: %d pages kept, %d failed", kept["kept"],
+                                    kept["failed"])
+            except Exception as exc:
+                errors.append(f"evidence keeping failed: {type(exc).__name__}: {exc}")
 
-        summary = warehouse.finish_run(
-            run_id, utcnow() if now is None else now,
-            alerts_new=sum(1 for a in alerts if a["outcome"] != "unchanged"),
-            notifications_sent=delivery["sent"], errors=errors)
+        alerts_new = sum(1 for a in alerts if a["outcome"] != "unchanged")
+        ended = utcnow() if now is None else now
+        if watch.lost:
+            errors.insert(0, f"warehouse lost during the cycle: {watch.lost}")
+            summary = _close_after_loss(warehouse, run_id, started, ended, due, stored_ids,
+                                        posts_stored, alerts_new, delivery["sent"], errors)
+            summary["warehouse_lost"] = watch.lost
+            logger.error("run %d failed: the warehouse was lost (%s); %d of %d due sources stored "
+                         "before it", run_id, watch.lost, len(stored_ids), len(due))
+        else:
+            summary = warehouse.finish_run(run_id, ended, alerts_new=alerts_new,
+                                           notifications_sent=delivery["sent"], errors=errors)
+            logger.info("run %d %s: %d/%d sources ok, %d new posts, %d new alerts, %d sent",
+                        run_id, summary["status"], summary["sources_ok"], summary["sources_total"],
+                        summary["posts_new"], summary["alerts_new"], summary["notifications_sent"])
         summary["alerts"] = alerts
         summary["notifications_failed"] = delivery["failed"]
         timings.wall_s = time.perf_counter() - clock
         summary["timings"] = timings.as_dict()
-        logger.info("run %d %s: %d/%d sources ok, %d new posts, %d new alerts, %d sent",
-                    run_id, summary["status"], summary["sources_ok"], summary["sources_total"],
-                    summary["posts_new"], summary["alerts_new"], summary["notifications_sent"])
-        create_markdown_artifact(markdown=as_markdown(format_run(summary)), key="monitor-run-summary",
+        create_markdown_artifact(markdown=as_markdown(format_run(summary)),
+                                 key="monitor-run-summary",
                                  description=f"run {run_id}: {summary['status']}")
         return cycle_state(summary)
     except BaseException as exc:
@@ -190,6 +264,44 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
                else f"stopped by {type(exc).__name__}: {exc}")
         warehouse.abort_run(run_id, utcnow(), f"{why} before the cycle finished")
         raise
+
+
+# After losing the warehouse, the cycle tries to close its run for this long (a database
+# restart or fail-over takes seconds); after that the next cycle settles the run.
+CLOSE_AFTER_LOSS_S = 15.0
+
+
+def _close_after_loss(warehouse: Warehouse, run_id: int, started: datetime, ended: datetime,
+                      due: list[SourceConfig], stored_ids: list[str], posts_stored: int,
+                      alerts_new: int, sent: int, errors: list[str]) -> dict[str, Any]:
+    """The summary of a cycle that lost its warehouse: the run closed as failed when the
+    warehouse answers again soon, else what this process knows (ledger_closed False)."""
+    deadline = time.monotonic() + CLOSE_AFTER_LOSS_S
+    pause = 1.0
+    while True:
+        try:
+            summary = warehouse.finish_run(run_id, ended, alerts_new=alerts_new,
+                                           notifications_sent=sent, errors=errors)
+            summary["ledger_closed"] = True
+            return summary
+        except Exception as exc:
+            if connection_lost(exc) is None:
+                raise
+        if time.monotonic() + pause > deadline:
+            break
+        time.sleep(pause)
+        pause *= 2
+    stored = set(stored_ids)
+    not_stored = [s.id for s in due if s.id not in stored]
+    if not_stored:
+        errors.append(f"{len(not_stored)} of {len(due)} due sources not stored (fetched again "
+                      f"next cycle): {', '.join(not_stored[:20])}"
+                      f"{f' and {len(not_stored) - 20} more' if len(not_stored) > 20 else ''}")
+    return {"run_id": run_id, "status": "failed", "started_at": started, "ended_at": ended,
+            "sources_total": len(due), "sources_ok": len(stored_ids),
+            "sources_failed": len(not_stored), "posts_new": posts_stored,
+            "alerts_new": alerts_new, "notifications_sent": sent, "errors": errors,
+            "ledger_closed": False}
 
 
 @dataclass
@@ -210,7 +322,7 @@ class CycleTimings:
     tend_s: float = 0.0
     deliver_s: float = 0.0
 
-    def add_source(self, stored: dict[str, float]) -> None:
+    def add_source(self, stored: dict[str, Any]) -> None:
         self.fetch_s += stored["fetch_s"]
         self.store_s += stored["store_s"]
 

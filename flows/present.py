@@ -65,6 +65,20 @@ def format_run(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def lost_warehouse_message(summary: dict[str, Any]) -> str:
+    """One paragraph for the operator when a cycle lost its warehouse: why, what was stored,
+    what was not, and what became of the run ledger."""
+    not_stored = summary["sources_total"] - summary["sources_ok"]
+    ledger = ("run {0} is marked failed in the ledger" if summary.get("ledger_closed")
+              else "run {0} could not be closed (the warehouse still does not answer); the "
+                   "next cycle settles it with its true counts").format(summary["run_id"])
+    return (f"warehouse lost during run {summary['run_id']}: {summary['warehouse_lost']}. "
+            f"Stored before the loss: {summary['sources_ok']} of {summary['sources_total']} due "
+            f"sources, {summary['posts_new']} new posts; not stored: {not_stored} sources, "
+            f"fetched again next cycle (none is lost). Alert detection and delivery did not "
+            f"run. {ledger[0].upper()}{ledger[1:]}. Check the database, then `jingyu doctor`.")
+
+
 def format_alerts(alerts: Sequence[dict[str, Any]], evidence_limit: int = 5,
                   incidents: Mapping[int, IncidentState] | None = None,
                   timers: TimerSettings | None = None, now: datetime | None = None) -> str:

@@ -105,13 +105,15 @@ def _joined(chunk: pd.DataFrame, scores: dict[str, list[Any]]) -> pd.DataFrame:
 def score_csv(input_path: str | Path, output_path: str | Path,
               config_dir: str | Path | None = None, workers: int = 1,
               chunk_rows: int = CHUNK_ROWS, sentiment_model: str | None = None,
-              on_bad_row: Callable[[BadRow], None] | None = None) -> int:
+              on_bad_row: Callable[[BadRow], None] | None = None,
+              on_rows: Callable[[int], None] | None = None) -> int:
     """Read INPUT, add the score columns, write OUTPUT (UTF-8 with BOM so Excel reads it).
 
     The file is read and written `chunk_rows` at a time; with `workers` > 1 the chunks are
     scored by that many processes and written in input order. OUTPUT appears only complete:
     it is written beside and renamed at the end. A row that cannot be read (too long, a quote
-    left open) is skipped and handed to on_bad_row. Returns the number of rows scored.
+    left open) is skipped and handed to on_bad_row; on_rows hears how many rows each written
+    chunk held (progress). Returns the number of rows scored.
     """
     bad_row = on_bad_row or (lambda row: None)
     global _scorer
@@ -131,6 +133,8 @@ def score_csv(input_path: str | Path, output_path: str | Path,
                 nonlocal rows
                 _joined(chunk, scores).to_csv(out, index=False, header=rows == 0)
                 rows += len(chunk)
+                if on_rows is not None:
+                    on_rows(len(chunk))
 
             if workers == 1:
                 for chunk in _chunks(path, chunk_rows, bad_row):

@@ -43,6 +43,25 @@ def cjk_font() -> str | None:
     return found
 
 
+def rebuild_font_cache() -> tuple[str | None, Path]:
+    """Add every font installed on the system that matplotlib's cached list lacks, and save
+    the list for every later process (a CJK font installed after matplotlib first ran stays
+    unknown to it, and charts label in English). Returns the CJK family charts now use, or
+    None, and the cache file."""
+    manager = font_manager.fontManager
+    known = {entry.fname for entry in manager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                manager.addfont(path)
+            except (OSError, RuntimeError, ValueError):   # unreadable or not a font file
+                continue
+    cache = Path(matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+    font_manager.json_dump(manager, cache)
+    cjk_font.cache_clear()
+    return cjk_font(), cache
+
+
 def label(chinese: str, fallback: str) -> str:
     """Chinese text when a CJK font can draw it, else the ASCII fallback (no tofu boxes)."""
     return chinese if cjk_font() else fallback

@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -23,6 +23,18 @@ _MIGRATION_LOCK_KEY = 0x6A696E6779750001
 
 class WarehouseUnavailable(Exception):
     """The database cannot be reached or the URL is wrong."""
+
+
+def connection_lost(exc: BaseException) -> str | None:
+    """The reason, in one line, when `exc` means the warehouse cannot be used any more
+    (unreachable, connection cut, database locked, gone or not a database); None for other
+    errors (a bad row, a bug), which stay errors of what raised them."""
+    if isinstance(exc, WarehouseUnavailable):
+        return str(exc)
+    if isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError:
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return lines[0] if lines else type(exc).__name__
+    return None
 
 
 def database_url() -> str:

@@ -193,6 +193,10 @@ class Run(Base):
     alerts_new: Mapped[int] = mapped_column(Integer, default=0)
     notifications_sent: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)
+    # "host:pid:start" of the process running the cycle (warehouse.ledger.process_identity)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    # ids of the sources due in this run, each accounted for when the run is closed
+    due: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class RunSource(Base):

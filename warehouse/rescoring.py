@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 
 from collectors.records import RawPost
 from jingyu.timeutil import as_utc_naive, from_db
@@ -54,14 +54,25 @@ def _same(stored: Any, new: Any) -> bool:
     return stored == new
 
 
+def posts_to_rescore(warehouse: Warehouse, since: datetime | None = None) -> int:
+    """How many posts rescore_posts would read (for a progress bar's time left)."""
+    query = select(func.count()).select_from(Post)
+    if since is not None:
+        query = query.where(Post.seen_at >= as_utc_naive(since))
+    with warehouse._session() as session:
+        return session.scalar(query) or 0
+
+
 def rescore_posts(warehouse: Warehouse, score: ScoreStored, since: datetime | None = None,
-                  batch: int = 1000) -> RescoreReport:
+                  batch: int = 1000, on_posts: Callable[[int], None] | None = None
+                  ) -> RescoreReport:
     """Recompute the SCORED_COLUMNS of every post seen since `since` (all by default), their
     post_topics rows, and the stories of posts that have none (stored before stories
     existed); refresh the stories of the posts read (a source may have become official).
 
     Posts are read in (seen_at, id) order, `batch` per transaction, so an interrupted run
-    keeps what it finished and a rerun completes it.
+    keeps what it finished and a rerun completes it. on_posts hears the size of each batch
+    committed (progress).
     """
     if batch < 1:
         raise ValueError(f"the batch must be 1 or more posts, got {batch}")
@@ -107,4 +118,6 @@ def rescore_posts(warehouse: Warehouse, score: ScoreStored, since: datetime | No
             changed += len(rescored)
             joined += len(members)
             after = (posts[-1].seen_at, posts[-1].id)
+        if on_posts is not None:
+            on_posts(len(posts))
     return RescoreReport(posts=read, changed=changed, stories=joined)

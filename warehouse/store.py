@@ -20,6 +20,7 @@ from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig,
 from jingyu.timeutil import as_utc_naive, from_db, utcnow
 from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
+from warehouse.ledger import account, orphaned_runs, process_identity, settle
 from warehouse.models import (AlertRow, EventPostRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
                               Source)
 from warehouse.records import Mention, OutboxMessage, PostRow
@@ -29,8 +30,6 @@ from warehouse.stories import StoryMember, StorySummary, join_stories, story_sum
 SEEN_IDS_KEPT = 200
 # Chat robots' posts are kept this long (the longest platform window is a minute or an hour).
 ROBOT_POSTS_KEPT = timedelta(days=1)
-# A run still "running" this long after it started was killed; the next cycle closes it.
-STALE_RUN_AFTER = timedelta(hours=1)
 # How long a delivery pass holds the messages it claimed (renewed before each send): longer
 # than one send takes (a 10 s timeout, a 2 s budget wait), short enough that messages a dead
 # pass held go out on the next cycle.
@@ -225,14 +224,17 @@ class Warehouse:
 
     # ---- the run ledger ------------------------------------------------------------------
 
-    def start_run(self, now: datetime, flow_run_id: str | None = None) -> int:
+    def start_run(self, now: datetime, flow_run_id: str | None = None,
+                  due: Sequence[str] = ()) -> int:
+        """Open a run of this process with the ids of its due sources. Runs left 'running'
+        by a process that is gone (killed, or its warehouse lost) are settled first."""
         with self._session.begin() as session:
-            session.execute(
-                update(Run)
-                .where(Run.status == "running", Run.started_at < as_utc_naive(now - STALE_RUN_AFTER))
-                .values(status="aborted", ended_at=as_utc_naive(now)))
+            for orphan in orphaned_runs(session, now):
+                settle(session, orphan, now, why=(
+                    f"the cycle's process ({orphan.owner or 'unknown'}) ended before closing "
+                    "its run (killed, or it lost the warehouse); settled by the next cycle"))
             run = Run(started_at=as_utc_naive(now), flow_run_id=flow_run_id, status="running",
-                      errors=[])
+                      errors=[], owner=process_identity(), due=list(due))
             session.add(run)
             session.flush()
             return run.id
@@ -249,23 +251,18 @@ class Warehouse:
 
     def finish_run(self, run_id: int, now: datetime, *, alerts_new: int,
                    notifications_sent: int, errors: Sequence[str]) -> dict[str, Any]:
-        """Close the run: status ok (all sources fine), partial (some failed) or failed."""
+        """Close the run: status ok (all sources fine), partial (some failed) or failed. Every
+        due source is accounted for: a due source with no ledger entry counts as failed."""
         with self._session.begin() as session:
             run = session.get_one(Run, run_id)
-            per_source = list(session.scalars(select(RunSource).where(RunSource.run_id == run_id)))
-            failed = [r for r in per_source if r.status == FETCH_ERROR]
-            run.sources_total = len(per_source)
-            run.sources_failed = len(failed)
-            run.sources_ok = len(per_source) - len(failed)
-            run.posts_new = sum(r.new for r in per_source)
+            entries = list(session.scalars(select(RunSource).where(RunSource.run_id == run_id)))
+            account(run, entries, errors)
             run.alerts_new = alerts_new
             run.notifications_sent = notifications_sent
-            run.errors = [r.error if (r.error or "").startswith(r.source_id)
-                          else f"{r.source_id}: {r.error}" for r in failed] + list(errors)
-            if errors or (per_source and not run.sources_ok):
+            if errors or (run.sources_total and not run.sources_ok):
                 run.status = "failed"
             else:
-                run.status = "partial" if failed else "ok"
+                run.status = "partial" if run.sources_failed else "ok"
             run.ended_at = as_utc_naive(now)
             return self._run_dict(run)
 

@@ -167,6 +167,43 @@ def jurisdiction_level(jurisdiction: str) -> str:
     return ("city", "county", "station")[min(jurisdiction.count("."), 2)]
 
 
+@dataclass(frozen=True)
+class CoverageGap:
+    """A stretch of time in which nobody is on duty for a jurisdiction, nor above it."""
+
+    jurisdiction: str
+    starts: datetime                   # aware, Asia/Shanghai
+    ends: datetime
+
+
+def coverage_gaps(roster: DutyRoster, jurisdictions: Iterable[str], start: datetime,
+                  hours: float = 24, step: timedelta = timedelta(minutes=5)
+                  ) -> list[CoverageGap]:
+    """Where alerts would find nobody: for each jurisdiction, the stretches of the `hours`
+    from `start` (checked every `step`) with nobody on duty in its units or the units above
+    it (an alert walks up the chain, 派出所 -> 分局 -> 市局)."""
+    local = to_utc(start).astimezone(SHANGHAI)
+    first = local - timedelta(minutes=local.minute % 5, seconds=local.second,
+                              microseconds=local.microsecond)
+    instants = [first + n * step for n in range(int(timedelta(hours=hours) / step) + 1)]
+    present = [{d.unit.jurisdiction for d in roster.on_duty(at)} for at in instants]
+    tops = roster.top_jurisdictions()
+    gaps: list[CoverageGap] = []
+    for jurisdiction in jurisdictions:
+        chain = set(jurisdiction_chain(jurisdiction, tops))
+        opened: datetime | None = None
+        for at, places in zip(instants, present):
+            if chain & places:
+                if opened is not None:
+                    gaps.append(CoverageGap(jurisdiction, opened, at))
+                    opened = None
+            elif opened is None:
+                opened = at
+        if opened is not None:
+            gaps.append(CoverageGap(jurisdiction, opened, instants[-1] + step))
+    return gaps
+
+
 EMPTY_ROSTER = DutyRoster(shifts={}, units={}, people={}, rotas=(), overrides=())
 
 

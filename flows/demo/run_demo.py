@@ -14,6 +14,7 @@ from flows.monitor import run_cycle
 from flows.present import format_alerts, format_run, format_sources
 from flows.settings import load_cycle_settings
 from jingyu.config import config_file, load_yaml
+from jingyu.progress import progress
 from jingyu.timeutil import utcnow
 from warehouse.store import Warehouse
 
@@ -54,12 +55,14 @@ def run_demo(workdir: str | Path = "data/demo", console_port: int | None = None)
     now = utcnow()
     routes = {path: Route(body=body, content_type=ctype)
               for path, (body, ctype) in render_demo_feeds(now).items()}
-    with FeedReplayServer(routes) as server:
+    with FeedReplayServer(routes) as server, progress("demo set-up", 2, unit="steps") as step:
         config = prepare_config(workdir, server.url(""),
                                 f"http://127.0.0.1:{console_port}" if console_port else None)
         history = seed_demo_history(config, database_url, now)
+        step(1)
         summary = run_cycle(config_dir=str(config), database_url=database_url, force=True,
                             per_host_delay_s=0.02)
+        step(1)
     return summarise(summary, Warehouse(database_url), workdir, history)
 
 
