@@ -78,6 +78,13 @@ class Parsed:
     bad: list[BadItem] = field(default_factory=list)
     warning: str | None = None
 
+    def add(self, where: str, item: Item | str) -> None:
+        """Keep an item, or record why the record at `where` could not become one."""
+        if isinstance(item, str):
+            self.bad.append(BadItem(where, item))
+        else:
+            self.items.append(item)
+
 
 class ParseError(Exception):
     """The whole document is unusable (not one item): the fetch fails with this message."""

@@ -105,12 +105,8 @@ class MediaCrawler(FileKind):
             if isinstance(row, BadRow):
                 parsed.bad.append(BadItem(where, row.problem))
                 continue
-            item = _comment(row, schema, options.platform) if comments \
-                else _post(row, schema, options.platform)
-            if isinstance(item, str):
-                parsed.bad.append(BadItem(where, item))
-            else:
-                parsed.items.append(item)
+            parsed.add(where, _comment(row, schema, options.platform) if comments
+                       else _post(row, schema, options.platform))
         return parsed
 
 
@@ -159,12 +155,9 @@ def _from_sqlite(path: Path, schema: Schema, options: MediaCrawlerOptions) -> Pa
                     continue
                 for number, row in enumerate(db.execute(f'select * from "{table}"'), start=1):
                     record = dict(row)
-                    item = _comment(record, schema, options.platform) if comments \
-                        else _post(record, schema, options.platform)
-                    if isinstance(item, str):
-                        parsed.bad.append(BadItem(f"{table} row {number}", item))
-                    else:
-                        parsed.items.append(item)
+                    parsed.add(f"{table} row {number}",
+                               _comment(record, schema, options.platform) if comments
+                               else _post(record, schema, options.platform))
     except sqlite3.DatabaseError as exc:
         raise ParseError(f"{path}: not a readable SQLite database ({exc})") from None
     return parsed

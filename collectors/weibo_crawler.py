@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from collectors.kinds import BadItem, FileKind, Item, KindOptions, Parsed, ParseError, register
+from collectors.kinds import FileKind, Item, KindOptions, Parsed, ParseError, register
 from collectors.mediacrawler import COMMENT_PREFIX, count
 from collectors.posts import parse_published
 from collectors.records import SourceConfig
@@ -58,11 +58,7 @@ class WeiboCrawler(FileKind):
         parsed = Parsed()
         records = _csv_records(path) if path.suffix == ".csv" else _json_records(path)
         for where, record in records:
-            item = _weibo(record) if not isinstance(record, BadRow) else record.problem
-            if isinstance(item, str):
-                parsed.bad.append(BadItem(where, item))
-            else:
-                parsed.items.append(item)
+            parsed.add(where, _weibo(record) if not isinstance(record, BadRow) else record.problem)
         return parsed
 
 
@@ -122,25 +118,18 @@ def _from_sqlite(path: Path, comments: bool) -> Parsed:
             if "weibo" not in tables:
                 raise ParseError(f"{path}: no table weibo (is this weibo-crawler's database?)")
             for number, row in enumerate(db.execute("select * from weibo"), start=1):
-                _add(parsed, f"weibo row {number}", _weibo(dict(row)))
+                parsed.add(f"weibo row {number}", _weibo(dict(row)))
             if comments and "comments" in tables:
                 for number, row in enumerate(db.execute("select * from comments"), start=1):
-                    _add(parsed, f"comments row {number}", _reply(dict(row), COMMENT_PREFIX,
+                    parsed.add(f"comments row {number}", _reply(dict(row), COMMENT_PREFIX,
                                                                    "comment"))
             if comments and "reposts" in tables:
                 for number, row in enumerate(db.execute("select * from reposts"), start=1):
-                    _add(parsed, f"reposts row {number}", _reply(dict(row), REPOST_PREFIX,
+                    parsed.add(f"reposts row {number}", _reply(dict(row), REPOST_PREFIX,
                                                                   "repost"))
     except sqlite3.DatabaseError as exc:
         raise ParseError(f"{path}: not a readable SQLite database ({exc})") from None
     return parsed
-
-
-def _add(parsed: Parsed, where: str, item: Item | str) -> None:
-    if isinstance(item, str):
-        parsed.bad.append(BadItem(where, item))
-    else:
-        parsed.items.append(item)
 
 
 def _text(value: Any) -> str:

@@ -44,13 +44,17 @@ class NotFound(Exception):
     pass
 
 
+def _not_found(request: Request, incident_id: int) -> Response:
+    return render(request, "message.html", status_code=404, title="没有这个事件",
+                  message=f"没有编号为 {incident_id} 的事件，或不在您的辖区。")
+
+
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident_page(request: Request, incident_id: int) -> Response:
     try:
         incident = _visible(request, incident_id)
     except NotFound:
-        return render(request, "message.html", status_code=404, title="没有这个事件",
-                      message=f"没有编号为 {incident_id} 的事件，或不在您的辖区。")
+        return _not_found(request, incident_id)
     console = request.app.state.console
     store = console.incidents
     alert, events = store.alert(incident.alert_id), store.events(incident.id)
@@ -182,8 +186,7 @@ def report(request: Request, incident_id: int) -> Response:
     try:
         incident = _visible(request, incident_id)
     except NotFound:
-        return render(request, "message.html", status_code=404, title="没有这个事件",
-                      message=f"没有编号为 {incident_id} 的事件，或不在您的辖区。")
+        return _not_found(request, incident_id)
     console = request.app.state.console
     document = build_incident_report(console.warehouse, incident.id, labels=console.labels,
                                      timers=console.desk.routing.timers, now=utcnow())
