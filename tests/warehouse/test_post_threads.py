@@ -94,7 +94,7 @@ def test_story_spread_counts_threads(warehouse_url: str, output: Path) -> None:
     assert spread.thread_posts == len(thread - in_story)
     assert spread.most_spread[0].id == accident.id
     assert (spread.most_spread[0].comments, spread.most_spread[0].reposts) == (12, 4)
-    assert sum(n for _, n in spread.curve) == spread.posts + spread.thread_posts
+    assert sum(b.total for b in spread.curve) == spread.posts + spread.thread_posts
     assert dict(spread.platforms) == {"微博": spread.posts + spread.thread_posts}
     assert story_spread(wh.engine, 10**9) is None
     wh.close()
