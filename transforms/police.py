@@ -19,6 +19,10 @@ POLICE_TERMS: tuple[str, ...] = (
     "做笔录", "审讯", "抓获", "拘留", "结案", "交通违法", "罚单", "查酒驾", "电子眼", "警用", "无犯罪记录证明",
     # calling the police in other words, and official police accounts (@平安北京)
     "报了警", "进局子", "@平安",
+    # arrests in comments that do not name who arrests ("凶手抓到了吗", "说句话就被抓")
+    "被抓", "抓人", "抓走", "抓到了吗", "落网",
+    # more words for the police and their work
+    "警民", "警校", "警灯", "蜀黍", "阿sir",
 )
 # 武警 is left out on purpose: the armed police is a military force, not public security.
 
@@ -35,7 +39,16 @@ _CONTEXT_PATTERNS: dict[str, str] = {
     "报警": r"(?<![在都想])(?<!身体|皮肤|温度|电量|自动|系统|设备|仪表|显示|监控|压力|开机|超载)报警"
            r"(?!器|系统|装置|灯|声|提示|功能|信号)",
     "报了警": r"报[了过](?:[一二三四五六七八九十几两\d]+次)?警(?![告惕示报戒觉醒钟])",
-    "进局子": r"(?:进了?|蹲了?|关进了?)局子",
+    "进局子": r"(?:进|蹲|关进)[了过]?(?:一趟|一回|一次|几天|几回)?局子",
+    # Not a scratch (被抓伤), a catch in a game or being found out (被抓包, 被抓住把柄),
+    # nor what catches the eye (抓人眼球).
+    "被抓": r"被抓(?![伤破痕包])(?!住把柄|住小辫)",
+    "抓人": r"(?<![猫狗])抓人(?!眼球|心|眼)",
+    "抓到了吗": r"抓到了?(?:[吗没么]|凶手|嫌疑人)",
+    # The NPC's and other agencies' 执法检查 (law-enforcement inspections) are not police work.
+    "执法": r"执法(?!检查)",
+    "警灯": r"(?<![武报])警灯",
+    "阿sir": r"阿(?i:sir)",
     "出警": r"(?<!发)出警(?![报告示])",
     "@平安": r"@平安[\u4e00-\u9fff]{2,4}",
     # 公安 is not the 公 of 三公 before 安阳.
@@ -54,6 +67,12 @@ _OTHER_AUTHORITY = re.compile(
     "人大|交通运输|运政|林业|水政|文化|文旅|卫生|卫健|烟草|农业|应急|自然资源|劳动|工商|"
     "裁判|比赛|足球|篮球|球员|执法检查组")
 _NEAR = 8
+# An alarm that a fire brigade receives, or that a household device sounds, is no call to the
+# police; looked for within _ALARM_NEAR characters before 报警. Things that get stolen (手机, 车)
+# are left out on purpose: "手机被偷了，报警" is a call to the police.
+_ALARM_NEAR = 12
+_ALARM_CONTEXT = re.compile("消防|火警|119|冰箱|空调|热水器|燃气|洗衣机|体温计|温度计|传感器|"
+                            "烟感|烟雾|探测器|监测仪|水位|故障|开机|电池|电量|没电|打印机|杀毒|主板|仪表|胎压")
 
 # A text about fiction (a film, series, novel or game) is about the story, not the police.
 _FICTION = re.compile("电视剧|电影|影片|小说|剧情|剧本杀|短剧|动画片|动漫|犯罪片|警匪|刑侦剧|网文|"
@@ -63,7 +82,8 @@ _NOT_THE_POLICE = re.compile(
     r"(?:警察|刑警|缉毒|卧底|探案)(?:片|剧|故事|题材)"
     r"|道歉(?:有用|就有用|要是有用)[^，。！？,.!?]{0,6}警察"
     r"|(?:颜值|时尚|拼写|语法|剧透|表情|段子|键盘|道德|文明)警察"
-    r"|(?:扮演|cos|扮成|饰演|演)[^，。！？,.!?]{0,4}警察")
+    r"|(?:扮演|cos|扮成|饰演|演)[^，。！？,.!?]{0,4}警察"
+    r"|(?:儿童|玩具)(?:警察|警车)|(?:警察|警车|警察局)(?:服装|玩具|套装|模型)")
 
 # Longest terms first, so 公安局 is reported rather than the 公安 inside it. One named group
 # per term: a match is reported as its term (报了三次警 as 报了警, @平安北京 as @平安).
@@ -81,8 +101,12 @@ def _term(match: re.Match[str]) -> str:
 def _counts(text: str, match: re.Match[str], excluded: list[tuple[int, int]]) -> bool:
     if any(start <= match.start() < end for start, end in excluded):
         return False
-    if _term(match) in _AMBIGUOUS:
+    term = _term(match)
+    if term in _AMBIGUOUS:
         return not _OTHER_AUTHORITY.search(text, max(0, match.start() - _NEAR), match.start())
+    if term == "报警":
+        return not _ALARM_CONTEXT.search(text, max(0, match.start() - _ALARM_NEAR),
+                                         match.start())
     return True
 
 
