@@ -102,10 +102,8 @@ def test_police_words_in_other_senses_do_not_count(text: str) -> None:
 
 @pytest.mark.parametrize("text, term", [
     ("都一个月了，凶手抓到了吗", "抓到了吗"),
-    ("发个帖子就被抓了，吓人", "被抓"),
     ("上个月他进了一回局子", "进局子"),
     ("逃了十年的人终于落网", "落网"),
-    ("蜀黍们，小区门口天天有人飙车", "蜀黍"),
     ("阿Sir，你们能不能快点", "阿sir"),
     ("社区开了一次警民恳谈会", "警民"),
 ])
@@ -119,9 +117,10 @@ def test_comments_about_arrests_and_nicknames_count(text: str, term: str) -> Non
     "笔记本电池不行，用半天就报警",
     "人大执法检查组来我县检查安全生产",
     "给孩子买了警察服装和警车玩具",
-    "手被猫抓伤了",
-    "这个标题很抓人眼球",
+    "宝宝总抓人，姥姥脸上都是伤",
+    "早安！蜀黍开始工作了",
+    "鼻炎又犯了，好怕在街上被抓去隔离",
     "车上的胎压报警灯一直亮",
 ])
-def test_alarms_inspections_toys_and_scratches_are_not_police(text: str) -> None:
+def test_alarms_inspections_toys_and_everyday_words_are_not_police(text: str) -> None:
     assert find_police_terms(normalise(text)) == ()
