@@ -1,21 +1,29 @@
 """Parse config/alerts.yaml: detector thresholds, warning levels and delivery channels."""
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.levels import LEVELS
-from jingyu.config import ConfigError, config_dir, load_yaml, reject_unknown_keys, require
+from pydantic import ValidationError
 
-CHANNEL_KINDS = ("console", "jsonl", "webhook", "dingtalk", "wecom", "feishu", "email")
-ROBOT_KINDS = ("dingtalk", "wecom", "feishu")           # chat-group robots behind a webhook URL
-URL_KINDS = ("webhook",) + ROBOT_KINDS                  # kinds that POST to a URL (url/url_env/url_block)
-SIGNING_KINDS = ("dingtalk", "feishu")                  # robots that sign with a secret
-EMAIL_SECURITY = ("starttls", "ssl", "none")
-LEVEL_FIX = "use 1 (I级 红色, most severe) to 4 (IV级 蓝色)"
+from alerts.channel_options import CHANNEL_OPTIONS, LEVEL_FIX, ChannelOptions
+from alerts.levels import LEVELS
+from jingyu.config import (
+    ConfigError,
+    config_dir,
+    config_error,
+    load_yaml,
+    reject_unknown_keys,
+    require,
+)
+
+CHANNEL_KINDS = tuple(CHANNEL_OPTIONS)
+# A channel's settings: the options model of its kind (alerts.channel_options).
+ChannelSettings = ChannelOptions
 
 
 @dataclass(frozen=True)
@@ -80,34 +88,6 @@ class SpikeSettings:
 
 
 @dataclass(frozen=True)
-class ChannelSettings:
-    """One delivery channel; it receives alerts whose level number is <= min_level."""
-
-    name: str
-    kind: str
-    min_level: int = 4
-    enabled: bool = True
-    path: str | None = None            # jsonl: file to append to
-    url: str | None = None             # webhook: where to POST
-    timeout_seconds: float = 10.0      # webhook: a hung receiver must not stall the 5-minute cycle
-    # Secrets are named, never written here: *_env is an environment variable, *_block a
-    # Prefect Secret block; both are read at send time (alerts/channel_secrets.py).
-    url_env: str | None = None         # dingtalk/wecom/feishu: the webhook URL (holds the token)
-    url_block: str | None = None
-    secret_env: str | None = None      # dingtalk/feishu: the signing secret (加签 / 签名校验)
-    secret_block: str | None = None
-    host: str | None = None            # email: SMTP server
-    port: int | None = None            # email: default 465 for ssl, 587 for starttls, 25 for none
-    security: str = "starttls"         # email: starttls | ssl | none
-    allow_plaintext_login: bool = False  # email: log in over security none (password in clear)
-    username: str | None = None        # email: SMTP login (with password_env/password_block)
-    password_env: str | None = None
-    password_block: str | None = None
-    sender: str | None = None          # email: From address
-    to: tuple[str, ...] = ()           # email: recipients
-
-
-@dataclass(frozen=True)
 class ConsoleLinkSettings:
     """Where duty staff's phones reach the duty console, for the 签收/查看 buttons of messages.
 
@@ -126,7 +106,7 @@ class AlertSettings:
 
     sensitive_item: SensitiveItemSettings
     spike: SpikeSettings
-    channels: tuple[ChannelSettings, ...]
+    channels: tuple[ChannelOptions, ...]
     console: ConsoleLinkSettings = ConsoleLinkSettings()
 
     def channels_for(self, level: int) -> tuple[str, ...]:
@@ -307,144 +287,48 @@ def _parse_level_rules(data: Any, file: str | Path) -> tuple[SpikeLevelRule, ...
     return tuple(sorted(rules, key=lambda r: r.level))
 
 
-def _parse_channels(data: Any, file: str | Path) -> tuple[ChannelSettings, ...]:
+def _parse_channels(data: Any, file: str | Path) -> tuple[ChannelOptions, ...]:
     if data is None:
         return ()
     if not isinstance(data, list):
         raise ConfigError(file, "channels", f"must be a list, got {type(data).__name__}",
                           "write one '- name: ...' entry per channel")
-    channels: list[ChannelSettings] = []
+    channels: list[ChannelOptions] = []
     for index, entry in enumerate(data):
         at = f"channels[{index}]"
         if not isinstance(entry, dict):
             raise ConfigError(file, at, "must be a mapping",
                               "write 'name:', 'kind:' and 'min_level:' under '-'")
-        reject_unknown_keys(entry, set(ChannelSettings.__dataclass_fields__), file, at)
-        name = require(entry, "name", str, file, at,
-                       "give the channel a unique name; quote names YAML reads as true/false "
-                       "such as 'off' or 'no'")
-        if any(c.name == name for c in channels):
-            raise ConfigError(file, f"{at}.name", f"duplicate channel name {name!r}",
+        channel = parse_channel(entry, file, at)
+        if any(c.name == channel.name for c in channels):
+            raise ConfigError(file, f"{at}.name", f"duplicate channel name {channel.name!r}",
                               "give every channel a unique name")
-        kind = require(entry, "kind", str, file, at, f"use one of: {', '.join(CHANNEL_KINDS)}")
-        if kind not in CHANNEL_KINDS:
-            raise ConfigError(file, f"{at}.kind", f"unknown channel kind {kind!r}",
-                              f"use one of: {', '.join(CHANNEL_KINDS)}")
-        path = url = None
-        if kind == "jsonl":
-            path = require(entry, "path", str, file, at, "give the file to append alerts to")
-        if kind in URL_KINDS:
-            url = _optional(entry, "url", str, None, file, at)
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ConfigError(file, f"{at}.url", f"not an http(s) URL: {url!r}",
-                              "start the URL with http:// or https://")
-        for key, owners in (("path", ("jsonl",)), ("url", URL_KINDS)):
-            if entry.get(key) is not None and kind not in owners:
-                raise ConfigError(file, f"{at}.{key}", f"only applies to kind {owners[0]}"
-                                  if len(owners) == 1 else
-                                  f"only applies to kinds {', '.join(owners)}",
-                                  f"remove '{key}:' or set 'kind: {owners[0]}'")
-        timeout = _number(entry, "timeout_seconds", 10.0, file, at)
-        if timeout <= 0:
-            raise ConfigError(file, f"{at}.timeout_seconds", f"must be positive, got {timeout}",
-                              "use a few seconds, e.g. 10")
-        extra = _parse_delivery_fields(entry, kind, url, file, at)
-        channels.append(ChannelSettings(
-            name=name,
-            kind=kind,
-            min_level=_level(entry, "min_level", 4, file, at),
-            enabled=_optional(entry, "enabled", bool, True, file, at),
-            path=path,
-            url=url,
-            timeout_seconds=timeout,
-            **extra,
-        ))
+        channels.append(channel)
     return tuple(channels)
 
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Which kinds each of the robot/email fields applies to.
-_FIELD_KINDS: dict[str, tuple[str, ...]] = {
-    "url_env": URL_KINDS, "url_block": URL_KINDS,
-    "secret_env": SIGNING_KINDS, "secret_block": SIGNING_KINDS,
-    **{key: ("email",) for key in ("host", "port", "security", "username", "password_env",
-                                   "password_block", "sender", "to", "allow_plaintext_login")},
-}
-
-
-def _parse_delivery_fields(entry: dict, kind: str, url: str | None, file: str | Path,
-                           at: str) -> dict[str, Any]:
-    """The robot and email fields of one channel entry (secrets by name only)."""
-    for key, owners in _FIELD_KINDS.items():
-        if entry.get(key) is not None and kind not in owners:
-            raise ConfigError(file, f"{at}.{key}", f"only applies to kinds {', '.join(owners)}",
-                              f"remove '{key}:' or set 'kind: {owners[0]}'")
-    fields: dict[str, Any] = {}
-    for key in ("url_env", "secret_env", "password_env"):
-        value = _optional(entry, key, str, None, file, at,
-                          "give the NAME of an environment variable, e.g. JINGYU_DINGTALK_SECRET")
-        if value is not None and not ENV_NAME.match(value):
-            raise ConfigError(file, f"{at}.{key}", f"not an environment variable name: "
-                              f"{value!r}", "write the variable's name (letters, digits, _), "
-                              "not its value: secrets never go into alerts.yaml")
-        fields[key] = value
-    for key in ("url_block", "secret_block", "password_block"):
-        fields[key] = _optional(entry, key, str, None, file, at,
-                                "give the name of a Prefect Secret block")
-    if kind in URL_KINDS:
-        sources = [k for k in ("url", "url_env", "url_block") if entry.get(k) is not None]
-        if len(sources) != 1:
-            raise ConfigError(file, f"{at}.url_env",
-                              "needs exactly one of url, url_env, url_block"
-                              + (f", got {', '.join(sources)}" if sources else ""),
-                              "put the webhook URL (it usually holds a token) in an "
-                              "environment variable and write 'url_env: JINGYU_..._URL'")
-    if kind in SIGNING_KINDS and fields["secret_env"] and fields["secret_block"]:
-        raise ConfigError(file, f"{at}.secret_env", "give secret_env or secret_block, not both",
-                          "remove one of them")
-    if kind == "email":
-        fields.update(_parse_email(entry, fields, file, at))
-    return fields
-
-
-def _parse_email(entry: dict, fields: dict[str, Any], file: str | Path, at: str
-                 ) -> dict[str, Any]:
-    host = require(entry, "host", str, file, at, "give the SMTP server, e.g. smtp.example.gov.cn")
-    security = _optional(entry, "security", str, "starttls", file, at)
-    if security not in EMAIL_SECURITY:
-        raise ConfigError(file, f"{at}.security", f"unknown SMTP security {security!r}",
-                          f"use one of: {', '.join(EMAIL_SECURITY)}")
-    port = _optional(entry, "port", int, {"ssl": 465, "starttls": 587, "none": 25}[security],
-                     file, at)
-    if not 0 < port < 65536:
-        raise ConfigError(file, f"{at}.port", f"not a TCP port: {port}", "use e.g. 465 or 587")
-    sender = require(entry, "sender", str, file, at, "give the From address, e.g. "
-                     "jingyu@example.gov.cn")
-    if "@" not in sender:
-        raise ConfigError(file, f"{at}.sender", f"not an email address: {sender!r}",
-                          "write an address such as jingyu@example.gov.cn")
-    recipients = entry.get("to")
-    if isinstance(recipients, str):
-        recipients = [recipients]
-    if (not isinstance(recipients, list) or not recipients
-            or not all(isinstance(r, str) and "@" in r for r in recipients)):
-        raise ConfigError(file, f"{at}.to", f"must be a list of email addresses, got "
-                          f"{recipients!r}", "write 'to: [duty@example.gov.cn]'")
-    username = _optional(entry, "username", str, None, file, at)
-    has_password = bool(fields["password_env"] or fields["password_block"])
-    if username and not has_password:
-        raise ConfigError(file, f"{at}.password_env", "is required with username",
-                          "name the environment variable holding the SMTP password")
-    if has_password and not username:
-        raise ConfigError(file, f"{at}.username", "is required with a password",
-                          "give the SMTP login name")
-    if fields["password_env"] and fields["password_block"]:
-        raise ConfigError(file, f"{at}.password_env",
-                          "give password_env or password_block, not both", "remove one of them")
-    plaintext_ok = _optional(entry, "allow_plaintext_login", bool, False, file, at)
-    if security == "none" and username and not plaintext_ok:
-        raise ConfigError(file, f"{at}.security", "'none' would send the SMTP password "
-                          "unencrypted", "use starttls or ssl; only for a relay on a trusted "
-                          "network, add 'allow_plaintext_login: true'")
-    return {"host": host, "port": port, "security": security, "username": username,
-            "sender": sender, "to": tuple(recipients), "allow_plaintext_login": plaintext_ok}
+def parse_channel(entry: dict, file: str | Path, at: str) -> ChannelOptions:
+    """One channel entry, validated by the options model of its kind."""
+    kinds = ", ".join(CHANNEL_OPTIONS)
+    kind = require(entry, "kind", str, file, at, f"use one of: {kinds}")
+    model = CHANNEL_OPTIONS.get(kind)
+    if model is None:
+        raise ConfigError(file, f"{at}.kind", f"unknown channel kind {kind!r}",
+                          f"use one of: {kinds}")
+    allowed = list(model.model_fields)
+    for key in entry:
+        if key in allowed:
+            continue
+        takes = f"kind {kind} takes: {', '.join(allowed)}"
+        owners = [name for name, other in CHANNEL_OPTIONS.items() if key in other.model_fields]
+        if owners:
+            raise ConfigError(file, f"{at}.{key}", f"does not apply to kind {kind} (only to "
+                              f"{', '.join(owners)})",
+                              f"remove '{key}:' or set 'kind: {owners[0]}'; {takes}")
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        raise ConfigError(file, f"{at}.{key}", f"unknown field for kind {kind}",
+                          (f"did you mean '{close[0]}'? " if close else "") + takes)
+    try:
+        return model.model_validate(entry)
+    except ValidationError as exc:
+        raise config_error(exc, file, at, model) from None

@@ -80,7 +80,7 @@ class GroupEntry(BaseModel):
     concurrency: Annotated[int, Strict()] = Field(
         4, ge=1, le=64, description="requests in flight at once to this upstream",
         json_schema_extra={"fix": "give a number from 1 to 64"})
-    delay_s: Annotated[float, Strict()] | Annotated[int, Strict()] = Field(
+    delay_s: Annotated[float, Strict()] = Field(
         0.2, ge=0, le=60, description="seconds between request starts to this upstream",
         json_schema_extra={"fix": "give seconds from 0 to 60, e.g. delay_s: 0.2"})
 

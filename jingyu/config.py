@@ -111,10 +111,11 @@ def reject_unknown_keys(mapping: Mapping, allowed: Collection[str], file: str | 
 class ConfigProblem(ValueError):
     """Raised inside a pydantic validator: the problem and its fix, for ConfigError."""
 
-    def __init__(self, problem: str, fix: str = "") -> None:
+    def __init__(self, problem: str, fix: str = "", field: str | None = None) -> None:
         super().__init__(problem)
         self.problem = problem
         self.fix = fix
+        self.field = field         # a model-wide rule names the field it blames
 
 
 # pydantic error types -> what the value must be, in our messages' words
@@ -144,6 +145,8 @@ def config_error(error: ValidationError, file: str | Path, where: str,
     kind = first["type"]
     if isinstance(context.get("error"), ConfigProblem):
         problem, fix = context["error"].problem, context["error"].fix
+        if context["error"].field:
+            field = f"{path}.{context['error'].field}".lstrip(".")
     elif kind == "missing":
         problem, fix = "is required", fix or f"add '{name}:'"
     elif kind == "extra_forbidden":

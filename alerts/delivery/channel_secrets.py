@@ -21,7 +21,7 @@ __all__ = ["REDACTED", "MissingSecret", "redact_text", "redact_url", "url_secret
            "install_log_redaction", "resolve_secret", "check_channel_secrets"]
 
 if TYPE_CHECKING:
-    from alerts.settings import AlertSettings, ChannelSettings
+    from alerts.settings import AlertSettings
 
 
 class MissingSecret(LookupError):
@@ -83,12 +83,6 @@ def resolve_secret(what: str, env: str | None = None, block: str | None = None,
     return None
 
 
-def _secret_sources(channel: ChannelSettings) -> list[tuple[str, str | None, str | None]]:
-    return [("webhook URL", channel.url_env, channel.url_block),
-            ("signing secret", channel.secret_env, channel.secret_block),
-            ("SMTP password", channel.password_env, channel.password_block)]
-
-
 def check_channel_secrets(settings: AlertSettings, check_blocks: bool = True) -> list[str]:
     """One line per enabled channel whose configured secret is not available here.
 
@@ -100,7 +94,7 @@ def check_channel_secrets(settings: AlertSettings, check_blocks: bool = True) ->
     for channel in settings.channels:
         if not channel.enabled:
             continue
-        for what, env, block in _secret_sources(channel):
+        for what, env, block in channel.secrets():
             if block and not check_blocks:
                 continue
             try:

@@ -22,7 +22,7 @@ from email.utils import formatdate
 from alerts.delivery.buttons import buttons_of
 from alerts.delivery.channel_secrets import MissingSecret, redact_text, resolve_secret
 from alerts.delivery.channels import Channel, DeliveryError
-from alerts.settings import ChannelSettings
+from alerts.channel_options import EmailOptions
 from jingyu.display import clean_text, one_line
 from warehouse.records import OutboxMessage
 
@@ -188,9 +188,9 @@ def markdown_to_html(markdown: str, title: str) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def email_channel(settings: ChannelSettings) -> EmailChannel:
+def email_channel(settings: EmailOptions) -> EmailChannel:
     """The email channel of one alerts.yaml entry."""
-    return EmailChannel(settings.name, settings.host or "", settings.sender or "", settings.to,
+    return EmailChannel(settings.name, settings.host, settings.sender, settings.to,
                         port=settings.port, security=settings.security,
                         username=settings.username, password_env=settings.password_env,
                         password_block=settings.password_block,

@@ -12,33 +12,37 @@ from urllib.parse import urlsplit
 
 from alerts.delivery.channel_secrets import MissingSecret, redact_text, redact_url, resolve_secret
 from alerts.delivery.email import email_channel
-from alerts.settings import ChannelSettings
-
-ROBOT_KINDS = ("dingtalk", "wecom", "feishu")
+from alerts.channel_options import (
+    ChannelOptions,
+    EmailOptions,
+    JsonlOptions,
+    PostingOptions,
+    SignedRobotOptions,
+)
 
 
 class ChannelUnreachable(Exception):
     """The channel could not send from here: what is wrong, and where."""
 
 
-def dry_run(channel: ChannelSettings, timeout_s: float = 5.0) -> str:
+def dry_run(channel: ChannelOptions, timeout_s: float = 5.0) -> str:
     """What was checked, when the channel could send from this process; ChannelUnreachable
     saying why otherwise. Secrets are resolved the way sending resolves them."""
     try:
         if channel.kind == "console":
             return "prints to the terminal of the process that runs the cycle"
-        if channel.kind == "jsonl":
-            return _writable(Path(channel.path or ""))
-        if channel.kind in ROBOT_KINDS or channel.kind == "webhook":
+        if isinstance(channel, JsonlOptions):
+            return _writable(Path(channel.path))
+        if isinstance(channel, PostingOptions):
             url = resolve_secret("webhook URL", env=channel.url_env, block=channel.url_block,
                                  literal=channel.url)
             if not url:
                 raise ChannelUnreachable("no webhook URL (set url, url_env or url_block)")
-            if channel.kind in ROBOT_KINDS:
+            if isinstance(channel, SignedRobotOptions):
                 resolve_secret("signing secret", env=channel.secret_env,
                                block=channel.secret_block)
             return _handshake(url, timeout_s)
-        if channel.kind == "email":
+        if isinstance(channel, EmailOptions):
             return _smtp_greeting(channel, timeout_s)
     except MissingSecret as exc:
         raise ChannelUnreachable(str(exc)) from None
@@ -80,7 +84,7 @@ def _handshake(url: str, timeout_s: float) -> str:
            f"nothing sent to {shown}"
 
 
-def _smtp_greeting(channel: ChannelSettings, timeout_s: float) -> str:
+def _smtp_greeting(channel: EmailOptions, timeout_s: float) -> str:
     mailer = email_channel(channel)
     mailer.timeout_seconds = min(mailer.timeout_seconds, timeout_s)
     password = None

@@ -88,7 +88,7 @@ from alerts.delivery.channels import (
     SendResult,
 )
 from alerts.levels import LEVELS
-from alerts.settings import ChannelSettings
+from alerts.channel_options import RobotOptions, SignedRobotOptions
 from jingyu.display import chat_markdown, one_line, safe_link
 from warehouse.records import OutboxMessage
 
@@ -887,10 +887,13 @@ ROBOT_CLASSES: dict[str, type[RobotChannel]] = {
     cls.kind: cls for cls in (DingTalkChannel, WeComChannel, FeishuChannel)}
 
 
-def robot_channel(settings: ChannelSettings) -> RobotChannel:
+def robot_channel(settings: RobotOptions) -> RobotChannel:
     """The robot channel of one alerts.yaml entry (kind dingtalk, wecom or feishu)."""
     cls = ROBOT_CLASSES[settings.kind]
+    signed = isinstance(settings, SignedRobotOptions)
     return cls(settings.name, settings.url, url_env=settings.url_env,
-               url_block=settings.url_block, secret_env=settings.secret_env,
-               secret_block=settings.secret_block, timeout_seconds=settings.timeout_seconds,
+               url_block=settings.url_block,
+               secret_env=settings.secret_env if signed else None,
+               secret_block=settings.secret_block if signed else None,
+               timeout_seconds=settings.timeout_seconds,
                limiter=shared_limiter(settings.kind, settings.name, cls.windows))

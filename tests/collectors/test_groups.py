@@ -81,6 +81,9 @@ def test_sources_join_a_group_by_host_or_by_name(rsshub: FeedReplayServer) -> No
     ({"groups": [{"id": "a"}, {"id": "a"}], "sources": []},
      "sources.yaml: groups[1].id: duplicate id 'a'"),
     ({"groups": {"id": "a"}, "sources": []}, "sources.yaml: groups: must be list"),
+    # The field, not pydantic's union branch (was "groups[0].delay_s.float").
+    ({"groups": [{"id": "a", "delay_s": True}], "sources": []},
+     "sources.yaml: groups[0].delay_s: must be a number, got bool True (fix: give seconds"),
 ])
 def test_group_errors_are_named(data, message) -> None:
     with pytest.raises(ConfigError) as raised:
