@@ -291,7 +291,11 @@ def _query_parser(p: argparse.ArgumentParser, with_config, with_database) -> Non
     p.add_argument("--topic", help="a topic id, e.g. police.enforcement_dispute")
     p.add_argument("--jurisdiction", help="a jurisdiction id; those under it count too")
     p.add_argument("--source", help="a source id")
-    p.add_argument("--polarity", choices=["negative", "neutral", "positive"])
+    p.add_argument("--polarity", choices=["negative", "neutral", "positive"],
+                   help="the post's general sentiment")
+    p.add_argument("--stance", choices=["negative", "neutral", "positive"],
+                   help="the post's stance toward the police (police_stance); "
+                        "top_events --stance negative is the reports' 负面热点")
     p.add_argument("--by", default="day",
                    help="volume: comma-separated hour|day, topic, jurisdiction, source, polarity")
     p.add_argument("--limit", type=int, default=20, help="rows of list queries (default 20)")
@@ -854,7 +858,7 @@ def _query(args: argparse.Namespace) -> int:
         since = parse_local(args.since) if args.since else until - timedelta(days=7)
         params = QueryParams(since=since, until=until, topic=args.topic,
                              jurisdiction=args.jurisdiction, source=args.source,
-                             polarity=args.polarity, limit=args.limit,
+                             polarity=args.polarity, stance=args.stance, limit=args.limit,
                              by=tuple(b.strip() for b in args.by.split(",") if b.strip()))
         engine = make_engine(args.database or database_url())
         ensure_schema(engine)

@@ -14,7 +14,13 @@ from alerts.incidents.timers import TRACKS, TimerSettings, breaches, sync_gaps
 from alerts.levels import LEVELS
 from reports.document import Chart, Link, Paragraph, Section, Table, shorten
 from warehouse.incidents import IncidentStore
-from warehouse.queries import QueryParams, QueryResult, local_text, run_query
+from warehouse.queries import (
+    QueryParams,
+    QueryResult,
+    event_stories,
+    local_text,
+    run_query,
+)
 from warehouse.records import IncidentState
 
 STATUS_ZH = {"new": "待签收", "acknowledged": "已签收", "handling": "处置中",
@@ -69,12 +75,12 @@ def trace(name: str, params: QueryParams) -> str:
     """The command that prints the rows behind a table (for the appendix)."""
     parts = ["jingyu query", name, f"--since '{local_text(params.since)}'",
              f"--until '{local_text(params.until)}'"]
-    for option in ("topic", "jurisdiction", "source", "polarity"):
+    for option in ("topic", "jurisdiction", "source", "polarity", "stance"):
         if getattr(params, option):
             parts.append(f"--{option} {getattr(params, option)}")
     if name == "volume":
         parts.append(f"--by {','.join(params.by)}")
-    if name in ("top_stories", "posts", "alerts"):
+    if name in ("top_stories", "top_events", "posts", "alerts"):
         parts.append(f"--limit {params.limit}")
     return " ".join(parts)
 
@@ -100,21 +106,56 @@ def change_text(posts: int, before: int) -> str:
     return f"{posts - before:+d}"
 
 
-def stories_table(engine: Engine, params: QueryParams, caption: str,
-                  labels: Labels) -> tuple[Table, QueryResult]:
-    """Top negative stories (reposts and near-copies of one text): first post with its link
-    and source, negative posts now and in the period before, sources, story number."""
-    params = replace(params, polarity="negative")
-    result = run_query(engine, "top_stories", params)
-    rows = tuple(
-        (n, Link(r["title"] or "(无标题)", r["url"]), labels.source(r["source_id"]), r["posts"],
-         r["posts_before"], change_text(r["posts"], r["posts_before"]), r["sources"],
-         r["first_seen_at"], r["story_key"])
-        for n, r in enumerate(result.records(), start=1))
-    table = Table(headers=("序号", "热点（首发链接）", "首发来源", "负面条数", "上期", "变化",
-                           "来源数", "首次出现", "热点编号"),
-                  rows=rows, caption=caption, trace=trace("top_stories", params),
-                  empty="本时段无负面信息")
+STORIES_SHOWN = 3            # stories listed under each hot event; the rest summed in one row
+STORY_CHARS = 40
+
+
+def story_label(story: Mapping) -> str:
+    """A story by its first post: the title, else the start of the text."""
+    return shorten(story["title"] or story["text_start"] or "", STORY_CHARS) or "(无标题)"
+
+
+def events_table(engine: Engine, params: QueryParams, caption: str,
+                 labels: Labels) -> tuple[Table, QueryResult]:
+    """负面热点: real-world events (warehouse.events) ranked by their posts negative toward the
+    police (posts.police_stance, not general sentiment: anger at an offender or a bus
+    timetable is not a hot spot against the police), with the mean probability of that
+    stance, the period before, sources; under each event, its stories (reposts and
+    near-copies of one text) with their first post's link, the rest summed in one row."""
+    params = replace(params, stance="negative", polarity=None)
+    result = run_query(engine, "top_events", params)
+    records = result.records()
+    inside: dict[int, list[dict]] = {}
+    for story in event_stories(engine, params, [r["event_id"] for r in records]).records():
+        inside.setdefault(story["event_id"], []).append(story)
+    rows: list[tuple] = []
+    for n, r in enumerate(records, start=1):
+        probability = r["negative_police_p"]
+        rows.append((str(n), Link(r["title"] or "(无标题)", r["url"]),
+                     labels.jurisdiction(r["jurisdiction"]), r["posts"],
+                     f"{probability:.0%}" if probability is not None else "-",
+                     r["posts_before"], change_text(r["posts"], r["posts_before"]),
+                     r["sources"], r["first_seen_at"],
+                     f"E{r['event_id']}" + (f" · 热点{inside[r['event_id']][0]['story_key']}"
+                                           if len(inside.get(r["event_id"], ())) == 1
+                                           else "")))
+        stories = inside.get(r["event_id"], [])
+        if len(stories) == 1:              # one text and its copies: the event row says it all
+            continue
+        for m, story in enumerate(stories[:STORIES_SHOWN], start=1):
+            rows.append((f"{n}.{m}", Link("└ " + story_label(story), story["url"]),
+                         labels.source(story["source_id"]), story["posts"], "", "", "",
+                         story["sources"], story["first_seen_at"],
+                         f"热点{story['story_key']}"))
+        rest = stories[STORIES_SHOWN:]
+        if rest:
+            rows.append((f"{n}.{STORIES_SHOWN + 1}", f"└ 其余 {len(rest)} 个热点", "",
+                         sum(s["posts"] for s in rest), "", "", "", "",
+                         min(s["first_seen_at"] for s in rest), ""))
+    table = Table(headers=("序号", "事件 / 其中热点（首发链接）", "辖区 / 首发来源", "对警负面条数",
+                           "负面概率均值", "上期", "变化", "来源数", "首次出现", "编号"),
+                  rows=tuple(rows), caption=caption, trace=trace("top_events", params),
+                  empty="本时段无对警负面信息")
     return table, result
 
 
@@ -163,7 +204,7 @@ def sources_table(engine: Engine, params: QueryParams, caption: str,
                   only_problems: bool = False) -> tuple[Table, list[dict]]:
     """Source health as it stood at the end of the window: polls and failures in it, posts
     fetched, consecutive failures, last success, the last error of a failing source."""
-    params = replace(params, topic=None, polarity=None)
+    params = replace(params, topic=None, polarity=None, stance=None)
     result = run_query(engine, "source_health", params)
     records = [r for r in result.records() if r["enabled"]]
     down = [r for r in records if r["consecutive_failures"] or r["failed"]
@@ -187,8 +228,11 @@ DEFINITIONS = (
     "信息量：发布时间（无发布时间的取采集时间）在统计时段内的帖子条数；辖区含下级单位。",
     "涉警：经涉警识别判定与公安机关、民警辅警相关的帖子，总体情况与话题统计中的“涉警”为同一口径。",
     "负面/中性/正面：帖子整体的情感倾向。",
-    "热点：同一文本的转发、转载及改写（近似文本）归为一个热点，热点编号即数据仓库中的 story_id；"
-    "“上期”为紧邻的前一个等长时段。",
+    "负面热点：按事件排列。事件是讲述同一件事的全部帖子（措辞不同亦归为一件，事件编号即数据仓库中的"
+    "编号 E13 即 event_id 13，可用 jingyu events show 13 查看每条帖子归入的理由）；排序依据为对公安机关持负面态度"
+    "（对警负面，police_stance）的帖子条数，而非帖子的整体情感：批评违法者、咨询公交、发布提醒不计入。"
+    "“负面概率均值”为这些帖子对警负面判定概率的平均值。事件下列出其中的热点：同一文本的转发、转载"
+    "及改写（近似文本）归为一个热点，热点编号即 story_id（热点42 即 story_id 42）。“上期”为紧邻的前一个等长时段。",
     "采集：本时段内新存入数据仓库的帖子（按采集时间），与巡查日志中的“新帖”为同一口径。",
 )
 

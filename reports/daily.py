@@ -14,7 +14,7 @@ from reports.blocks import (
     incidents_table,
     share,
     sources_table,
-    stories_table,
+    events_table,
     trace,
 )
 from reports.document import Chart, Document, Paragraph, Section, Table
@@ -23,7 +23,7 @@ from warehouse.queries import QueryParams, local_text, run_query, window_of_days
 from warehouse.store import Warehouse
 
 TOP_TOPICS = 10
-TOP_STORIES = 10
+TOP_EVENTS = 10
 POLICE = "police"          # the 涉警 category: counted by posts.police_related, as everywhere
 
 
@@ -35,7 +35,7 @@ def build_daily_brief(warehouse: Warehouse, day: date, *, jurisdiction: str | No
     timers = timers or TimerSettings()
     since, until = window_of_days(day)
     week_since, _ = window_of_days(day, days=7)
-    base = QueryParams(since=since, until=until, jurisdiction=jurisdiction, limit=TOP_STORIES)
+    base = QueryParams(since=since, until=until, jurisdiction=jurisdiction, limit=TOP_EVENTS)
     where = labels.jurisdiction(jurisdiction) if jurisdiction else "全部辖区"
 
     # volume: the day by hour and polarity, and seven days by day
@@ -70,7 +70,8 @@ def build_daily_brief(warehouse: Warehouse, day: date, *, jurisdiction: str | No
                for r in sorted(run_query(engine, "volume", topics_params).records(),
                                key=lambda r: (-r["posts"], r["topic"]))
                if r["topic"] != POLICE][:TOP_TOPICS - len(topics)]
-    stories, story_result = stories_table(engine, base, f"负面热点 TOP {TOP_STORIES}", labels)
+    hot, hot_result = events_table(engine, base, f"负面热点 TOP {TOP_EVENTS}（按对警负面条数）",
+                                   labels)
     incidents, states = incidents_table(engine, IncidentStore(warehouse), base, timers, now,
                                         "当日告警事件及在办事件", labels)
     sources, down = sources_table(engine, base, "信息源状态（截至当日24时）")
@@ -130,7 +131,7 @@ def build_daily_brief(warehouse: Warehouse, day: date, *, jurisdiction: str | No
         Section("二、舆情走势", trend),
         Section("三、情感分布", sentiment),
         Section("四、热点话题", topic_blocks),
-        Section("五、负面热点", (stories,)),
+        Section("五、负面热点", (hot,)),
         Section("六、告警与事件（三同步）", (incidents,)),
         Section("七、信息源状态", (sources,)),
     )
@@ -148,7 +149,7 @@ def build_daily_brief(warehouse: Warehouse, day: date, *, jurisdiction: str | No
                "polarity": polarity, "hourly": {h: v[0] for h, v in per_hour.items()},
                "week": dict(zip(days, week_posts)),
                "topics": {topic_id: posts for topic_id, _, posts, _ in topics},
-               "stories": [r["story_key"] for r in story_result.records()],
+               "events": [r["event_id"] for r in hot_result.records()],
                "incidents": [s.id for s in states],
                "sources_down": [r["source_id"] for r in down]},
     )

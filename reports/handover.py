@@ -14,7 +14,7 @@ from reports.blocks import (
     incidents_table,
     level_short,
     sources_table,
-    stories_table,
+    events_table,
     trace,
 )
 from reports.document import Document, Paragraph, Section, Table
@@ -22,7 +22,7 @@ from warehouse.incidents import IncidentStore
 from warehouse.queries import QueryParams, local_text, run_query
 from warehouse.store import Warehouse
 
-TOP_STORIES = 5
+TOP_EVENTS = 5
 MAX_ALERTS = 1000
 
 
@@ -44,7 +44,7 @@ def build_handover(warehouse: Warehouse, since: datetime, until: datetime, *,
     engine = warehouse.engine
     labels = (labels or Labels()).with_sources(engine)
     timers = timers or TimerSettings()
-    base = QueryParams(since=since, until=until, jurisdiction=jurisdiction, limit=TOP_STORIES)
+    base = QueryParams(since=since, until=until, jurisdiction=jurisdiction, limit=TOP_EVENTS)
     where = labels.jurisdiction(jurisdiction) if jurisdiction else "全部辖区"
 
     # One ledger for every count of the shift: cycles per hour, and the posts fetched and
@@ -76,7 +76,8 @@ def build_handover(warehouse: Warehouse, since: datetime, until: datetime, *,
         engine, IncidentStore(warehouse), base, timers, now, "移交下一班的未结事件", labels,
         only_open=True)
     sources, down = sources_table(engine, base, "信息源异常", only_problems=True)
-    stories, _ = stories_table(engine, base, f"本班负面热点 TOP {TOP_STORIES}", labels)
+    hot, hot_result = events_table(engine, base,
+                                   f"本班负面热点 TOP {TOP_EVENTS}（按对警负面条数）", labels)
     breached = sum(1 for row in open_table.rows if row[-1] != "无")
 
     ongoing = to_utc(until) > to_utc(now)
@@ -102,7 +103,7 @@ def build_handover(warehouse: Warehouse, since: datetime, until: datetime, *,
         Section("二、本班告警", (alerts_table,)),
         Section("三、未结事件（交下一班）", (open_table,)),
         Section("四、信息源异常", (sources,)),
-        Section("五、本班负面热点", (stories,)),
+        Section("五、本班负面热点", (hot,)),
     )
     return Document(
         title=f"交接班记录 {span}",
@@ -115,6 +116,7 @@ def build_handover(warehouse: Warehouse, since: datetime, until: datetime, *,
         facts={"cycles": cycles, "failed_cycles": failed, "silent_hours": silent,
                "posts": posts, "negative": negative,
                "alerts": [a["alert_id"] for a in alerts],
+               "events": [r["event_id"] for r in hot_result.records()],
                "open_incidents": [s.id for s in open_states if s.status in OPEN_STATUSES],
                "sources_down": [r["source_id"] for r in down]},
     )

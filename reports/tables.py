@@ -74,6 +74,10 @@ COLUMNS: dict[str, Column] = {
     "negative_new": Column("其中负面", "int"), "alerts_new": Column("新告警", "int"),
     "topics": Column("话题", "topics"), "story_id": Column("热点编号", "int"),
     "incident_ids": Column("事件编号"), "score": Column("相关度", "number"),
+    "event_id": Column("事件编号（event_id）", "int"),
+    "negative_police": Column("对警负面条数", "int"),
+    "negative_police_p": Column("对警负面概率均值", "percent"),
+    "stories": Column("热点数", "int"), "official_at": Column("官方发声", "time"),
 }
 # The same name meaning something else in one query.
 QUERY_COLUMNS: dict[str, dict[str, Column]] = {
@@ -114,7 +118,8 @@ def provenance(result: QueryResult, labels: Labels, generated_at: datetime, ware
         rows.append(("统计时段（北京时间）",
                      f"{local_text(params.since)} 至 {local_text(params.until)}"))
         for key, title in (("jurisdiction", "辖区（含下级）"), ("topic", "话题"),
-                           ("source", "来源"), ("polarity", "倾向")):
+                           ("source", "来源"), ("polarity", "倾向"),
+                           ("stance", "对警态度")):
             value = getattr(params, key)
             if value:
                 named = {"jurisdiction": labels.jurisdiction, "topic": labels.topic,

@@ -20,8 +20,9 @@ from sqlalchemy.exc import DBAPIError
 from jingyu.timeutil import SHANGHAI, as_utc_naive, shanghai
 
 DIMENSIONS = ("hour", "day", "topic", "jurisdiction", "source", "polarity")
-FILTERS = ("topic", "jurisdiction", "source", "polarity")
+FILTERS = ("topic", "jurisdiction", "source", "polarity", "stance")
 POLARITIES = ("negative", "neutral", "positive")
+STANCES = POLARITIES                   # posts.police_stance: toward the police
 NEGATIVE = "SUM(CASE WHEN p.polarity = 'negative' THEN 1 ELSE 0 END)"
 POLICE = "SUM(CASE WHEN p.police_related THEN 1 ELSE 0 END)"
 # An ad-hoc statement may run this long before the database cancels it (PostgreSQL) or jingyu
@@ -46,7 +47,8 @@ class QueryParams:
     topic: str | None = None
     jurisdiction: str | None = None        # an id; its children ("qingchuan.linjiang") count too
     source: str | None = None
-    polarity: str | None = None
+    polarity: str | None = None            # general sentiment of the post
+    stance: str | None = None              # posts.police_stance: toward the police
     by: tuple[str, ...] = ("day",)         # volume only
     limit: int = 20                        # lists only
 
@@ -117,6 +119,11 @@ def _post_filters(params: QueryParams, alias: str = "p", topic_join: bool = Fals
         sql += f" AND {alias}.source_id = :source"
     if params.polarity:
         sql += f" AND {alias}.polarity = :polarity"
+    if params.stance:
+        # post_topics carries no stance: its post does
+        sql += (f" AND EXISTS (SELECT 1 FROM posts sp WHERE sp.id = {alias}.post_id"
+                " AND sp.police_stance = :stance)" if topic_join
+                else f" AND {alias}.police_stance = :stance")
     if params.topic:
         sql += (f" AND {alias}.topic_id = :topic" if topic_join else
                 f" AND EXISTS (SELECT 1 FROM post_topics ft WHERE ft.post_id = {alias}.id"
@@ -357,6 +364,8 @@ def _top_events(pg: bool, params: QueryParams) -> str:
             SELECT ep.event_id, COUNT(*) AS posts, {NEGATIVE} AS negative,
                    SUM(CASE WHEN p.police_stance = 'negative' THEN 1 ELSE 0 END)
                        AS negative_police,
+                   AVG(CASE WHEN p.police_stance = 'negative' THEN p.police_stance_p END)
+                       AS negative_police_p,
                    COUNT(DISTINCT COALESCE(p.story_id, -p.id)) AS stories,
                    COUNT(DISTINCT p.source_id) AS sources,
                    MIN(p.seen_at) AS first_seen_at, MAX(p.seen_at) AS last_seen_at
@@ -374,11 +383,49 @@ def _top_events(pg: bool, params: QueryParams) -> str:
         SELECT top.event_id, e.title, e.jurisdiction, top.posts,
                COALESCE(prev.posts, 0) AS posts_before,
                top.posts - COALESCE(prev.posts, 0) AS growth, top.negative,
-               top.negative_police, top.stories, top.sources, top.first_seen_at,
-               top.last_seen_at, e.official_first_at AS official_at
+               top.negative_police, ROUND(CAST(top.negative_police_p AS numeric), 3)
+                   AS negative_police_p, top.stories, top.sources, top.first_seen_at,
+               top.last_seen_at, e.official_first_at AS official_at, tp.url
         FROM top JOIN events e ON e.id = top.event_id
+        LEFT JOIN posts tp ON tp.id = e.title_post_id
         LEFT JOIN prev ON prev.event_id = top.event_id
         ORDER BY top.posts DESC, top.event_id"""
+
+
+def event_stories(engine: Engine, params: QueryParams, event_ids: list[int]) -> QueryResult:
+    """The stories inside events: per event of `event_ids` and story, the posts in the
+    window that pass the filters (as top_events counts them), sources, first and last time,
+    and the story's first post (title, the start of its text, link, source). Most posts
+    first within each event."""
+    if not event_ids:
+        return QueryResult(name="event_stories", columns=[], rows=[], params=params)
+    sql = f"""
+        WITH s AS (
+            SELECT ep.event_id, {STORY_KEY} AS story_key, COUNT(*) AS posts,
+                   COUNT(DISTINCT p.source_id) AS sources,
+                   MIN(p.seen_at) AS first_seen_at, MAX(p.seen_at) AS last_seen_at,
+                   MIN(p.id) AS first_post_id
+            FROM posts p JOIN event_posts ep ON ep.post_id = p.id
+            WHERE ep.event_id IN :event_ids AND {WINDOW}{_post_filters(params)}
+            GROUP BY ep.event_id, {STORY_KEY})
+        SELECT s.event_id, s.story_key, s.posts, s.sources, s.first_seen_at, s.last_seen_at,
+               s.first_post_id, fp.title, SUBSTR(fp.text, 1, 200) AS text_start, fp.url,
+               fp.source_id
+        FROM s JOIN posts fp ON fp.id = s.first_post_id
+        ORDER BY s.event_id, s.posts DESC, s.first_seen_at, s.story_key"""
+    query = NamedQuery("event_stories", "", POST_FILTERS, lambda pg, p: sql,
+                       time_columns=("first_seen_at", "last_seen_at"))
+    check(query, replace(params, by=()))
+    values = {k: v for k, v in _binds(params).items() if f":{k}" in sql}
+    values["event_ids"] = [int(i) for i in event_ids]
+    statement = text(sql).bindparams(
+        bindparam("event_ids", expanding=True),
+        *[bindparam(k, type_=DateTime()) for k in ("since", "until") if f":{k}" in sql])
+    with engine.connect() as conn:
+        cursor = conn.execute(statement, values)
+        columns, rows = list(cursor.keys()), [tuple(row) for row in cursor]
+    return QueryResult(name="event_stories", columns=columns,
+                       rows=_presented(columns, rows, query), params=params, sql=sql)
 
 
 POST_FILTERS = frozenset(FILTERS)
@@ -393,7 +440,9 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
     NamedQuery("top_events", "real-world events (posts about one happening in any wording, "
                "event_id = event_posts.event_id; `jingyu events show N`) by posts in the "
                "window, with growth, the stories inside, negative toward the police "
-               "(negative_police), sources and the official statement's time",
+               "(negative_police, and the mean probability of that stance), sources and the "
+               "official statement's time; with --stance negative, 负面热点: events by their "
+               "posts negative toward the police",
                POST_FILTERS, _top_events, takes_limit=True,
                time_columns=("first_seen_at", "last_seen_at", "official_at")),
     NamedQuery("posts", "the posts themselves, newest first, with ids, links and full text",
@@ -422,6 +471,7 @@ def _binds(params: QueryParams) -> dict[str, Any]:
         "limit": params.limit, "candidates": params.limit * STORY_CANDIDATES,
         "topic": params.topic, "source": params.source,
         "polarity": params.polarity, "jurisdiction": params.jurisdiction,
+        "stance": params.stance,
     }
     if params.jurisdiction:
         escaped = re.sub(r"([!%_])", r"!\1", params.jurisdiction)
@@ -441,6 +491,8 @@ def check(query: NamedQuery, params: QueryParams) -> None:
         raise QueryError("--by takes hour or day, not both")
     if params.polarity and params.polarity not in POLARITIES:
         raise QueryError(f"--polarity is one of {', '.join(POLARITIES)}")
+    if params.stance and params.stance not in STANCES:
+        raise QueryError(f"--stance is one of {', '.join(STANCES)}")
     if params.until <= params.since:
         raise QueryError("--until must be after --since")
     if not 1 <= params.limit <= MAX_LIST_ROWS:

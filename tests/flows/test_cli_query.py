@@ -47,6 +47,19 @@ def test_named_query_prints_a_table(database, capsys):
     assert "rows: volume (2026-11-25 00:00 – 2026-11-26 00:00 (Asia/Shanghai))" in out
 
 
+def test_stance_filter_is_the_hot_spots_question(database, capsys):
+    # the seed gives every post a stance equal to its mood: --stance counts those posts
+    assert main(["query", "volume", "--database", database, "--since", "2026-11-25",
+                 "--until", "2026-11-26", "--by", "day", "--stance", "negative"]) == 0
+    negative = len(in_window(DAY_START, DAY_START.replace(day=26), polarity="negative"))
+    assert re.search(rf"2026-11-25\s+{negative}\s", capsys.readouterr().out)
+    assert main(["query", "top_events", "--database", database, "--since", "2026-11-25",
+                 "--until", "2026-11-26", "--stance", "negative", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "临江交警执法争议视频引发关注" in out and "negative_police_p" in out
+    assert main(["query", "patrol", "--database", database, "--stance", "negative"]) == 2
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
 def test_output_by_extension(database, tmp_path, capsys, suffix):
     out = tmp_path / f"posts{suffix}"

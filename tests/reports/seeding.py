@@ -103,7 +103,11 @@ def _scored(post: SeedPost) -> ScoredPost:
                       keywords=("民警",), police_related=True, police_terms=("民警",),
                       sentiment={"negative": 0.1, "neutral": 0.5, "positive": 0.9}[post.polarity],
                       polarity=post.polarity, topics=post.topics, rule_hits=(),
-                      high_risk=False, story_keys=fingerprint(post.title))
+                      high_risk=False, story_keys=fingerprint(post.title),
+                      # every seeded post is police-related: its stance toward the police
+                      # follows its mood here, with a probability that varies
+                      police_stance=post.polarity,
+                      police_stance_p=stance_p(post))
 
 
 def seed(url: str) -> Warehouse:
@@ -177,3 +181,17 @@ def story_of(warehouse: Warehouse, content_hash: str) -> int:
         [story] = set(conn.execute(text("SELECT story_id FROM posts WHERE content_hash = :h"),
                                    {"h": content_hash}).scalars())
     return story
+
+
+def event_of(warehouse: Warehouse, content_hash: str) -> int:
+    """The event the posts of one seeded text joined (they must share one)."""
+    with warehouse.engine.connect() as conn:
+        [event] = set(conn.execute(text(
+            "SELECT ep.event_id FROM event_posts ep JOIN posts p ON p.id = ep.post_id "
+            "WHERE p.content_hash = :h"), {"h": content_hash}).scalars())
+    return event
+
+
+def stance_p(post: SeedPost) -> float:
+    """The probability seeded with the post's stance."""
+    return 0.6 + (sum(map(ord, post.external_id)) % 40) / 100

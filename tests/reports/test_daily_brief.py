@@ -12,7 +12,17 @@ from reports.blocks import Labels
 from reports.daily import build_daily_brief
 from reports.document import Chart, Table
 from reports.render import to_docx, to_html, to_markdown, write
-from tests.reports.seeding import DAY, DAY_START, NOW, STORY, in_window, seed, story_of
+from tests.reports.seeding import (
+    DAY,
+    DAY_START,
+    NOW,
+    STORY,
+    event_of,
+    in_window,
+    seed,
+    stance_p,
+    story_of,
+)
 
 DAY_END = DAY_START + timedelta(days=1)
 LABELS = Labels(topics={"police": "涉警", "police.enforcement_dispute": "执法争议"},
@@ -48,7 +58,7 @@ def test_numbers_trace_to_rows(brief, seeded):
     assert len(in_window(DAY_START, DAY_END, topic="police")) < len(day)
     topics = next(t for t in brief.tables() if t.caption.startswith("热点话题"))
     assert topics.rows[0][:2] == ("涉警", len(day))
-    assert brief.facts["stories"][0] == story_of(seeded, STORY)
+    assert brief.facts["events"][0] == event_of(seeded, STORY)
     # yx_forum broke the next morning: the day's brief shows it as it was that day
     assert brief.facts["sources_down"] == []
     next_day = build_daily_brief(seeded, DAY + timedelta(days=1), labels=LABELS, now=NOW)
@@ -75,15 +85,20 @@ def test_sections_charts_and_traces(brief):
     assert "jingyu query" not in to_markdown(replace(brief, sections=brief.sections[:-1]))
 
 
-def test_stories_carry_links_counts_and_post_ids(brief):
-    stories = next(t for t in brief.tables() if t.caption.startswith("负面热点"))
-    first = stories.rows[0]
+def test_hot_events_carry_links_counts_and_ids(brief, seeded):
+    hot = next(t for t in brief.tables() if t.caption.startswith("负面热点"))
+    first = hot.rows[0]
     assert first[1].url.startswith("https://example.org/story/")
-    assert first[2] == "临江新闻"                    # the first post's source, by name
-    assert first[3:6] == (6, 1, "+5")              # negative posts now, the day before, change
-    assert first[-1] == brief.facts["stories"][0]  # 热点编号
-    new = [row for row in stories.rows if row[4] == 0]
-    assert new and all(row[5] == "新出现" for row in new)
+    assert first[2] == "临江区"                      # the event's place, by name
+    today = [p for p in in_window(DAY_START, DAY_END) if p.content_hash == STORY]
+    mean = sum(map(stance_p, today)) / len(today)
+    # negative toward the police now, its mean probability, the day before, change
+    assert first[3:7] == (6, f"{round(mean, 3):.0%}", 1, "+5")
+    # one story only: no rows under it, its number beside the event's
+    assert first[-1] == f"E{event_of(seeded, STORY)} · 热点{story_of(seeded, STORY)}"
+    assert hot.rows[1][0] == "2"
+    new = [row for row in hot.rows if row[5] == 0]
+    assert new and all(row[6] == "新出现" for row in new)
 
 
 def test_incident_row_shows_sync_and_breaches(brief):

@@ -15,10 +15,12 @@ from sqlalchemy import insert, text
 from jingyu.timeutil import SHANGHAI
 from reports.blocks import Labels
 from reports.daily import build_daily_brief
-from reports.document import Chart, Document, Link, Paragraph, Table
+from reports.document import Chart, Document, Link, Paragraph, Table, shorten
 from reports.handover import build_handover
 from warehouse.models import (
     AlertRow,
+    EventPostRow,
+    EventRow,
     IncidentRow,
     Post,
     PostTopic,
@@ -62,7 +64,7 @@ def random_warehouse(url: str, seed: int) -> Warehouse:
                 "enabled": i != 3, "seen_ids": [], "cursor_extra": {},
                 "consecutive_failures": 0} for i in range(5)]
     posts, bridge = [], []
-    for i in range(1, rng.randint(80, 160)):
+    for i in range(1, rng.randint(120, 240)):
         published = begin + timedelta(minutes=rng.randrange(0, 4 * 24 * 60))
         fetched = published + timedelta(minutes=rng.choice((1, 3, 20, 90, 600)))
         unpublished = rng.random() < 0.15
@@ -76,7 +78,11 @@ def random_warehouse(url: str, seed: int) -> Warehouse:
                 "police_terms": [], "sentiment": 0.5, "polarity": rng.choice(POLARITIES),
                 "topics": topics, "rule_hits": [], "high_risk": False,
                 "jurisdiction": rng.choice(PLACES + [None]),
-                "story_id": rng.choice((None, 1, 2, 3, 4, 5, 6))}
+                "story_id": rng.choice((None, None, *range(1, 13)))}
+        # stance toward the police: police-related posts only, independent of the mood
+        police = post["police_related"]
+        post["police_stance"] = rng.choices(POLARITIES, (3, 1, 1))[0] if police else None
+        post["police_stance_p"] = round(rng.uniform(0.34, 1.0), 4) if police else None
         posts.append(post)
         bridge += [{"post_id": i, "topic_id": t, "seen_at": post["seen_at"],
                     "source_id": post["source_id"], "jurisdiction": post["jurisdiction"],
@@ -103,6 +109,24 @@ def random_warehouse(url: str, seed: int) -> Warehouse:
                               f"{rng.randrange(100)} requests from jingyu-collector")
                     if status == "error" else None}
                    for source, status in outcomes.items()]
+    # events: every post in one (as the warehouse keeps them), its stories inside or across
+    events, members = [], []
+    # (a story's posts in one event; the posts without a story spread over them)
+    event_of_story = {story: rng.randint(1, 3) for story in range(1, 13)}
+    for p in posts:
+        p["event"] = event_of_story[p["story_id"]] if p["story_id"] else rng.randint(1, 5)
+    for e in range(1, 6):
+        own = [p for p in posts if p["event"] == e]
+        if not own:
+            continue
+        seen = [p["seen_at"] for p in own]
+        events.append({"id": e, "title": f"事件标题{e}", "title_post_id": own[0]["id"],
+                       "title_score": 1, "jurisdiction": rng.choice(PLACES + [None]),
+                       "first_seen": min(seen), "last_seen": max(seen), "size": len(own),
+                       "stories": 1, "sources": [], "platforms": [],
+                       "has_official_post": False})
+        members += [{"post_id": p["id"], "event_id": e, "reason": "new", "score": 0.0,
+                     "shared": [], "place": None} for p in own]
     alerts, incidents = [], []
     for a in range(1, rng.randint(2, 7)):
         first = begin + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
@@ -125,12 +149,15 @@ def random_warehouse(url: str, seed: int) -> Warehouse:
                           "escalated": [], "repeats": 0})
     with warehouse.engine.begin() as conn:
         conn.execute(insert(Source), sources)
-        conn.execute(insert(Post), posts)
+        conn.execute(insert(Post), [{k: v for k, v in p.items() if k != "event"}
+                                    for p in posts])
         if bridge:
             conn.execute(insert(PostTopic), bridge)
         conn.execute(insert(Run), runs)
         if ledger:
             conn.execute(insert(RunSource), ledger)
+        conn.execute(insert(EventRow), events)
+        conn.execute(insert(EventPostRow), members)
         conn.execute(insert(AlertRow), alerts)
         conn.execute(insert(IncidentRow), incidents)
     return warehouse
@@ -154,11 +181,15 @@ def _within(place: str | None, scope: str | None) -> bool:
 
 def _posts(warehouse: Warehouse, scope: str | None) -> list[dict]:
     rows = _rows(warehouse, "SELECT id, source_id, seen_at, fetched_at, polarity, "
-                            "police_related, topics, jurisdiction, story_id FROM posts")
+                            "police_related, police_stance, police_stance_p, topics, "
+                            "jurisdiction, story_id, title, text, url FROM posts")
+    event = {r["post_id"]: r["event_id"]
+             for r in _rows(warehouse, "SELECT post_id, event_id FROM event_posts")}
     for r in rows:
         r["seen_at"], r["fetched_at"] = _time(r["seen_at"]), _time(r["fetched_at"])
         r["topics"] = json.loads(r["topics"]) if isinstance(r["topics"], str) else r["topics"]
         r["police_related"] = bool(r["police_related"])
+        r["event_id"] = event.get(r["id"])
     return [r for r in rows if _within(r["jurisdiction"], scope)]
 
 
@@ -249,18 +280,7 @@ def check_daily(warehouse: Warehouse, scope: str | None, now: datetime) -> None:
         hit = [p for p in day if topic in p["topics"]]
         assert (n, neg) == (len(hit), sum(p["polarity"] == "negative" for p in hit)), name
 
-    stories = _table(brief, "负面热点")
-    previous_window = [p for p in before if p["polarity"] == "negative"]
-    for row in stories.rows:
-        key, (posts_now, posts_before, change) = row[-1], row[3:6]
-        members = [p for p in day if p["polarity"] == "negative"
-                   and (p["story_id"] == key or (p["story_id"] is None and p["id"] == -key))]
-        earlier = [p for p in previous_window
-                   if p["story_id"] == key or (p["story_id"] is None and p["id"] == -key)]
-        assert (posts_now, posts_before) == (len(members), len(earlier))
-        assert change == (f"{len(members) - len(earlier):+d}" if earlier else "新出现")
-        assert row[6] == len({p["source_id"] for p in members})
-        assert row[7] == _local_minute(min(p["seen_at"] for p in members))
+    check_hot_events(warehouse, _table(brief, "负面热点"), day, before, limit=10)
 
     incidents = _table(brief, "当日告警事件")
     expected = sorted(
@@ -298,6 +318,66 @@ def check_daily(warehouse: Warehouse, scope: str | None, now: datetime) -> None:
             full = h["error"].removeprefix(f"{source_id}: ")
             assert len(error) <= 60 and error.endswith("…") and full.startswith(error[:-1])
             assert full[len(error) - 1] == " ", error
+
+
+def _story_key(post: dict) -> int:
+    return post["story_id"] if post["story_id"] is not None else -post["id"]
+
+
+def check_hot_events(warehouse: Warehouse, table: Table, window: list[dict],
+                     before: list[dict], limit: int, names: dict[str, str] = NAMES) -> None:
+    """负面热点: events ranked by their posts negative toward the police (police_stance, not
+    polarity), each row's numbers, and the stories under it, read from posts and
+    event_posts here. `window` and `before` are the posts of the window and the one before."""
+    against = [p for p in window if p["police_stance"] == "negative"]
+    earlier = Counter(p["event_id"] for p in before if p["police_stance"] == "negative")
+    by_event: dict[int, list[dict]] = {}
+    for p in against:
+        by_event.setdefault(p["event_id"], []).append(p)
+    ranked = sorted(by_event, key=lambda e: (-len(by_event[e]), e))[:limit]
+    events = {r["id"]: r for r in _rows(warehouse, "SELECT e.id, e.title, e.jurisdiction, "
+                                                   "p.url FROM events e LEFT JOIN posts p "
+                                                   "ON p.id = e.title_post_id")}
+    heads = [row for row in table.rows if "." not in row[0]]
+    assert [int(re.match(r"E(\d+)", row[-1]).group(1)) for row in heads] == ranked
+    assert [row[0] for row in heads] == [str(n) for n in range(1, len(ranked) + 1)]
+    for row, event_id in zip(heads, ranked):
+        members, event = by_event[event_id], events[event_id]
+        n = row[0]
+        assert (row[1].text, row[1].url) == (event["title"], event["url"])
+        assert row[2] == (names[event["jurisdiction"]] if event["jurisdiction"] else "-")
+        mean = sum(p["police_stance_p"] for p in members) / len(members)
+        assert row[3] == len(members) and row[4] == f"{round(mean, 3):.0%}"
+        assert row[5] == earlier[event_id]
+        assert row[6] == (f"{len(members) - earlier[event_id]:+d}" if earlier[event_id]
+                          else "新出现")
+        assert row[7] == len({p["source_id"] for p in members})
+        assert row[8] == _local_minute(min(p["seen_at"] for p in members))
+        stories: dict[int, list[dict]] = {}
+        for p in members:
+            stories.setdefault(_story_key(p), []).append(p)
+        order = sorted(stories, key=lambda k: (-len(stories[k]),
+                                               min(p["seen_at"] for p in stories[k]), k))
+        under = [r for r in table.rows if r[0].startswith(n + ".")]
+        if len(order) == 1:
+            assert not under and row[-1].endswith(f" · 热点{order[0]}")
+            continue
+        for sub, key in zip(under[:3], order):
+            first = min(stories[key], key=lambda p: p["id"])
+            assert sub[-1] == f"热点{key}" and sub[3] == len(stories[key])
+            assert sub[1].url == first["url"]
+            assert sub[1].text == "└ " + shorten(first["title"] or first["text"], 40)
+            assert sub[7] == len({p["source_id"] for p in stories[key]})
+        rest = order[3:]
+        assert len(under) == min(len(order), 3) + bool(rest)
+        if rest:
+            assert under[-1][1] == f"└ 其余 {len(rest)} 个热点"
+            assert under[-1][3] == sum(len(stories[k]) for k in rest)
+        assert sum(r[3] for r in under) == len(members)
+    # nothing that is not negative toward the police is listed
+    listed = {r[1].url for r in table.rows if isinstance(r[1], Link)}
+    assert not listed & {p["url"] for p in window if p["police_stance"] != "negative"
+                         and p["event_id"] not in ranked}
 
 
 def _source_place(warehouse: Warehouse, source_id: str) -> str | None:
@@ -342,6 +422,10 @@ def check_handover(warehouse: Warehouse, since: datetime, until: datetime, now: 
     assert sum(r[6] for r in patrol.rows) == negative
     assert sum(r[7] for r in patrol.rows) == len(alerts)
     assert len(_table(report, "本班新告警").rows) == len(alerts)
+    posts = _posts(warehouse, scope)
+    check_hot_events(warehouse, _table(report, "本班负面热点"),
+                     _between(posts, "seen_at", since, until),
+                     _between(posts, "seen_at", since - (until - since), since), limit=5)
 
 
 SEEDS = [11, 23, 37, 41, 59]
