@@ -143,16 +143,20 @@ class Scorer:
         sentiment_bert.shipped_model()
         stance.shipped_model()
 
-    def _analyse_many(self, texts: Sequence[str]) -> list[_Analysis]:
-        """The analysis of each normalised text, in the scoring lane (one batch at a time)."""
+    def _analyse_many(self, texts: Sequence[str], threaded: Sequence[bool] | None = None
+                      ) -> list[_Analysis]:
+        """The analysis of each normalised text, in the scoring lane (one batch at a time);
+        `threaded`: which texts are comments or reposts (their stance is read even without
+        a police term of their own: their thread may be about the police)."""
         with _SCORING_LANE:
             started = time.perf_counter()
             try:
-                return self._analyse_batch(texts)
+                return self._analyse_batch(texts, threaded or [False] * len(texts))
             finally:
                 self.busy_s += time.perf_counter() - started
 
-    def _analyse_batch(self, texts: Sequence[str]) -> list[_Analysis]:
+    def _analyse_batch(self, texts: Sequence[str], threaded: Sequence[bool]
+                       ) -> list[_Analysis]:
         """One encoder pass serves sentiment and stance (the accurate model; the fast one
         runs the encoder on police-related texts only); the fingerprints are hashed as one
         batch."""
@@ -162,7 +166,8 @@ class Scorer:
         encoded = (sentiment_bert.shipped_model().encode(texts)
                    if self.settings.sentiment_model == ACCURATE else None)
         positive = sentiment_proba(self.settings.sentiment_model, texts, words, encoded)
-        stances = police_stances(texts, [bool(t) for t in terms],
+        stances = police_stances(texts, [bool(t) or thread
+                                         for t, thread in zip(terms, threaded)],
                                  [tuple(hit.topic_id for hit in found) for found in hits],
                                  encoded)
         return [_Analysis(
@@ -188,7 +193,12 @@ class Scorer:
 
     def score_stored(self, raws: Sequence[RawPost], texts: Sequence[str]) -> list[ScoredPost]:
         """Score posts whose text is already clean (post_text of an earlier scoring, as the
-        warehouse stores it): rescoring after a model or rule change."""
+        warehouse stores it): rescoring after a model or rule change.
+
+        A comment or repost (raw.parent_id) gets a stance toward the police even when its
+        own text names no police: the warehouse counts it as police-related when its thread
+        is (warehouse.store.police_threads), and "太过分了" under a video of an officer is
+        opinion about the police."""
         return [ScoredPost(
             raw=raw,
             text=text,
@@ -205,7 +215,8 @@ class Scorer:
             story_keys=analysis.story_keys,
             police_stance=analysis.stance[0] if analysis.stance else None,
             police_stance_p=analysis.stance[1] if analysis.stance else None,
-        ) for raw, text, analysis in zip(raws, texts, self._analyse_many(texts))]
+        ) for raw, text, analysis in zip(raws, texts, self._analyse_many(
+            texts, [raw.parent_id is not None for raw in raws]))]
 
     def score_texts(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """For each text (HTML or plain), the SCORE_COLUMNS as flat values for a table."""

@@ -14,7 +14,7 @@ from jingyu.timeutil import as_utc_naive, from_db
 from transforms.records import ScoredPost
 from warehouse.models import Post, PostTopic, Source
 from warehouse.stories import StoryMember, join_stories, refresh_stories
-from warehouse.store import Warehouse
+from warehouse.store import Warehouse, police_threads
 
 # The columns a scoring decides; the rest (what was collected, when) never changes.
 SCORED_COLUMNS = ("content_hash", "keywords", "police_related", "police_terms", "sentiment",
@@ -38,7 +38,8 @@ class RescoreReport:
 def _raw(post: Post) -> RawPost:
     return RawPost(source_id=post.source_id, external_id=post.external_id, url=post.url,
                    title=post.title, body=post.text, author=post.author,
-                   published_at=from_db(post.published_at), fetched_at=from_db(post.fetched_at))
+                   published_at=from_db(post.published_at), fetched_at=from_db(post.fetched_at),
+                   parent_id=post.parent_external_id, relation=post.relation)
 
 
 # The transformer's P(positive) of a text can differ in the 8th decimal with the batch it is
@@ -91,9 +92,15 @@ def rescore_posts(warehouse: Warehouse, score: ScoreStored, since: datetime | No
                 break
             posts = [post for post, _ in rows]
             scored = score([_raw(post) for post in posts], [post.text for post in posts])
+            # A comment in a police-related thread stays police-related (police_threads).
+            parents = {post.parent_id for post in posts if post.parent_id is not None}
+            police_parents = set(session.scalars(select(Post.id).where(
+                Post.id.in_(parents), Post.police_related.is_(True)))) if parents else set()
             rescored: list[Post] = []
             for (post, source_jurisdiction), new in zip(rows, scored):
                 values = Warehouse._post_values(new, post.run_id or 0, source_jurisdiction)
+                values["police_related"] = (values["police_related"]
+                                            or post.parent_id in police_parents)
                 different = {column: values[column] for column in SCORED_COLUMNS
                              if not _same(getattr(post, column), values[column])}
                 if different:
@@ -109,6 +116,7 @@ def rescore_posts(warehouse: Warehouse, score: ScoreStored, since: datetime | No
                           for post in rescored for topic in dict.fromkeys(post.topics or ())]
                 if bridge:
                     session.execute(insert(PostTopic), bridge)
+                police_threads(session, ids)
             members = [StoryMember(post.id, post.seen_at, post.text, new.story_keys)
                        for post, new in zip(posts, scored) if post.story_id is None]
             join_stories(session, members)

@@ -76,6 +76,42 @@ def link_threads(session: Session, source_id: str, new_ids: Sequence[int],
             .execution_options(synchronize_session=False))
 
 
+THREAD_DEPTH = 5        # comments of comments … followed this deep
+
+
+def police_threads(session: Session, post_ids: Sequence[int]) -> set[int]:
+    """Comments and reposts in a police-related thread count as police-related (surges,
+    negative share), whatever their own words: "太过分了" under a video of an officer is
+    opinion about the police; their stance was read when they were scored
+    (transforms.scoring). Looks at `post_ids` and their direct children (a parent stored
+    after its comments), then down the thread. Returns the posts it marked."""
+    marked: set[int] = set()
+    frontier = list(post_ids)
+    parent = aliased(Post)
+    police_parent = select(parent.id).where(parent.police_related.is_(True))
+    for _ in range(THREAD_DEPTH):
+        found: list[int] = []
+        for chunk in range(0, len(frontier), 500):
+            ids = frontier[chunk:chunk + 500]
+            found += session.scalars(
+                select(Post.id).where(Post.police_related.is_(False),
+                                      or_(Post.id.in_(ids), Post.parent_id.in_(ids)),
+                                      Post.parent_id.in_(police_parent))).all()
+        found = sorted(set(found) - marked)
+        if not found:
+            break
+        for chunk in range(0, len(found), 500):
+            ids = found[chunk:chunk + 500]
+            session.execute(update(Post).where(Post.id.in_(ids)).values(police_related=True)
+                            .execution_options(synchronize_session=False))
+            session.execute(update(PostTopic).where(PostTopic.post_id.in_(ids))
+                            .values(police_related=True)
+                            .execution_options(synchronize_session=False))
+        marked.update(found)
+        frontier = found
+    return marked
+
+
 def _robot_lock_key(channel: str) -> int:
     """A stable advisory-lock key per chat robot (a signed 64-bit integer)."""
     digest = hashlib.blake2b(f"jingyu robot {channel}".encode(), digest_size=8).digest()
@@ -330,6 +366,7 @@ class Warehouse:
                 # (a crawler may write the comments before the post), in the same transaction.
                 link_threads(session, result.source_id, new_ids,
                              [row.external_id for row in inserted])
+                police_threads(session, new_ids)
                 # ... and their events, once their stories are known.
                 stories = dict(session.execute(select(Post.id, Post.story_id)
                                                .where(Post.id.in_(new_ids))).all()) if new_ids else {}
