@@ -52,6 +52,14 @@ def one_line(value: object) -> str:
     return " ".join(clean_text(value).split())
 
 
+def excerpt(value: object, limit: int = 200) -> str:
+    """What a stranger's server answered, quoted in an error: one clean line of at most
+    `limit` characters, marked when cut. A receiver's body never lands whole in a log line,
+    outbox.last_error or the Prefect database."""
+    text = one_line(value)
+    return text if len(text) <= limit else text[:limit] + f"…（另有 {len(text) - limit} 字符）"
+
+
 # Characters with a meaning in the chat platforms' markdown (DingTalk, WeCom, Feishu card
 # lark_md) and in the markdown the e-mail channel turns into HTML: headings, emphasis, code,
 # links and images, quotes, tables, HTML-like tags (Feishu <at id=all>, <font>; WeCom <@all>;

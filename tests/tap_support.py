@@ -23,14 +23,15 @@ def signer(base_url: str = "http://127.0.0.1:8700", hours: float = 2) -> LinkSig
 
 def queue_incident(warehouse: Warehouse, at: datetime, number: int, channels: Sequence[str],
                    recipients: Sequence[Recipient], title: str | None = None,
-                   level: int = 3, jurisdiction: str = "qingchuan") -> int:
+                   level: int = 3, jurisdiction: str = "qingchuan",
+                   evidence: Sequence[Evidence] | None = None) -> int:
     """Record an alert and open its incident, with one notification per channel, as the
     monitor does (alerts.incidents.handling.record_with_incident); returns the incident id."""
     title = title or f"网友称民警执法时动手打人 #{number}"
     alert = Alert(fingerprint=f"item:{number}", kind="sensitive_item", level=level,
                   title=title, reason="命中高风险话题：袭警",
-                  evidence=(Evidence(number, f"https://weibo.com/post/{number}", title,
-                                     "weibo", at),),
+                  evidence=tuple(evidence) if evidence else (
+                      Evidence(number, f"https://weibo.com/post/{number}", title, "weibo", at),),
                   jurisdiction=jurisdiction, detected_at=at)
 
     def notify(alert_id: int, _version: int):

@@ -24,7 +24,7 @@ from alerts.delivery.channel_secrets import (
     resolve_secret,
     url_secrets,
 )
-from jingyu.display import clean_text, one_line
+from jingyu.display import clean_text, excerpt
 from jingyu.timeutil import utcnow
 from warehouse.records import OutboxMessage
 
@@ -229,8 +229,8 @@ class WebhookChannel(Channel):
                 answer = response.raw.read(self.RECEIVER_BODY_BYTES, decode_content=True) or b""
         except requests.RequestException as exc:
             raise DeliveryError(f"{self.prefix}: no response ({type(exc).__name__}: "
-                                f"{redact_text(str(exc), url_secrets(url))})") from None
+                                f"{excerpt(redact_text(str(exc), url_secrets(url)))})"
+                                ) from None
         if not 200 <= status < 300:
-            text = one_line(answer.decode("utf-8", errors="replace"))[:200]
-            raise DeliveryError(f"{self.prefix} answered HTTP {status}: "
-                                f"{redact_text(text, url_secrets(url))}")
+            text = redact_text(answer.decode("utf-8", errors="replace"), url_secrets(url))
+            raise DeliveryError(f"{self.prefix} answered HTTP {status}: {excerpt(text)}")

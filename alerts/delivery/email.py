@@ -23,7 +23,7 @@ from alerts.delivery.buttons import buttons_of
 from alerts.delivery.channel_secrets import MissingSecret, redact_text, resolve_secret
 from alerts.delivery.channels import Channel, DeliveryError
 from alerts.channel_options import EmailOptions
-from jingyu.display import clean_text, one_line
+from jingyu.display import clean_text, excerpt, one_line
 from warehouse.records import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class EmailChannel(Channel):
         except (smtplib.SMTPException, OSError) as exc:
             # OSError covers refused connections, timeouts and TLS failures.
             raise DeliveryError(f"{self.prefix}: {type(exc).__name__}: "
-                                f"{redact_text(str(exc), secrets)}") from None
+                                f"{excerpt(redact_text(str(exc), secrets))}") from None
         if refused:
             # Some recipients have it: sending again would duplicate it for them.
             logger.warning("%s: alert %s not accepted for %s", self.prefix, message.alert_id,

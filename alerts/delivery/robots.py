@@ -89,7 +89,7 @@ from alerts.delivery.channels import (
 )
 from alerts.levels import LEVELS
 from alerts.channel_options import RobotOptions, SignedRobotOptions
-from jingyu.display import chat_markdown, one_line, safe_link
+from jingyu.display import chat_markdown, excerpt, one_line, safe_link
 from warehouse.records import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -657,32 +657,58 @@ class RobotChannel(Channel):
     def _post(self, target: _Target, post: Post) -> None:
         raise NotImplementedError
 
+    # A platform answers a post with a small JSON object (~100 bytes). Whatever a receiver
+    # sends back is read up to this size and within the channel's timeout as a whole, so
+    # that an endless or dripping answer cannot hold a delivery pass or fill memory.
+    MAX_REPLY_BYTES: ClassVar[int] = 64 * 1024
+
     def _request(self, url: str, body: dict[str, Any],
                  params: Mapping[str, str] | None = None) -> tuple[requests.Response, Any]:
-        """POST JSON; the answer and its parsed JSON (None if not JSON). Errors are redacted."""
+        """POST JSON; the answer and its parsed JSON (None if not JSON). Errors are redacted,
+        and quote the answer short (jingyu.display.excerpt)."""
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            response = requests.post(url, params=params, data=data,
-                                     headers={"Content-Type": "application/json; charset=utf-8"},
-                                     timeout=self.timeout_seconds)
+            with requests.post(url, params=params, data=data, stream=True,
+                               headers={"Content-Type": "application/json; charset=utf-8"},
+                               timeout=self.timeout_seconds) as response:
+                raw = self._read_reply(response)
         except requests.RequestException as exc:
             raise _Unreachable(f"{self.prefix}: no response ({type(exc).__name__}: "
-                               f"{self._redact(str(exc))})") from None
+                               f"{excerpt(self._redact(str(exc)))})") from None
+        if raw is None:
+            raise DeliveryError(f"{self.prefix}: answered HTTP {response.status_code} with "
+                                f"more than {self.MAX_REPLY_BYTES} bytes, or not within "
+                                f"{self.timeout_seconds:g} s; the answer was not read")
         try:
-            answer = response.json()
+            answer = json.loads(raw.decode("utf-8", errors="replace"))
         except ValueError:
             answer = None
         if response.status_code == 429:
             raise RateLimited(f"{self.prefix}: HTTP 429 too many requests",
                               retry_after=retry_after_header(response) or self.throttle_seconds)
         if answer is None or not isinstance(answer, dict):
+            text = raw.decode("utf-8", errors="replace")
             raise DeliveryError(f"{self.prefix}: answered HTTP {response.status_code} without "
-                                f"a JSON object: {self._redact(response.text[:200])}")
+                                f"a JSON object: {excerpt(self._redact(str(text)))}")
         return response, answer
 
+    def _read_reply(self, response: requests.Response) -> bytes | None:
+        """The answer's body, or None if it is longer than MAX_REPLY_BYTES or still arriving
+        when the channel's timeout has passed since the answer began."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.MAX_REPLY_BYTES:
+            return None
+        deadline = time.monotonic() + self.timeout_seconds
+        body = bytearray()
+        while chunk := response.raw.read1(16 * 1024, decode_content=True):
+            body += chunk
+            if len(body) > self.MAX_REPLY_BYTES or time.monotonic() > deadline:
+                return None
+        return bytes(body)
+
     def _refused(self, code: Any, message: Any) -> DeliveryError:
-        return DeliveryError(f"{self.prefix}: refused the message, errcode {code}: "
-                             f"{self._redact(str(message))}")
+        return DeliveryError(f"{self.prefix}: refused the message, errcode "
+                             f"{excerpt(code, 20)}: {excerpt(self._redact(str(message)))}")
 
 
 class DingTalkChannel(RobotChannel):
@@ -730,9 +756,9 @@ class DingTalkChannel(RobotChannel):
         if code == 0:
             return
         if code == self.RATE_LIMITED:
+            said = excerpt(self._redact(str(answer.get("errmsg"))))
             raise RateLimited(f"{self.prefix}: DingTalk blocked this robot for posting too "
-                              f"fast (errcode {code}: "
-                              f"{self._redact(str(answer.get('errmsg')))}), for about "
+                              f"fast (errcode {code}: {said}), for about "
                               f"{self.throttle_seconds / 60:.0f} minutes: the platform's "
                               f"limit, not jingyu's", retry_after=self.throttle_seconds)
         raise self._refused(code, answer.get("errmsg"))
@@ -767,14 +793,23 @@ class WeComChannel(RobotChannel):
         raise self._refused(code, answer.get("errmsg"))
 
     # template_card limits (WeCom's group-robot documentation): jump_list at most 3 entries,
-    # horizontal_content_list at most 6, sub_title_text about 112 characters.
+    # horizontal_content_list at most 6; text lengths in characters, as WeCom recommends
+    # (longer text is cut by the client or refused): main_title.title 26, desc 30,
+    # sub_title_text 112, emphasis title 10 and desc 15, keyname 5, value 26, jump title 13.
     MAX_JUMPS = 3
     SUBTITLE_CHARS = 112
+    TITLE_CHARS, DESC_CHARS, JUMP_CHARS, KEY_CHARS, VALUE_CHARS = 26, 30, 13, 5, 26
+    # jingyu's own deadline line (alerts.incidents.notices.ack_hint, bold in the markdown);
+    # post text cannot write "**" (jingyu.display.chat_markdown), so a title saying
+    # "999 分钟内签收" cannot become the card's key figure.
+    _DEADLINE = re.compile(r"\*\*(\d{1,4}) 分钟内签收（")
 
     def _card(self, post: Post) -> dict[str, Any]:
         """A text_notice template_card: the title, the message as plain text, the first
         posts as links, 签收 and 查看 as its jump list, and the card itself opening 查看.
-        The card type cannot @-mention; the names stay in its text."""
+        The card type cannot @-mention; the names stay in its text. Every text field is one
+        clean line within WeCom's length for it; every URL is a signed link of jingyu's or
+        a post's http(s) link."""
         acks = [b for b in post.buttons if b.action == ACK]
         views = [b for b in post.buttons if b.action != ACK]
         jumps = [*acks[:self.MAX_JUMPS - len(views[:1])], *views[:1]]
@@ -784,20 +819,29 @@ class WeComChannel(RobotChannel):
         names = " ".join(f"@{m.name}" for m in post.mentions)
         card: dict[str, Any] = {
             "card_type": "text_notice",
-            "main_title": {"title": post.title, "desc": f"{_short_badge(post.level)}预警"},
-            "sub_title_text": f"{names} {body}".strip()[:self.SUBTITLE_CHARS],
-            "jump_list": [{"type": 1, "title": b.label, "url": b.url} for b in jumps],
+            "main_title": {"title": _fit(post.title, self.TITLE_CHARS),
+                           "desc": _fit(f"{_short_badge(post.level)}预警", self.DESC_CHARS)},
+            "sub_title_text": _fit(f"{names} {body}", self.SUBTITLE_CHARS),
+            "jump_list": [{"type": 1, "title": _fit(b.label, self.JUMP_CHARS), "url": b.url}
+                          for b in jumps],
             "card_action": {"type": 1, "url": (views or jumps)[0].url},
         }
-        deadline = re.search(r"(\d+) 分钟内签收", markdown)
+        deadline = self._DEADLINE.search(markdown)
         if deadline:
             # The deadline as the card's key figure: the end of the text may be cut.
             card["emphasis_content"] = {"title": f"{deadline.group(1)} 分钟", "desc": "内签收"}
         if post.evidence:
             card["horizontal_content_list"] = [
-                {"keyname": f"原文{n}", "value": title[:26], "type": 1, "url": url}
+                {"keyname": f"原文{n}", "value": _fit(title, self.VALUE_CHARS), "type": 1,
+                 "url": url}
                 for n, (title, url) in enumerate(post.evidence, start=1)]
         return card
+
+
+def _fit(text: str, limit: int) -> str:
+    """One clean line of at most `limit` characters, "…" marking a cut."""
+    line = one_line(text)
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _plain(markdown: str) -> str:
