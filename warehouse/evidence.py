@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
 from collectors.evidence import EvidenceCapture
+from jingyu.display import one_line
 from jingyu.timeutil import as_utc_naive, from_db, shanghai
 from warehouse.incident_posts import incident_posts
 from warehouse.incidents import IncidentStore
@@ -155,8 +156,16 @@ vertical-align:top}table{border-collapse:collapse}code{font-size:85%}</style></h
 """)
 
 
+_SHOWN = ("title", "url", "author", "source", "error")
+
+
 def _index(incident_id: int, title: str, entries: Sequence[BundleEntry], now: datetime) -> str:
     def local(value: datetime | None) -> str:
         return shanghai(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
-    return _TEMPLATE.render(incident=incident_id, title=title, entries=entries,
+    # Titles, links, authors, sources and errors come from strangers: one clean line each
+    # (no bidi override or zero-width character reorders or hides what the page shows), and
+    # escaped by the template. The manifest keeps them as they were stored.
+    shown = [replace(e, **{key: one_line(value) for key in _SHOWN
+                           if (value := getattr(e, key))}) for e in entries]
+    return _TEMPLATE.render(incident=incident_id, title=one_line(title), entries=shown,
                             generated=local(now), local=local)

@@ -19,7 +19,8 @@ from alerts.incidents.timers import TimerSettings
 from alerts.incidents.watchdog import WatchdogSettings
 from alerts.levels import LEVELS
 from jingyu.config import ConfigError, config_file, load_yaml, reject_unknown_keys, require
-from jingyu.timeutil import parse_local, to_utc
+from alerts.incidents.incident import LONGEST_SILENCE
+from jingyu.timeutil import parse_local, to_utc, utcnow
 from warehouse.records import Silence
 
 REACH = ("station", "county", "city")
@@ -213,8 +214,11 @@ def load_routing(directory: str | Path | None = None,
     return parse_routing(load_yaml(path), path, channels)
 
 
-def parse_routing(data: Any, file: str | Path, channels: Iterable[str] | None = None) -> Routing:
-    """Validate routing.yaml. With `channels` (alerts.yaml's names), unknown channels fail."""
+def parse_routing(data: Any, file: str | Path, channels: Iterable[str] | None = None,
+                  now: datetime | None = None) -> Routing:
+    """Validate routing.yaml. With `channels` (alerts.yaml's names), unknown channels fail.
+    A silence ending more than LONGEST_SILENCE after `now` (default: the time it is read)
+    needs `long: true`, as `jingyu alerts silence` needs --long."""
     if data is None:
         return Routing()
     if not isinstance(data, dict):
@@ -232,7 +236,7 @@ def parse_routing(data: Any, file: str | Path, channels: Iterable[str] | None = 
         escalation_channels=_names(escalation, "channels", file, "escalation"),
         timers=_timers(_mapping(data, "timers", file, set(TimerSettings.__dataclass_fields__)),
                        file),
-        silences=tuple(_silence(entry, file, f"silences[{i}]")
+        silences=tuple(_silence(entry, file, f"silences[{i}]", now or utcnow())
                        for i, entry in enumerate(_list(data, "silences", file))),
         watchdog=_watchdog(watchdog, file),
         watchdog_roles=_roles(watchdog, "roles", file, "watchdog", ("command",)),
@@ -373,8 +377,8 @@ def _watchdog(data: dict, file: str | Path) -> WatchdogSettings:
         level=level)
 
 
-def _silence(entry: dict, file: str | Path, at: str) -> Silence:
-    reject_unknown_keys(entry, {"match", "until", "reason"}, file, at)
+def _silence(entry: dict, file: str | Path, at: str, now: datetime) -> Silence:
+    reject_unknown_keys(entry, {"match", "until", "reason", "long"}, file, at)
     match = require(entry, "match", str, file, at, "give a fingerprint prefix, e.g. item:ab12")
     if not match.strip():
         raise ConfigError(file, f"{at}.match", "must not be empty", "an empty prefix silences all")
@@ -384,5 +388,18 @@ def _silence(entry: dict, file: str | Path, at: str) -> Silence:
     except ValueError:
         raise ConfigError(file, f"{at}.until", f"must be a time, got {until!r}",
                           "write e.g. '2026-12-01 08:00' (Asia/Shanghai)") from None
+    long = entry.get("long", False)
+    if not isinstance(long, bool):
+        raise ConfigError(file, f"{at}.long", f"must be true or false, got {long!r}",
+                          "write 'long: true' for a silence meant to outlast the next shifts")
+    hours = LONGEST_SILENCE.total_seconds() / 3600
+    if expiry - now > LONGEST_SILENCE and not long:
+        away = (expiry - now).total_seconds() / 3600
+        raise ConfigError(file, f"{at}.until",
+                          f"ends in {away:.0f} hours, longer than the {hours:g}-hour maximum "
+                          f"for a silence: the next shifts would not hear of the alerts it "
+                          f"hides",
+                          f"give an end within {hours:g} hours, or add 'long: true' to this "
+                          f"silence if that is meant")
     return Silence(match=match, until=expiry, reason=str(entry.get("reason") or ""),
                    created_by="routing.yaml")

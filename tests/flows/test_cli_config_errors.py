@@ -8,6 +8,7 @@ import logging
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from flows.cli import main
@@ -66,3 +67,39 @@ def test_a_silence_longer_than_a_day_needs_long(tmp_path, sqlite_url, capsys):
     assert "--long" in capsys.readouterr().err
     assert main([*base, "--until", "3d", "--long"]) == 0
     assert main([*base, "--until", "2h"]) == 0
+
+
+def test_a_routing_yaml_silence_longer_than_a_day_needs_long_true(tmp_path, capsys):
+    """The same maximum for silences written into routing.yaml: without `long: true`, one
+    ending more than 24 hours from now stops `jingyu run` with exit 2, naming the file, the
+    field and the fix; with it (or ending sooner), the configuration loads."""
+    from datetime import timedelta
+
+    from jingyu.config import ConfigError
+    from jingyu.timeutil import shanghai, utcnow
+
+    config = tmp_path / "config"
+    config.mkdir()
+    for name in ("sources.yaml", "roster.yaml", "alerts.yaml"):
+        shutil.copyfile(CONFIG / name, config / name)
+    routing = yaml.safe_load((CONFIG / "routing.yaml").read_text(encoding="utf-8"))
+
+    def silence(hours: float, **extra) -> None:
+        until = shanghai(utcnow() + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M")
+        entry = {"match": "spike:police_negative", "until": until, "reason": "演练", **extra}
+        (config / "routing.yaml").write_text(yaml.safe_dump(
+            {**routing, "silences": [entry]}, allow_unicode=True), encoding="utf-8")
+
+    silence(72)
+    code, err = _run(tmp_path, config, capsys)
+    assert code == 2, err
+    assert "routing.yaml" in err and "silences[0].until" in err and "long: true" in err
+    assert not (tmp_path / "w.db").exists()
+    silence(72, long="yes")
+    with pytest.raises(ConfigError) as caught:
+        load_cycle_settings(config)
+    assert caught.value.field == "silences[0].long"
+    silence(72, long=True)
+    assert load_cycle_settings(config).routing.silences[0].match == "spike:police_negative"
+    silence(20)
+    assert len(load_cycle_settings(config).routing.silences) == 1

@@ -128,3 +128,51 @@ def test_score_output_is_formula_safe(tmp_path, capsys):
     assert "'" + FORMULAS[0] in cells
     assert [row[0] for row in rows[1:4]] == ["-0", "-1", "-2"]     # numbers stay numbers
     assert_clean_terminal(" ".join(cells))
+
+
+def _no_live_markup(html_text: str) -> None:
+    """HTML a browser shows: no tag or link the corpus made (every '<' of a post escaped)."""
+    assert "<script>alert" not in html_text and "<img src=x" not in html_text
+    assert "<at id=all>" not in html_text and 'href="javascript' not in html_text.lower()
+
+
+def test_the_incident_report_in_every_format(hostile, tmp_path, capsys):
+    """`jingyu report incident N` (专报) as Markdown on the terminal and as .md, .html and
+    .docx files: titles without bidi overrides, zero-width characters or escapes."""
+    import zipfile
+
+    outs = {number: terminal(capsys, "report", "incident", number, "--config",
+                             hostile["config"], "--database", hostile["db"])
+            for number in hostile["incidents"]}
+    assert all("民警" in out for out in outs.values())
+    # the title that was an override (U+202E 警民冲突 U+202C), written to every file format
+    [number] = [n for n, out in outs.items() if "# 专报：敏感信息：民警 警民冲突" in out]
+    for suffix in (".md", ".html", ".docx"):
+        path = tmp_path / f"report{suffix}"
+        assert main(["report", "incident", number, "-o", str(path), "--config",
+                     hostile["config"], "--database", hostile["db"]]) == 0
+        capsys.readouterr()
+        if suffix == ".docx":
+            text = zipfile.ZipFile(path).read("word/document.xml").decode()
+        else:
+            text = path.read_text(encoding="utf-8")
+        assert_clean_terminal(text.replace("\n", " ").replace("\t", " "))
+        assert "警民冲突" in text                      # what the override hid, plain to see
+        if suffix == ".html":
+            _no_live_markup(text)
+
+
+def test_the_evidence_index_is_clean(hostile, tmp_path, capsys):
+    """`jingyu evidence export N`: the bundle's index.html shows titles, links, sources and
+    errors without bidi overrides, zero-width characters or escapes, and as text."""
+    import zipfile
+
+    for number in (hostile["incidents"][0], hostile["incidents"][-1]):
+        bundle = tmp_path / f"bundle-{number}.zip"
+        assert main(["evidence", "export", number, "-o", str(bundle), "--folder",
+                     str(tmp_path / "evidence"), "--database", hostile["db"]]) == 0
+        capsys.readouterr()
+        index = zipfile.ZipFile(bundle).read("index.html").decode()
+        assert_clean_terminal(index.replace("\n", " "))
+        _no_live_markup(index)
+        assert "民警" in index
