@@ -36,6 +36,15 @@ ADVICE: dict[FailureClass, str] = {
                               "instance) and restart it",
 }
 
+# The same advice in Chinese, for duty staff (the console's 巡查 page).
+ADVICE_ZH: dict[FailureClass, str] = {
+    FailureClass.HARD: "检查地址：页面已删除、迁移或不再是订阅源（已降低抓取频率，持续失败将自动停用）",
+    FailureClass.SOFT: "暂不需处理：网站暂时故障或缓慢；若持续，请联系运维",
+    FailureClass.BLOCKED: "网站拦截了抓取：降低该源抓取频率、更换代理/IP，或更新 RSSHub 实例的 Cookie"
+                          "（已通知运维）",
+    FailureClass.CREDENTIALS: "Cookie 或令牌已过期：请运维更新（如 RSSHub 的 WEIBO_COOKIES）并重启该实例",
+}
+
 # Names in Chinese for duty staff's messages.
 NAMES_ZH: dict[FailureClass, str] = {
     FailureClass.HARD: "地址失效", FailureClass.SOFT: "暂时故障",

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from alerts.incidents.roster import OnDuty
+from collectors.failures import ADVICE_ZH, NAMES_ZH, FailureClass
 from console.auth import require
 from console.views import render
 from jingyu.timeutil import SHANGHAI, to_utc, utcnow
@@ -99,6 +100,23 @@ def strips(runs: list[dict[str, Any]], now: datetime, days: int = DAYS) -> list[
     return result
 
 
+def failure_of(source: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """What is wrong with a source, as duty staff read it: the failure's class, what to do,
+    since when, and what jingyu does about it (backing off until, disabled); None when it
+    is well."""
+    if not source.get("failure_class") and not source.get("disabled_at"):
+        return None
+    failure = FailureClass(source["failure_class"]) if source.get("failure_class") else None
+    backoff = source.get("backoff_until")
+    return {"class": failure.value if failure else "disabled",
+            "name": NAMES_ZH[failure] if failure else "已停用",
+            "advice": ADVICE_ZH[failure] if failure else "",
+            "since": source.get("failing_since"),
+            "backoff_until": backoff if backoff and to_utc(backoff) > to_utc(now) else None,
+            "disabled_at": source.get("disabled_at"),
+            "disabled_reason": source.get("disabled_reason")}
+
+
 def visible_duty(duty: list[OnDuty], account: Account) -> list[OnDuty]:
     """Units of the account's jurisdiction, those above it (its leaders) and below it."""
     scope = account.jurisdiction
@@ -135,7 +153,8 @@ def patrol(request: Request) -> Response:
                    account.jurisdiction or s["jurisdiction"].startswith(
                        account.jurisdiction + ".")]
     return render(request, "patrol.html", strips=strips(runs, now), now=now,
-                  latest=runs[0] if runs else None, sources=sources, on_duty=on_duty,
+                  latest=runs[0] if runs else None, sources=sources,
+                  failures={s["id"]: failure_of(s, now) for s in sources}, on_duty=on_duty,
                   next_duty=next_duty, shift=(since, until),
                   place=console.jurisdiction_name)
 
