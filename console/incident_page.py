@@ -15,14 +15,13 @@ from alerts.incidents.routing import parse_until
 from console.accounts import sees
 from console.auth import Forbidden, check_csrf, require
 from console.board import card
-from console.spread_view import spread_chart
+from console.spread_view import SPREADS, spread_chart
 from console.views import render
 from console.volume import volume_chart
 from jingyu.timeutil import utcnow
 from warehouse.incident_posts import incident_posts
 from warehouse.incidents import NoSuchIncident
 from warehouse.records import IncidentEvent, IncidentState
-from warehouse.spread import incident_spread
 
 router = APIRouter()
 VIA = "console"
@@ -69,8 +68,8 @@ def incident_page(request: Request, incident_id: int) -> Response:
                          [("发现", incident.opened_at), ("签收", incident.acknowledged_at),
                           ("官方发声", incident.official_statement_at)], now)
     # 传播路径: the incident's event, else the story of its evidence (the 专报's reading).
-    spread = incident_spread(console.warehouse.engine, incident.event_id,
-                             [e["post_id"] for e in alert["evidence"] if e.get("post_id")])
+    spread = SPREADS.spread(console.warehouse.engine, incident.event_id,
+                            [e["post_id"] for e in alert["evidence"] if e.get("post_id")])
     return render(request, "incident.html",
                   spread=spread, spread_chart=spread_chart(spread) if spread else None,
                   card=card(incident, console.jurisdiction_name(incident.jurisdiction),

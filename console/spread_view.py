@@ -3,11 +3,17 @@ reading the 专报 uses) and its curve as SVG bars — the posts of the event an
 them, the comments and reposts of its threads. No chart library, no script."""
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import Engine
+
 from jingyu.timeutil import shanghai
-from warehouse.spread import Spread
+from warehouse.spread import Spread, incident_spread
 
 WIDTH, HEIGHT = 720, 120
 
@@ -49,3 +55,39 @@ def spread_chart(spread: Spread) -> SpreadChart:
     return SpreadChart(bars=tuple(bars), peak=peak, step=step_name(spread.step),
                        first=shanghai(spread.curve[0].start).strftime(fmt),
                        last=shanghai(spread.curve[-1].start).strftime(fmt))
+
+
+class SpreadCache:
+    """The spread of a big event is read once a minute, not on every view: a major incident is
+    the one every duty officer opens at once, and an event of 10,000 posts with 50,000
+    comments takes about 2 s to read (benchmarks/bench_spread.py). A spread read in under
+    SLOW_S is never kept, so small events are always current."""
+
+    SLOW_S = 0.3
+    KEEP_S = 60.0
+    SIZE = 32
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple, tuple[float, Spread | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def spread(self, engine: Engine, event_id: int | None, post_ids: Sequence[int]
+               ) -> Spread | None:
+        key = (str(engine.url), event_id, tuple(sorted(set(post_ids))))
+        now = time.monotonic()
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] > now:
+                return kept[1]
+        found = incident_spread(engine, event_id, post_ids)
+        took = time.monotonic() - now
+        if took >= self.SLOW_S:
+            with self._lock:
+                self._kept[key] = (time.monotonic() + self.KEEP_S, found)
+                self._kept.move_to_end(key)
+                while len(self._kept) > self.SIZE:
+                    self._kept.popitem(last=False)
+        return found
+
+
+SPREADS = SpreadCache()

@@ -10,13 +10,15 @@ and their comment and repost threads (posts.parent_id), read in a few indexed qu
 """
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from jingyu.timeutil import SHANGHAI, from_db
 from warehouse.models import EventPostRow, Post, Source
@@ -85,8 +87,9 @@ class Spread:
 
 StorySpread = Spread     # the name it had when only stories had a spread
 
-_COLUMNS = (Post.id, Post.title, Post.text, Post.author, Post.platform, Post.url, Post.seen_at,
-            Post.reposts, Post.comments, Post.parent_id, Post.relation, Post.story_id)
+# What every post of a spread is read for; titles and links only for the few shown.
+_LIGHT = (Post.id, Post.parent_id, Post.relation, Post.author, Post.platform, Post.source_id,
+          Post.seen_at, Post.reposts, Post.comments)
 
 
 def _chunks(values: Sequence, size: int = _IN_CHUNK):
@@ -95,13 +98,25 @@ def _chunks(values: Sequence, size: int = _IN_CHUNK):
         yield values[start:start + size]
 
 
-def _read(conn, where) -> list:
-    source = aliased(Source)
-    return conn.execute(select(*_COLUMNS, source.name.label("source_name"))
-                        .join(source, source.id == Post.source_id).where(where)).all()
+class _Row(NamedTuple):
+    # SQLAlchemy's Row resolves each attribute by name (~2 µs); a tuple's fields are quick.
+    id: int
+    parent_id: int | None
+    relation: str | None
+    author: str | None
+    platform: str | None
+    source_id: str
+    seen_at: datetime
+    reposts: int | None
+    comments: int | None
 
 
-def _with_threads(conn, own: list) -> dict[int, object]:
+def _read(conn, where) -> list[_Row]:
+    # fetched all at once: iterating a result fetches row by row (twice as slow on SQLite)
+    return [_Row._make(row) for row in conn.execute(select(*_LIGHT).where(where)).all()]
+
+
+def _with_threads(conn, own: list[_Row]) -> dict[int, _Row]:
     """`own` and every comment and repost of them, down to MAX_THREAD_DEPTH."""
     rows = {row.id: row for row in own}
     frontier = set(rows)
@@ -115,59 +130,78 @@ def _with_threads(conn, own: list) -> dict[int, object]:
     return rows
 
 
-def _curve(posts: list[SpreadPost], own: set[int]) -> tuple[timedelta, tuple[Bucket, ...]]:
-    times = [p.seen_at for p in posts]
-    start, end = min(times), max(times)
+def _curve(times: list[tuple[datetime, bool]]) -> tuple[timedelta, tuple[Bucket, ...]]:
+    """(naive UTC time, one of its own posts?) -> the step and its buckets."""
+    start = min(t for t, _ in times).replace(tzinfo=UTC)
+    end = max(t for t, _ in times).replace(tzinfo=UTC)
     step = next((s for s in CURVE_STEPS if (end - start) / s < CURVE_BUCKETS), CURVE_STEPS[-1])
     # Aligned on the local clock (10:00, 13:00, midnight in Beijing), as people read them.
     local = start.astimezone(SHANGHAI)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     first = midnight + step * int((local - midnight) / step)
+    origin = first.astimezone(UTC).replace(tzinfo=None)
     count = int((end - first) / step) + 1
     mine, threads = [0] * count, [0] * count
-    for p in posts:
-        i = int((p.seen_at - first) / step)
-        (mine if p.id in own else threads)[i] += 1
+    for at, is_own in times:
+        (mine if is_own else threads)[int((at - origin) / step)] += 1
     return step, tuple(Bucket((first + step * i).astimezone(UTC), mine[i], threads[i])
                        for i in range(count))
 
 
-def _spread(own: list, rows: dict[int, object], top: int, story_id: int | None = None,
+def _spread(conn, own: list[_Row], rows: dict[int, _Row], top: int, story_id: int | None = None,
             event_id: int | None = None) -> Spread:
+    names = dict(conn.execute(select(Source.id, Source.name)).all())
     held = {"comment": Counter(), "repost": Counter()}
     for row in rows.values():
         if row.parent_id in rows and row.relation in held:
             held[row.relation][row.parent_id] += 1
+    own_ids = {row.id for row in own}
+    platforms: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    relations: Counter[str | None] = Counter()
+    accounts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    counts: dict[int, tuple[int, int]] = {}
+    times: list[tuple[datetime, bool]] = []
+    for row in rows.values():
+        reposts = max(row.reposts or 0, held["repost"][row.id])
+        comments = max(row.comments or 0, held["comment"][row.id])
+        counts[row.id] = (reposts, comments)
+        source = names.get(row.source_id, row.source_id)
+        platforms[row.platform or source] += 1
+        sources[source] += 1
+        relations[row.relation if row.parent_id is not None else None] += 1
+        if row.author:
+            account = accounts[row.author]
+            account[0] += 1
+            account[1] += reposts
+            account[2] += comments
+        at = row.seen_at
+        times.append((at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None),
+                      row.id in own_ids))
+    first = min((row for row in own), key=lambda r: (r.seen_at, r.id)).id
+    most = heapq.nsmallest(top, (i for i, (r, c) in counts.items() if r or c),
+                           key=lambda i: (-sum(counts[i]), rows[i].seen_at, i))
+    details = {row.id: row for chunk in _chunks([first, *most]) for row in conn.execute(
+        select(Post.id, Post.title, func.substr(Post.text, 1, 60).label("text"), Post.url)
+        .where(Post.id.in_(chunk)))}
 
-    def post(row) -> SpreadPost:
+    def post(i: int) -> SpreadPost:
+        row, shown = rows[i], details[i]
+        source = names.get(row.source_id, row.source_id)
         return SpreadPost(
-            id=row.id, title=row.title or (row.text or "")[:60], author=row.author,
-            platform=row.platform or row.source_name, source=row.source_name, url=row.url,
-            seen_at=from_db(row.seen_at),
-            reposts=max(row.reposts or 0, held["repost"][row.id]),
-            comments=max(row.comments or 0, held["comment"][row.id]),
+            id=i, title=shown.title or shown.text or "", author=row.author,
+            platform=row.platform or source, source=source, url=shown.url,
+            seen_at=from_db(row.seen_at), reposts=counts[i][0], comments=counts[i][1],
             relation=row.relation if row.parent_id is not None else None)
 
-    own_ids = {row.id for row in own}
-    posts = [post(row) for row in rows.values()]
-    first = min((p for p in posts if p.id in own_ids), key=lambda p: (p.seen_at, p.id))
-    most = sorted((p for p in posts if p.reposts or p.comments),
-                  key=lambda p: (-(p.reposts + p.comments), p.seen_at, p.id))[:top]
-    by_author: dict[str, list[SpreadPost]] = defaultdict(list)
-    for p in posts:
-        if p.author:
-            by_author[p.author].append(p)
-    accounts = sorted((Account(author, len(items), sum(i.reposts for i in items),
-                               sum(i.comments for i in items))
-                       for author, items in by_author.items()),
-                      key=lambda a: (-(a.reposts + a.comments), -a.posts, a.author))[:top]
-    relations = Counter(p.relation for p in posts)
-    step, curve = _curve(posts, own_ids)
-    return Spread(posts=len(own_ids), thread_posts=len(posts) - len(own_ids),
+    ranked = sorted(accounts.items(), key=lambda a: (-(a[1][1] + a[1][2]), -a[1][0], a[0]))
+    step, curve = _curve(times)
+    return Spread(posts=len(own_ids), thread_posts=len(rows) - len(own_ids),
                   comments=relations["comment"], reposts=relations["repost"],
-                  first=first, most_spread=tuple(most), accounts=tuple(accounts),
-                  platforms=tuple(Counter(p.platform for p in posts).most_common()),
-                  sources=tuple(Counter(p.source for p in posts).most_common()),
+                  first=post(first), most_spread=tuple(post(i) for i in most),
+                  accounts=tuple(Account(a, n, r, c) for a, (n, r, c) in ranked[:top]),
+                  platforms=tuple(platforms.most_common()),
+                  sources=tuple(sources.most_common()),
                   step=step, curve=curve, story_id=story_id, event_id=event_id)
 
 
@@ -178,7 +212,7 @@ def story_spread(engine: Engine, story_id: int, top: int = 5) -> Spread | None:
         if not own:
             return None
         rows = _with_threads(conn, own)
-    return _spread(own, rows, top, story_id=story_id)
+        return _spread(conn, own, rows, top, story_id=story_id)
 
 
 def event_spread(engine: Engine, event_id: int, top: int = 5) -> Spread | None:
@@ -194,7 +228,7 @@ def event_spread(engine: Engine, event_id: int, top: int = 5) -> Spread | None:
         if not own:
             return None
         rows = _with_threads(conn, own)
-    return _spread(own, rows, top, event_id=event_id)
+        return _spread(conn, own, rows, top, event_id=event_id)
 
 
 def incident_spread(engine: Engine, event_id: int | None, post_ids: Sequence[int],
@@ -219,4 +253,5 @@ def incident_spread(engine: Engine, event_id: int | None, post_ids: Sequence[int
         if not own:
             return None
         rows = _with_threads(conn, own)
-    return _spread(own, rows, top, story_id=stories[0] if len(stories) == 1 else None)
+        return _spread(conn, own, rows, top,
+                       story_id=stories[0] if len(stories) == 1 else None)

@@ -94,3 +94,31 @@ def test_incident_page_shows_the_spread_of_its_event(console, page, screenshot):
     assert section.locator("rect.sbar.thread[height]").count() == len(labels)
     section.scroll_into_view_if_needed()
     screenshot(page, "incident-spread")
+
+
+def test_a_slow_spread_is_kept_for_a_minute_a_quick_one_never(sqlite_url, monkeypatch):
+    from console.spread_view import SpreadCache
+    from tests.warehouse.test_spread import raw as make
+    from tests.warehouse.test_spread import store as keep
+    from tests.warehouse.test_spread import world
+
+    wh, ids = world(sqlite_url)
+    try:
+        cache = SpreadCache()
+        before = cache.spread(wh.engine, None, [ids["p1"]])
+        keep(wh, "mc-weibo", [make("mc-weibo", "c9", 60, "又一条评论", "路人丁", parent="p1",
+                                   relation="comment")])
+        assert cache.spread(wh.engine, None, [ids["p1"]]).thread_posts == \
+            before.thread_posts + 1                        # quick: read again, current
+        monkeypatch.setattr(SpreadCache, "SLOW_S", 0.0)  # every read counts as slow
+        kept = cache.spread(wh.engine, None, [ids["p1"]])
+        keep(wh, "mc-weibo", [make("mc-weibo", "c10", 61, "再一条", "路人戊", parent="p1",
+                                   relation="comment")])
+        assert cache.spread(wh.engine, None, [ids["p1"]]) is kept       # within the minute
+        monkeypatch.setattr(SpreadCache, "KEEP_S", -1.0)
+        cache._kept.clear()
+        cache.spread(wh.engine, None, [ids["p1"]])
+        assert cache.spread(wh.engine, None, [ids["p1"]]).thread_posts == \
+            kept.thread_posts + 1                          # expired: read again
+    finally:
+        wh.close()
