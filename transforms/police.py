@@ -108,11 +108,20 @@ def _counts(text: str, match: re.Match[str], excluded: list[tuple[int, int]]) ->
     return True
 
 
+def _police_matches(text: str) -> list[re.Match[str]]:
+    if _FICTION.search(text):
+        return []
+    excluded = [found.span() for found in _NOT_THE_POLICE.finditer(text)]
+    return [match for match in _POLICE_PATTERN.finditer(text) if _counts(text, match, excluded)]
+
+
 def find_police_terms(text: str) -> tuple[str, ...]:
     """Police vocabulary in a normalised text (see text.normalise), each once, in order of
     first appearance. A non-empty result makes the text 涉警."""
-    if _FICTION.search(text):
-        return ()
-    excluded = [found.span() for found in _NOT_THE_POLICE.finditer(text)]
-    return tuple(dict.fromkeys(_term(match) for match in _POLICE_PATTERN.finditer(text)
-                               if _counts(text, match, excluded)))
+    return tuple(dict.fromkeys(_term(match) for match in _police_matches(text)))
+
+
+def police_term_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every police term that counts in a normalised text, in order: where
+    find_police_terms found them (the stance model reads the words around them)."""
+    return [match.span() for match in _police_matches(text)]

@@ -37,14 +37,15 @@ def test_only_police_related_texts_get_a_stance(scorer: Scorer) -> None:
     assert rows[1]["police_stance"] in STANCES
 
 
-def test_the_two_models_are_averaged_in_log_space() -> None:
+def test_the_two_models_are_combined_in_log_space_with_the_stored_share() -> None:
     model = shipped_model()
     rng = np.random.default_rng(3)
     features = rng.normal(size=(2, model.mean.shape[0])) * model.scale + model.mean
     texts, topics = ["派出所不作为", "感谢民警"], [("police", "police.misconduct"), ("police",)]
     both = model.proba(features, texts, topics)
     head, cues = model.head_proba(features), model.cue_proba(texts, topics)
-    expected = np.sqrt(head * cues)
+    assert 0 < model.head_share < 1
+    expected = head ** model.head_share * cues ** (1 - model.head_share)
     np.testing.assert_allclose(both, expected / expected.sum(1, keepdims=True), atol=1e-9)
     assert [label for label, _ in model.predict(features, texts, topics)] == [
         STANCES[k] for k in both.argmax(1)]
@@ -59,6 +60,17 @@ def test_cue_features_are_stable_across_processes() -> None:
     assert str(here) == there
     assert here != cue_features("民警殴打群众", ())       # the topic is a cue of its own
     assert all(0 <= column < stance.CUE_BUCKETS for column in here)
+
+
+def test_the_words_next_to_a_police_word_are_cues_of_their_own() -> None:
+    # "包庇" right after 警方 is a cue of what is said of the police (">包庇"), before it a
+    # different one ("<包庇"); a text without a police word has the plain n-grams only.
+    after, before = set(cue_features("警方包庇", ())), set(cue_features("包庇，警方", ()))
+    assert stance._hashed(">包庇") in after and stance._hashed(">包庇") not in before
+    assert stance._hashed("<包庇") in before and stance._hashed("<包庇") not in after
+    plain = "学校包庇"
+    assert set(cue_features(plain, ())) == {stance._hashed(plain[i:i + n]) for n in (1, 2, 3)
+                                            for i in range(len(plain) - n + 1)}
 
 
 def test_a_missing_or_foreign_model_file_is_named(tmp_path) -> None:
