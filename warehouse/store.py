@@ -88,15 +88,16 @@ def police_threads(session: Session, post_ids: Sequence[int]) -> set[int]:
     marked: set[int] = set()
     frontier = list(post_ids)
     parent = aliased(Post)
-    police_parent = select(parent.id).where(parent.police_related.is_(True))
     for _ in range(THREAD_DEPTH):
         found: list[int] = []
         for chunk in range(0, len(frontier), 500):
             ids = frontier[chunk:chunk + 500]
+            # Found through the new posts' indexes (id, parent_id), each parent by its key:
+            # never a scan of all police-related posts, once per source and cycle.
             found += session.scalars(
-                select(Post.id).where(Post.police_related.is_(False),
-                                      or_(Post.id.in_(ids), Post.parent_id.in_(ids)),
-                                      Post.parent_id.in_(police_parent))).all()
+                select(Post.id).join(parent, parent.id == Post.parent_id)
+                .where(Post.police_related.is_(False), parent.police_related.is_(True),
+                       or_(Post.id.in_(ids), Post.parent_id.in_(ids)))).all()
         found = sorted(set(found) - marked)
         if not found:
             break
