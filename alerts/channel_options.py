@@ -37,8 +37,8 @@ def _env_name(value: str | None) -> str | None:
 
 
 class ChannelOptions(BaseModel):
-    """The fields every channel has; a channel receives alerts whose level number is at most
-    min_level."""
+    """The fields every channel has; a duty channel receives alerts whose level number is at
+    most min_level, an operators channel only the 系统告警 (source and pipeline health)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     summary: ClassVar[str] = ""
@@ -53,6 +53,13 @@ class ChannelOptions(BaseModel):
     enabled: Annotated[bool, Strict()] = Field(True, description="false keeps the entry but "
                                                                  "sends nothing",
                                                json_schema_extra={"fix": "write true or false"})
+    audience: Literal["duty", "operators"] = Field(
+        "duty", description="duty: opinion alerts for duty staff, by min_level; operators: "
+                            "only the 系统告警 (dead or blocked sources, stopped cycles), for "
+                            "whoever runs jingyu, without a level",
+        json_schema_extra={"fix": "use duty (opinion alerts for duty staff) or operators "
+                                  "(系统告警: dead sources, stopped cycles, for whoever runs "
+                                  "jingyu)"})
 
     @field_validator("min_level")
     @classmethod
@@ -60,6 +67,15 @@ class ChannelOptions(BaseModel):
         if value not in LEVELS:
             raise ConfigProblem(f"must be a warning level 1-4, got {value}", LEVEL_FIX)
         return value
+
+    @model_validator(mode="after")
+    def _operators_take_no_level(self) -> ChannelOptions:
+        if self.audience == "operators" and "min_level" in self.model_fields_set:
+            raise ConfigProblem("does not apply to an operators channel",
+                                "remove 'min_level:': an operators channel gets every 系统告警 "
+                                "and no opinion alert; levels I-IV rank opinion alerts only",
+                                field="min_level")
+        return self
 
     def secrets(self) -> list[Secret]:
         """The secrets this channel reads when it sends (checked at startup)."""

@@ -110,8 +110,24 @@ class AlertSettings:
     console: ConsoleLinkSettings = ConsoleLinkSettings()
 
     def channels_for(self, level: int) -> tuple[str, ...]:
-        """Names of the enabled channels that must receive an alert of this level."""
-        return tuple(c.name for c in self.channels if c.enabled and level <= c.min_level)
+        """Names of the enabled duty channels that must receive an alert of this level."""
+        return tuple(c.name for c in self.channels
+                     if c.enabled and c.audience == "duty" and level <= c.min_level)
+
+    def duty_channel_names(self) -> list[str]:
+        """Every duty channel's name, enabled or not (what routing.yaml may name)."""
+        return [c.name for c in self.channels if c.audience == "duty"]
+
+    def operator_channels(self) -> tuple[str, ...]:
+        """Names of the enabled channels for the operators (audience: operators)."""
+        return tuple(c.name for c in self.channels if c.enabled and c.audience == "operators")
+
+    def health_channels(self) -> tuple[tuple[str, ...], bool]:
+        """Where a 系统告警 goes, and whether that is the fallback: the operators' channels;
+        with none, the duty channels that take every alert (min_level 4, e.g. the console
+        and the duty log), so that it is never dropped unseen."""
+        operators = self.operator_channels()
+        return (operators, False) if operators else (self.channels_for(4), True)
 
 
 def load_alert_settings(path: str | Path | None = None) -> AlertSettings:

@@ -136,6 +136,12 @@ def current_shift(duty: list[OnDuty], now: datetime) -> tuple[datetime, datetime
     return turn.starts, turn.ends
 
 
+def _within(place: str | None, scope: str | None) -> bool:
+    """A source or 系统告警 an account of `scope` sees: its own area and below, and those of
+    no jurisdiction."""
+    return not scope or not place or place == scope or place.startswith(scope + ".")
+
+
 @router.get("/patrol", response_class=HTMLResponse)
 def patrol(request: Request) -> Response:
     account = require(request, "read")
@@ -147,14 +153,18 @@ def patrol(request: Request) -> Response:
     since, until = current_shift(on_duty, now)
     next_duty = visible_duty(roster.on_duty(until + timedelta(minutes=1)), account) \
         if on_duty else []
-    sources = console.warehouse.source_health(now)
-    if account.jurisdiction:
-        sources = [s for s in sources if not s["jurisdiction"] or s["jurisdiction"] ==
-                   account.jurisdiction or s["jurisdiction"].startswith(
-                       account.jurisdiction + ".")]
+    sources = [s for s in console.warehouse.source_health(now)
+               if _within(s["jurisdiction"], account.jurisdiction)]
+    # 系统告警 of the last day (open ones are seen again by every check): the operators'
+    # matter, shown here beside source health, never on the duty board among incidents.
+    health = [h for h in console.warehouse.alerts(limit=50, since=now - timedelta(hours=24),
+                                                  health=True)
+              if _within(h["jurisdiction"], account.jurisdiction)]
+    operators, fallback = console.desk.settings.health_channels()
     return render(request, "patrol.html", strips=strips(runs, now), now=now,
                   latest=runs[0] if runs else None, sources=sources,
                   failures={s["id"]: failure_of(s, now) for s in sources}, on_duty=on_duty,
+                  health=health, health_channels=operators, health_fallback=fallback,
                   next_duty=next_duty, shift=(since, until),
                   place=console.jurisdiction_name)
 

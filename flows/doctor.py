@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jingyu.config import ConfigError, config_dir
+from jingyu.display import one_line
 from jingyu.timeutil import shanghai, utcnow
 
 
@@ -139,6 +140,42 @@ def check_channels(settings) -> list[Check]:
     return checks
 
 
+def check_operators(settings) -> Check:
+    """Is someone told of 系统告警 (dead sources, stopped cycles)? A channel of alerts.yaml
+    with audience: operators; without one they go to the duty log channels (or nowhere)."""
+    channels, fallback = settings.alerts.health_channels()
+    if not fallback:
+        kinds = {c.name: c.kind for c in settings.alerts.channels}
+        return Check("operators", True, "系统告警 go to " + ", ".join(
+            f"{name} ({kinds[name]})" for name in channels))
+    instead = (f"they go to the duty channels that take every alert instead ({', '.join(channels)})"
+               if channels else "they are sent NOWHERE (kept in the warehouse only)")
+    return Check("operators", False,
+                 f"alerts.yaml: channels: no enabled channel has 'audience: operators', so "
+                 f"nobody who runs jingyu is told of a dead source or a stopped cycle; {instead}",
+                 "add to alerts.yaml's channels an entry with 'audience: operators' (a robot "
+                 "of the operators' group, or e-mail to them; see config/alerts.yaml)")
+
+
+def check_health_alerts(database_url: str | None) -> Check:
+    """The 系统告警 still open in the warehouse (read only; nothing is created)."""
+    from warehouse.store import Warehouse
+
+    warehouse = Warehouse(database_url, migrate=False)
+    try:
+        open_alerts = warehouse.open_health_alerts()
+    finally:
+        warehouse.close()
+    if not open_alerts:
+        return Check("系统告警", True, "none open: every source and the cycles are healthy")
+    shown = "; ".join(f"#{a['id']} {one_line(a['title'])} (since "
+                      f"{shanghai(a['first_detected_at']):%m-%d %H:%M})" for a in open_alerts[:8])
+    more = f" and {len(open_alerts) - 8} more" if len(open_alerts) > 8 else ""
+    return Check("系统告警", False, f"{len(open_alerts)} open: {shown}{more}",
+                 "see jingyu sources (each failure's advice) and the console's 巡查 page; "
+                 "the watchdog says when each recovers")
+
+
 def check_font() -> Check:
     from reports.charts import rebuild_font_cache
 
@@ -176,13 +213,18 @@ def run_doctor(config_dir: str | None = None, database_url: str | None = None,
     """Every check, in the order an operator fixes things."""
     now = now or utcnow()
     configuration, settings = check_configuration(config_dir)
-    checks = [configuration, check_warehouse(database_url), _guarded("prefect", check_prefect)]
+    warehouse = check_warehouse(database_url)
+    checks = [configuration, warehouse, _guarded("prefect", check_prefect)]
     if settings is None:
         checks += [Check(name, False, "not checked: the configuration is invalid",
-                         "fix the configuration first") for name in ("channels", "roster")]
+                         "fix the configuration first")
+                   for name in ("channels", "operators", "roster")]
     else:
         checks += check_channels(settings)
+        checks.append(check_operators(settings))
         checks.append(check_roster(settings, now))
+    if warehouse.ok:
+        checks.append(_guarded("系统告警", lambda: check_health_alerts(database_url)))
     checks.append(_guarded("charts font", check_font))
     return checks
 

@@ -75,6 +75,9 @@ class WarehouseCollector(Collector):
         for level in sorted(set(figures.alerts) | {1, 2, 3, 4}):
             alerts.add_metric([str(level)], figures.alerts.get(level, 0))
         yield alerts
+        yield GaugeMetricFamily("jingyu_health_alerts_open", "系统告警 (dead or blocked "
+                                "sources, stopped cycles) not yet recovered; for the operators",
+                                value=figures.health_alerts_open)
         notifications = GaugeMetricFamily(
             "jingyu_notifications", "Notifications in the outbox: pending (not tried yet), "
             "failed (tried, kept for retry); sent ones are in jingyu_notifications_sent",

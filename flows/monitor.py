@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -24,11 +24,13 @@ from alerts.incidents.handling import raise_and_track, tend_incidents, watch
 from alerts.delivery.outbox import deliver_pending
 from console.links import links_for
 from collectors.http import HttpPolicy, PoliteClient
-from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
+from collectors.records import FETCH_ERROR, FetchResult, RawPost, SourceConfig, SourceCursor
 from flows.evidence import keep_evidence
 from flows.present import as_markdown, format_run
 from flows.settings import CycleSettings, load_cycle_settings
+from jingyu.progress import progress
 from jingyu.timeutil import utcnow
+from transforms.records import ScoredPost
 from transforms.scoring import Scorer
 from warehouse.db import WarehouseUnavailable, connection_lost
 from warehouse.store import Warehouse
@@ -78,6 +80,25 @@ def fetch_source(source: SourceConfig, cursor: SourceCursor | None,
     return result
 
 
+# A fetch this large is an import (an export file, a crawler's output folder): scored in
+# chunks with a progress bar on a terminal (jingyu.progress; quiet in a service or a pipe).
+IMPORT_PROGRESS_MIN = 500
+IMPORT_CHUNK = 256
+
+
+def score_with_progress(scorer: Scorer, source_id: str, posts: Sequence[RawPost]
+                        ) -> list[ScoredPost]:
+    if len(posts) < IMPORT_PROGRESS_MIN:
+        return scorer.score_many(posts)
+    scored: list[ScoredPost] = []
+    with progress(f"importing {source_id}", len(posts)) as done:
+        for start in range(0, len(posts), IMPORT_CHUNK):
+            chunk = posts[start:start + IMPORT_CHUNK]
+            scored += scorer.score_many(chunk)
+            done(len(chunk))
+    return scored
+
+
 @task(name="score-and-store", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2,
       task_run_name="store-{result.source_id}")
 def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | None,
@@ -89,7 +110,7 @@ def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | Non
                             "store_s": 0.0}
     if watch.lost:
         return done
-    scored = scorer.score_many(result.posts)
+    scored = score_with_progress(scorer, result.source_id, result.posts)
     started = time.perf_counter()
     with watch.guard():
         if not watch.lost:
@@ -113,13 +134,20 @@ def detect_alerts(settings: CycleSettings, database_url: str | None, run_id: int
 @task(name="tend-incidents", cache_policy=NO_CACHE)
 def tend(settings: CycleSettings, database_url: str | None, now: datetime,
          warehouse_watch: WarehouseWatch) -> dict[str, int]:
-    """Timers, reminders and the source-health watchdog, after detection, before delivery."""
+    """Timers and reminders of incidents, and source health (系统告警 for the operators),
+    after detection, before delivery."""
     report: dict[str, int] = {}
     with warehouse_watch.guard():
         warehouse = _warehouse(database_url)
         report = tend_incidents(warehouse, settings.desk, now)
-        report["watchdog_alerts"] = sum(r.alert_outcome != "unchanged"
-                                        for r in watch(warehouse, settings.desk, now, cycles=False))
+        health = watch(warehouse, settings.desk, now, cycles=False)
+        report["health_alerts"] = sum(r.alert_outcome != "unchanged" for r in health.raised)
+        report["health_recovered"] = len(health.recovered)
+        if health.fallback and health.raised:
+            get_run_logger().warning(
+                "alerts.yaml: no channel has 'audience: operators': %d 系统告警 sent to %s "
+                "instead (fix: add an operators channel, see config/alerts.yaml)",
+                len(health.raised), ", ".join(health.channels) or "NO channel")
     if any(report.values()):
         get_run_logger().warning("incidents: %s", report)
     return report

@@ -259,7 +259,9 @@ def format_watchdog(report: Mapping[str, Any]) -> str:
     """What the watchdog found and what it sent."""
     lines = [f"watchdog {local(report['checked_at'])}: "
              + ("all healthy" if report["healthy"] else "PROBLEMS FOUND")]
-    lines += [f"  ! {one_line(problem)}" for problem in report["problems"]]
+    lines += [f"  ! 系统告警 {one_line(problem)}" for problem in report["problems"]]
+    lines += [f"  + 已恢复 {one_line(title)}" for title in report.get("recovered", ())]
+    lines += [f"  WARNING {one_line(warning)}" for warning in report.get("warnings", ())]
     lines.append(f"  incidents escalated {report['escalated']}, reminded {report['reminded']}; "
                  f"notifications sent {report['sent']}, waiting for retry {report['failed']}")
     return "\n".join(lines)

@@ -61,7 +61,7 @@ def load_cycle_settings(directory: str | Path | None = None) -> CycleSettings:
         rules=parsed("rules.yaml", parse_rules),
         alerts=alerts,
         directory=Path(directory) if directory else None,
-        routing=load_routing(directory, [c.name for c in alerts.channels]),
+        routing=load_routing(directory, alerts.duty_channel_names()),
         roster=load_roster(directory),
         places=load_places(directory),
         scoring=load_scoring(directory),
@@ -73,5 +73,5 @@ def load_desk(directory: str | Path | None = None) -> Desk:
     without the sources and rules a monitoring cycle needs."""
     alerts = _parsed("alerts.yaml", parse_alert_settings, directory)
     return Desk(settings=alerts,
-                routing=load_routing(directory, [c.name for c in alerts.channels]),
+                routing=load_routing(directory, alerts.duty_channel_names()),
                 roster=load_roster(directory))

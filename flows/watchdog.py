@@ -1,4 +1,5 @@
-"""The watchdog: a separate, small cycle that checks the monitor and pages duty staff itself.
+"""The watchdog: a separate, small cycle that checks the monitor and its sources and tells the
+operators itself (系统告警, alerts.incidents.watchdog).
 
 It imports no Prefect: `jingyu watchdog` must work when Prefect is what broke. The Prefect
 flow that wraps it for the 10-minute deployment lives in flows/schedule.py; `watch_forever`
@@ -6,6 +7,7 @@ is the same check on its own clock, for a service apart from Prefect (deploy/).
 """
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -19,9 +21,12 @@ from alerts.delivery.outbox import deliver_pending
 from console.links import links_for
 from alerts.incidents.watchdog import page_directly, warehouse_down_alert
 from flows.settings import load_desk
+from alerts.settings import AlertSettings
 from jingyu.timeutil import utcnow
 from warehouse.db import WarehouseUnavailable
 from warehouse.store import Warehouse
+
+log = logging.getLogger("jingyu.watchdog")
 
 
 def run_watchdog(config_dir: str | Path | None = None, database_url: str | None = None,
@@ -30,17 +35,22 @@ def run_watchdog(config_dir: str | Path | None = None, database_url: str | None 
 
     Plain Python on purpose: it must work when the monitor flow, its worker or the Prefect
     server is what broke. Only alerts.yaml, routing.yaml, roster.yaml and the warehouse are
-    read; when the warehouse itself is down, the alert goes straight to the channels.
+    read; when the warehouse itself is down, the 系统告警 goes straight to the operators'
+    channels. `problems`: the health alerts open now; `warnings`: no operators channel.
     """
     now = now or utcnow()
     desk = load_desk(config_dir)
-    report: dict[str, Any] = {"checked_at": now, "problems": [], "escalated": 0,
+    report: dict[str, Any] = {"checked_at": now, "problems": [], "recovered": [],
+                              "warnings": operator_warnings(desk.settings), "escalated": 0,
                               "reminded": 0, "sent": 0, "failed": 0}
+    for warning in report["warnings"]:
+        log.warning("%s", warning)
     warehouse: Warehouse | None = None
     try:
         warehouse = Warehouse(database_url)
-        recorded = watch(warehouse, desk, now)
-        report["problems"] = [f"#{r.alert_id} {r.title}: {r.reason}" for r in recorded]
+        health = watch(warehouse, desk, now)
+        report["problems"] = [f"#{r.alert_id} {r.title}: {r.reason}" for r in health.raised]
+        report["recovered"] = list(health.recovered)
         report.update(tend_incidents(warehouse, desk, now))
         console = desk.settings.console
         delivery = deliver_pending(warehouse, desk.settings, now, links_for(
@@ -49,7 +59,7 @@ def run_watchdog(config_dir: str | Path | None = None, database_url: str | None 
     except Exception as exc:  # the warehouse (or the watchdog) broke: page without it
         problem = (str(exc) if isinstance(exc, WarehouseUnavailable)
                    else f"{type(exc).__name__}: {exc}")
-        alert = warehouse_down_alert(problem, desk.routing.watchdog, now)
+        alert = warehouse_down_alert(problem, now)
         outcomes = page_directly(alert, desk.settings)
         report["problems"].append(alert.reason)
         report["sent"] += sum(o.delivered for o in outcomes)
@@ -59,6 +69,19 @@ def run_watchdog(config_dir: str | Path | None = None, database_url: str | None 
             warehouse.close()
     report["healthy"] = not report["problems"]
     return report
+
+
+def operator_warnings(settings: AlertSettings) -> list[str]:
+    """Loud, every run, while no channel has audience: operators (and what happens instead)."""
+    channels, fallback = settings.health_channels()
+    if not fallback:
+        return []
+    where = (f"sent to the duty channels that take every alert instead: {', '.join(channels)}"
+             if channels else "NOT SENT anywhere (no duty channel takes every alert either); "
+             "they are kept in the warehouse and shown by jingyu doctor and the console's 巡查 page")
+    return [f"alerts.yaml: channels: no enabled channel has 'audience: operators': 系统告警 "
+            f"(dead sources, stopped cycles) are {where}. Fix: add an operators channel "
+            f"(see config/alerts.yaml)"]
 
 
 def watch_forever(report_to: Callable[[dict[str, Any]], None],

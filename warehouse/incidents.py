@@ -373,9 +373,12 @@ class IncidentStore:
         with self._session() as session:
             def counts(day: int) -> dict[str, int]:
                 upper = end - timedelta(days=day)
+                # Today's window has no upper end: a cycle checks at its end with `now` its
+                # start, and what it fetched since (stamped later) is not silence.
                 return dict(session.execute(
                     select(Post.source_id, func.count())
-                    .where(Post.fetched_at > upper - window, Post.fetched_at <= upper)
+                    .where(Post.fetched_at > upper - window,
+                           *([Post.fetched_at <= upper] if day else []))
                     .group_by(Post.source_id)).all())
 
             today = counts(0)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, case, func, select
 
 from jingyu.timeutil import from_db
 from warehouse.models import AlertRow, OutboxRow, Run, Source
+from warehouse.records import HEALTH_KIND
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,12 @@ class Figures:
     last_cycle_seconds: float | None
     last_cycle_status: str | None
     posts_stored: int                    # new posts stored by cycles, all time
-    alerts: dict[int, int]               # by level 1-4 (the health kinds included)
+    alerts: dict[int, int]               # opinion alerts by level 1-4 (系统告警 apart)
     notifications_pending: int           # not yet sent, never tried
     notifications_failed: int            # not yet sent, tried and kept for retry
     notifications_sent: int
     sources: tuple[SourceFigures, ...]
+    health_alerts_open: int = 0          # 系统告警 not yet recovered
 
 
 def read_figures(engine: Engine, now: datetime) -> Figures:
@@ -46,7 +48,10 @@ def read_figures(engine: Engine, now: datetime) -> Figures:
                             .order_by(Run.ended_at.desc()).limit(1)).first()
         posts = conn.scalar(select(func.coalesce(func.sum(Run.posts_new), 0))) or 0
         alerts = dict(conn.execute(select(AlertRow.level, func.count())
+                                   .where(AlertRow.kind != HEALTH_KIND)
                                    .group_by(AlertRow.level)).all())
+        health_open = conn.scalar(select(func.count()).select_from(AlertRow).where(
+            AlertRow.kind == HEALTH_KIND, AlertRow.status == "open")) or 0
         outbox = conn.execute(select(
             func.sum(case((OutboxRow.status == "sent", 1), else_=0)),
             func.sum(case(((OutboxRow.status != "sent") & (OutboxRow.attempts == 0), 1),
@@ -64,6 +69,7 @@ def read_figures(engine: Engine, now: datetime) -> Figures:
         last_cycle_status=last.status if last else None,
         posts_stored=int(posts),
         alerts={int(k): int(v) for k, v in alerts.items()},
+        health_alerts_open=int(health_open),
         notifications_sent=int(outbox[0] or 0), notifications_pending=int(outbox[1] or 0),
         notifications_failed=int(outbox[2] or 0),
         sources=tuple(SourceFigures(

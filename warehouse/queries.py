@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from jingyu.timeutil import SHANGHAI, as_utc_naive, shanghai
+from warehouse.records import HEALTH_KIND
 
 DIMENSIONS = ("hour", "day", "topic", "jurisdiction", "source", "polarity")
 FILTERS = ("topic", "jurisdiction", "source", "polarity", "stance")
@@ -245,6 +246,7 @@ def _alerts(pg: bool, params: QueryParams) -> str:
                i.status AS incident_status, i.acknowledged_at, i.acknowledged_by
         FROM alerts a LEFT JOIN incidents i ON i.alert_id = a.id
         WHERE a.first_detected_at >= :since AND a.first_detected_at < :until{jurisdiction}
+          AND a.kind <> '{HEALTH_KIND}'
         ORDER BY a.level, a.first_detected_at DESC LIMIT :limit"""
 
 
@@ -343,6 +345,7 @@ def _patrol(pg: bool, params: QueryParams) -> str:
         raised AS (
             SELECT {alert_hour[0]} AS hour, COUNT(*) AS alerts_new FROM alerts a
             WHERE a.first_detected_at >= :since AND a.first_detected_at < :until{alert_place}
+              AND a.kind <> '{HEALTH_KIND}'
             GROUP BY {alert_hour[1]}),
         hours AS (
             SELECT hour FROM cycles UNION SELECT hour FROM fetched UNION SELECT hour FROM raised)

@@ -7,6 +7,10 @@ from typing import Any, Mapping, NamedTuple
 
 from transforms.records import NEGATIVE
 
+# alerts.kind of a 系统告警 (alerts.incidents.watchdog): source and pipeline health, for the
+# operators; stored with alerts.level 0, never with an incident.
+HEALTH_KIND = "health"
+
 
 @dataclass(frozen=True)
 class PostRow:

@@ -23,7 +23,7 @@ from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
 from warehouse.ledger import account, orphaned_runs, process_identity, settle
 from warehouse.models import (AlertRow, EventPostRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
                               Source)
-from warehouse.records import Mention, OutboxMessage, PostRow
+from warehouse.records import HEALTH_KIND, Mention, OutboxMessage, PostRow
 from warehouse.events import EventMember, headline, join_events
 from warehouse.stories import StoryMember, StorySummary, join_stories, story_summaries
 
@@ -742,10 +742,15 @@ class Warehouse:
             return dict(session.execute(
                 select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all())
 
-    def alerts(self, limit: int = 50, since: datetime | None = None) -> list[dict[str, Any]]:
-        """Newest alerts first, with delivery state, for `jingyu alerts`."""
+    def alerts(self, limit: int = 50, since: datetime | None = None, *, health: bool = False
+               ) -> list[dict[str, Any]]:
+        """Newest alerts first, with delivery state, for `jingyu alerts`: the opinion alerts,
+        or with `health` the 系统告警 (kind health) instead."""
         with self._session() as session:
-            query = select(AlertRow).order_by(AlertRow.last_detected_at.desc(), AlertRow.id.desc())
+            query = (select(AlertRow)
+                     .where((AlertRow.kind == HEALTH_KIND) if health
+                            else (AlertRow.kind != HEALTH_KIND))
+                     .order_by(AlertRow.last_detected_at.desc(), AlertRow.id.desc()))
             if since is not None:
                 query = query.where(AlertRow.last_detected_at >= as_utc_naive(since))
             result = []
@@ -763,6 +768,39 @@ class Warehouse:
                     "notifications": delivery, "incident_id": row.incident_id,
                 })
             return result
+
+    def open_health_alerts(self) -> list[dict[str, Any]]:
+        """The 系统告警 not yet recovered, oldest first."""
+        with self._session() as session:
+            rows = session.scalars(select(AlertRow).where(AlertRow.kind == HEALTH_KIND,
+                                                          AlertRow.status == "open")
+                                   .order_by(AlertRow.first_detected_at, AlertRow.id))
+            return [{"id": r.id, "fingerprint": r.fingerprint, "title": r.title,
+                     "reason": r.reason, "jurisdiction": r.jurisdiction,
+                     "first_detected_at": from_db(r.first_detected_at),
+                     "last_detected_at": from_db(r.last_detected_at)} for r in rows]
+
+    def resolve_health_alert(self, alert_id: int, now: datetime, notify: Notifier) -> bool:
+        """Mark a 系统告警 recovered and queue its recovery notices, in one transaction; only
+        the first caller does (two watchdogs at once say it once). True if this one did."""
+        stamp = as_utc_naive(now)
+        with self._session.begin() as session:
+            row = session.scalar(
+                update(AlertRow)
+                .where(AlertRow.id == alert_id, AlertRow.kind == HEALTH_KIND,
+                       AlertRow.status == "open")
+                .values(status="resolved")
+                .returning(AlertRow)
+                .execution_options(synchronize_session=False))
+            if row is None:
+                return False
+            for channel, payload in notify(row.id, row.version):
+                session.add(OutboxRow(
+                    alert_id=row.id, channel=channel,
+                    idempotency_key=f"{row.fingerprint}#recovered@{channel}",
+                    payload=_json(payload), status="pending", attempts=0,
+                    created_at=stamp, next_attempt_at=stamp))
+            return True
 
     def alert_fingerprints(self, kind: str, since: datetime) -> list[str]:
         """Fingerprints of the alerts of this kind raised or updated since then, newest first."""

@@ -108,3 +108,49 @@ def _evidence_line(evidence: Evidence) -> str:
     if evidence.published_at:
         line += f" · {local_minute(evidence.published_at)}"
     return line
+
+
+# ---- 系统告警: source and pipeline health, for the operators -----------------------------
+
+HEALTH_BADGE = "【系统告警】"
+HEALTH_RECOVERED_BADGE = "【系统告警·已恢复】"
+# Every health message says what it is not (and so carries 预警, the keyword a DingTalk robot
+# with 自定义关键词 may require).
+HEALTH_FOOTER = "系统告警：运维处理，不分预警等级，不列入值班事件"
+NO_OPERATORS = ("未配置运维接收渠道：本条系统告警暂发往接收全部预警的值班渠道；"
+                "请在 alerts.yaml 中添加 audience: operators 的渠道")
+
+
+def render_health(alert: Any, alert_id: int, *, recovered_at: Any = None,
+                  fallback: bool = False) -> dict[str, Any]:
+    """The outbox payload of a 系统告警 (alerts.incidents.watchdog.HealthAlert), or of its
+    recovery when `recovered_at` is given: no level, no colour, its own badge and wording.
+    Texts of errors (which may quote what a remote server answered) are escaped as post
+    text is."""
+    badge = HEALTH_RECOVERED_BADGE if recovered_at is not None else HEALTH_BADGE
+    title = f"{badge}{one_line(alert.title)}"
+    facts = [f"范围：{one_line(alert.jurisdiction or '全局')}",
+             f"发现：{local_minute(alert.detected_at)}"]
+    if recovered_at is not None:
+        facts.append(f"恢复：{local_minute(recovered_at)}")
+    facts.append(f"系统告警编号：{alert_id}")
+    what = ("已恢复正常。原告警：" if recovered_at is not None else "") + one_line(alert.reason)
+    notes = [HEALTH_FOOTER] + ([NO_OPERATORS] if fallback else [])
+    return {
+        "title": title,
+        "text": "\n".join([title, what, *facts, *notes]),
+        "markdown": "\n".join([f"### {chat_markdown(title)}", "", chat_markdown(what), "",
+                               *(f"- {chat_markdown(line)}" for line in facts), "",
+                               *(f"> {chat_markdown(line)}" for line in notes)]),
+        "level": None,
+        "kind": "health",
+        "audience": "operators",
+        "notice": "health_recovered" if recovered_at is not None else "health",
+        "health": {
+            "id": alert_id, "fingerprint": alert.fingerprint, "title": alert.title,
+            "reason": alert.reason, "jurisdiction": alert.jurisdiction,
+            "detected_at": alert.detected_at.isoformat(),
+            "recovered_at": recovered_at.isoformat() if recovered_at is not None else None,
+            "fallback_to_duty": fallback,
+        },
+    }

@@ -257,12 +257,24 @@ def truncate_utf8(text: str, max_bytes: int, marker: str = TRUNCATED) -> str:
     return data[:room].decode("utf-8", errors="ignore") + (marker if room else "")
 
 
-def _level(message: OutboxMessage) -> int:
+def _level(message: OutboxMessage) -> int | None:
+    """The message's warning level; None for a 系统告警 (source and pipeline health), which
+    has none."""
+    if message.payload.get("kind") == "health":
+        return None
     level = message.payload.get("level")
     return level if isinstance(level, int) and level in LEVELS else 4
 
 
-def _short_badge(level: int) -> str:
+def _rank(message: OutboxMessage) -> int:
+    """Order of sending: most severe first; a 系统告警 after every opinion alert."""
+    level = _level(message)
+    return len(LEVELS) + 1 if level is None else level
+
+
+def _short_badge(level: int | None) -> str:
+    if level is None:
+        return "系统告警"
     info = LEVELS[level]
     return f"{info['roman']}级 {info['colour_zh']}"
 
@@ -307,7 +319,7 @@ class Post:
 
     title: str
     markdown: str                        # the mention line included, within the byte limit
-    level: int                           # the most severe level it carries
+    level: int | None                    # the most severe level it carries (None: 系统告警 only)
     indexes: tuple[int, ...]             # positions in the batch
     mentions: tuple[Mention, ...] = ()   # who the markdown @-mentions, in order
     buttons: tuple[Button, ...] = ()     # 签收/查看 (alerts.delivery.buttons); digests have none
@@ -607,7 +619,7 @@ class RobotChannel(Channel):
     def _digests(self, messages: Sequence[OutboxMessage], per_post: int) -> list[Post]:
         """Messages packed into digests of at most per_post alerts and max_markdown_bytes,
         most severe (then oldest) first, so what waits for a later cycle is the least severe."""
-        order = sorted(range(len(messages)), key=lambda i: (_level(messages[i]), i))
+        order = sorted(range(len(messages)), key=lambda i: (_rank(messages[i]), i))
         posts: list[Post] = []
         group: list[tuple[int, str]] = []
 
@@ -640,8 +652,11 @@ class RobotChannel(Channel):
 
     def _digest(self, messages: Sequence[OutboxMessage], group: list[tuple[int, str]],
                 truncate: bool = True) -> Post:
-        level = min(_level(messages[index]) for index, _ in group)
-        title = f"{len(group)} 条预警（最高 {_short_badge(level)}）"
+        levels = [level for index, _ in group
+                  if (level := _level(messages[index])) is not None]
+        level = min(levels, default=None)
+        title = (f"{len(group)} 条预警（最高 {_short_badge(level)}）" if level is not None
+                 else f"{len(group)} 条系统告警")
         lines = [f"### 【警舆】{title}", ""]
         lines += [f"{number}. {line}" for number, (_, line) in enumerate(group, start=1)]
         lines += ["", "> 同一时段预警较多，已合并发送；详情见系统。"]
@@ -820,7 +835,8 @@ class WeComChannel(RobotChannel):
         card: dict[str, Any] = {
             "card_type": "text_notice",
             "main_title": {"title": _fit(post.title, self.TITLE_CHARS),
-                           "desc": _fit(f"{_short_badge(post.level)}预警", self.DESC_CHARS)},
+                           "desc": _fit("系统告警" if post.level is None
+                                        else f"{_short_badge(post.level)}预警", self.DESC_CHARS)},
             "sub_title_text": _fit(f"{names} {body}", self.SUBTITLE_CHARS),
             "jump_list": [{"type": 1, "title": _fit(b.label, self.JUMP_CHARS), "url": b.url}
                           for b in jumps],
@@ -851,7 +867,7 @@ def _plain(markdown: str) -> str:
     return " ".join(text.split())
 
 
-FEISHU_TEMPLATES = {1: "red", 2: "orange", 3: "yellow", 4: "blue"}
+FEISHU_TEMPLATES = {1: "red", 2: "orange", 3: "yellow", 4: "blue", None: "grey"}
 
 
 class FeishuChannel(RobotChannel):

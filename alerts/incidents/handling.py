@@ -34,7 +34,6 @@ from alerts.incidents.routing import (
     escalation_route,
     route,
     silenced_by,
-    watchdog_route,
 )
 from alerts.incidents.timers import (
     OPEN_STATUSES,
@@ -44,7 +43,16 @@ from alerts.incidents.timers import (
     repeat_due,
     sync_gaps,
 )
-from alerts.incidents.watchdog import WATCHDOG, LedgerFacts, check_ledger, check_sources
+from alerts.delivery.render import render_health
+from alerts.incidents.watchdog import (
+    CYCLES_PREFIX,
+    SOURCE_PREFIX,
+    WATCHDOG,
+    HealthAlert,
+    LedgerFacts,
+    check_ledger,
+    check_sources,
+)
 from alerts.settings import AlertSettings
 from jingyu.timeutil import local_minute
 from warehouse.incidents import IncidentStore
@@ -66,9 +74,6 @@ class Desk:
     roster: DutyRoster = EMPTY_ROSTER
 
     def route_for(self, subject: Subject, kind: str, at: datetime) -> Route:
-        if kind == WATCHDOG:
-            return watchdog_route(subject.jurisdiction, self.routing, self.roster, at,
-                                  self.settings.channels_for)
         return route(subject, self.routing, self.roster, at, self.settings.channels_for)
 
 
@@ -276,6 +281,8 @@ def tend_incidents(warehouse: Warehouse, desk: Desk, now: datetime) -> dict[str,
     timers = desk.routing.timers
     report = {"escalated": 0, "reminded": 0, "out_of_sync": 0}
     for incident in store.incidents(limit=500, statuses=OPEN_STATUSES):
+        if incident.kind == WATCHDOG:
+            continue   # an old health incident: no timers (watch settles it)
         silence = silenced_by(incident.fingerprint, silences, now)
         leaders = escalation_route(incident.jurisdiction, desk.routing, desk.roster, now,
                                    desk.settings.channels_for)
@@ -329,31 +336,90 @@ def resolve_incident(warehouse: Warehouse, desk: Desk, incident_id: int, by: str
     return resolved
 
 
+@dataclass(frozen=True)
+class HealthReport:
+    """What one watch found: the 系统告警 raised (new), still open, recovered, and where
+    they go (the operators' channels, or the fallback when none is configured)."""
+
+    raised: tuple[Recorded, ...]
+    open: tuple[str, ...]              # titles of the health alerts still open
+    recovered: tuple[str, ...]         # titles of those that recovered now
+    channels: tuple[str, ...]
+    fallback: bool                     # no operators channel: sent to the duty log channels
+
+
 def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = True
-          ) -> list[Recorded]:
-    """Watching the watcher: alert (as incidents) on sources that fail, are blocked or went
-    quiet, and with `cycles` on a monitor that has not completed a cycle for too long."""
+          ) -> HealthReport:
+    """Watching the watcher: 系统告警 for sources that fail, are blocked or went quiet, and
+    with `cycles` for a monitor that has not completed a cycle for too long.
+
+    Health alerts go to the operators (alerts.yaml channels with audience: operators), once
+    per episode; what was checked and is no longer found has recovered, which is said once.
+    They have no warning level and open no incident, so they never rank with opinion
+    alerts, reach the duty board or start escalation timers."""
     settings = desk.routing.watchdog
     store = IncidentStore(warehouse)
-    found: list[Alert] = []
+    channels, fallback = desk.settings.health_channels()
+    found: list[HealthAlert] = []
     if cycles:
         last_success, first_run = store.ledger()
         found += check_ledger(LedgerFacts(last_success, first_run), settings, now)
     found += check_sources(store.source_yields(now, timedelta(hours=settings.silent_hours)),
                            settings, now)
     silences = (*desk.routing.silences, *store.silences(now))
-    recorded = [record_with_incident(store, desk, alert, {}, silences, now)
-                for alert in found]
-    # What was checked and is no longer found has recovered: resolve it, which tells duty
-    # staff that the monitor or the source works again.
-    checked = (f"{WATCHDOG}:source:", f"{WATCHDOG}:cycles:") if cycles else (
-        f"{WATCHDOG}:source:",)
+    raised = []
+    for alert in found:
+        silence = silenced_by(alert.fingerprint, silences, now)
+
+        def notify(alert_id: int, _version: int, alert: HealthAlert = alert,
+                   silence: Silence | None = silence) -> list[tuple[str, dict[str, Any]]]:
+            if silence is not None:
+                return []
+            payload = render_health(alert, alert_id, fallback=fallback)
+            return [(channel, payload) for channel in channels]
+
+        stored = warehouse.record_alert(alert, notify)
+        raised.append(Recorded(alert_id=stored.alert_id, title=alert.title, reason=alert.reason,
+                               alert_outcome=stored.outcome, incident_outcome="none",
+                               silenced=silence is not None))
+    checked = (SOURCE_PREFIX, CYCLES_PREFIX) if cycles else (SOURCE_PREFIX,)
     current = {alert.fingerprint for alert in found}
-    for incident in store.incidents(limit=500, statuses=OPEN_STATUSES):
-        if (incident.kind == WATCHDOG and incident.fingerprint.startswith(checked)
-                and incident.fingerprint not in current):
-            resolve_incident(warehouse, desk, incident.id, WATCHDOG, now, "已恢复")
-    return recorded
+    recovered = []
+    for row in warehouse.open_health_alerts():
+        if not row["fingerprint"].startswith(checked) or row["fingerprint"] in current:
+            continue
+        alert = HealthAlert(fingerprint=row["fingerprint"], title=row["title"],
+                            reason=row["reason"], jurisdiction=row["jurisdiction"],
+                            detected_at=row["first_detected_at"])
+        silence = silenced_by(alert.fingerprint, silences, now)
+
+        def notify_recovery(alert_id: int, _version: int, alert: HealthAlert = alert,
+                            silence: Silence | None = silence
+                            ) -> list[tuple[str, dict[str, Any]]]:
+            if silence is not None:
+                return []
+            payload = render_health(alert, alert_id, recovered_at=now, fallback=fallback)
+            return [(channel, payload) for channel in channels]
+
+        if warehouse.resolve_health_alert(row["id"], now, notify_recovery):
+            recovered.append(row["title"])
+    settle_health_incidents(store, now)
+    still = tuple(r["title"] for r in warehouse.open_health_alerts())
+    return HealthReport(raised=tuple(raised), open=still, recovered=tuple(recovered),
+                        channels=channels, fallback=fallback)
+
+
+def settle_health_incidents(store: IncidentStore, now: datetime) -> int:
+    """Close, without notifying anyone, the incidents opened for health problems before they
+    became 系统告警 (kind watchdog): they do not belong on the duty board. Returns how many."""
+    def decide(incident: IncidentState) -> Change | None:
+        if incident.kind != WATCHDOG or incident.status not in OPEN_STATUSES:
+            return None     # another watchdog closed it first
+        return domain.close(incident, WATCHDOG, now, "系统告警改由运维渠道通知，不再作为值班事件")
+
+    return sum(_applied(store, incident.id, decide)
+               for incident in store.incidents(limit=500, statuses=OPEN_STATUSES)
+               if incident.kind == WATCHDOG)
 
 
 def _applied(store: IncidentStore, incident_id: int,

@@ -87,12 +87,9 @@ class Routing:
     timers: TimerSettings = field(default_factory=TimerSettings)
     silences: tuple[Silence, ...] = ()
     watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
-    watchdog_roles: tuple[str, ...] = ("command",)
-    watchdog_channels: tuple[str, ...] = ()
 
     def channel_names(self) -> set[str]:
         names = set(self.sensitive.channels) | set(self.escalation_channels)
-        names |= set(self.watchdog_channels)
         return names.union(*(r.channels for r in self.rules))
 
 
@@ -152,16 +149,6 @@ def escalation_route(jurisdiction: str | None, routing: Routing, roster: DutyRos
                  sensitive=True, rules=("escalation",))
 
 
-def watchdog_route(jurisdiction: str | None, routing: Routing, roster: DutyRoster,
-                   at: datetime, default_channels: DefaultChannels) -> Route:
-    """Monitoring problems go to duty staff of the watchdog roles, city level first."""
-    chain = jurisdiction_chain(jurisdiction, roster.top_jurisdictions())
-    duty = roster.on_duty_for(at, routing.watchdog_roles, chain)
-    channels = routing.watchdog_channels or tuple(default_channels(routing.watchdog.level))
-    return Route(channels=_unique(channels), recipients=recipients(duty), sensitive=False,
-                 rules=("watchdog",))
-
-
 def recipients(duty: Iterable[OnDuty]) -> tuple[Recipient, ...]:
     seen: dict[str, Recipient] = {}
     for d in duty:
@@ -203,6 +190,8 @@ def parse_until(text: str, now: datetime) -> datetime:
 # ---- config/routing.yaml -----------------------------------------------------------------
 
 SECTIONS = {"rules", "sensitive", "escalation", "timers", "silences", "watchdog"}
+# Routed health to duty staff at a warning level before 系统告警 went to the operators.
+_HEALTH_ROUTING_KEYS = ("level", "roles", "channels")
 
 
 def load_routing(directory: str | Path | None = None,
@@ -226,8 +215,15 @@ def parse_routing(data: Any, file: str | Path, channels: Iterable[str] | None = 
                           f"write some of the sections {', '.join(sorted(SECTIONS))}")
     reject_unknown_keys(data, SECTIONS, file, "")
     escalation = _mapping(data, "escalation", file, {"channels"})
-    watchdog = _mapping(data, "watchdog", file,
-                        set(WatchdogSettings.__dataclass_fields__) | {"roles", "channels"})
+    watchdog = data.get("watchdog") or {}
+    for key in _HEALTH_ROUTING_KEYS:
+        if isinstance(watchdog, dict) and watchdog.get(key) is not None:
+            raise ConfigError(file, f"watchdog.{key}", "no longer applies: dead sources and "
+                              "stopped cycles are 系统告警 for the operators, without a warning "
+                              "level and not routed to duty staff",
+                              "remove it, and add a channel with 'audience: operators' to "
+                              "alerts.yaml (see config/alerts.yaml)")
+    watchdog = _mapping(data, "watchdog", file, set(WatchdogSettings.__dataclass_fields__))
     routing = Routing(
         rules=tuple(_rule(entry, file, f"rules[{i}]")
                     for i, entry in enumerate(_list(data, "rules", file))),
@@ -239,14 +235,13 @@ def parse_routing(data: Any, file: str | Path, channels: Iterable[str] | None = 
         silences=tuple(_silence(entry, file, f"silences[{i}]", now or utcnow())
                        for i, entry in enumerate(_list(data, "silences", file))),
         watchdog=_watchdog(watchdog, file),
-        watchdog_roles=_roles(watchdog, "roles", file, "watchdog", ("command",)),
-        watchdog_channels=_names(watchdog, "channels", file, "watchdog"),
     )
     if channels is not None:
         unknown = routing.channel_names() - set(channels)
         if unknown:
             raise ConfigError(file, "channels", f"unknown channel(s) {', '.join(sorted(unknown))}",
-                              f"use channels named in alerts.yaml: {', '.join(channels)}")
+                              f"use duty channels named in alerts.yaml: {', '.join(channels)} "
+                              f"(a channel with audience: operators takes only 系统告警)")
     return routing
 
 
@@ -360,9 +355,6 @@ def _timers(data: dict, file: str | Path) -> TimerSettings:
 
 def _watchdog(data: dict, file: str | Path) -> WatchdogSettings:
     where, d = "watchdog", WatchdogSettings()
-    level = _int(data, "level", d.level, file, where, 1)
-    if level not in LEVELS:
-        raise ConfigError(file, f"{where}.level", f"must be 1-4, got {level}", "e.g. 2 (II级)")
     usual_days = _int(data, "usual_days", d.usual_days, file, where, 1)
     if usual_days > 7:
         raise ConfigError(file, f"{where}.usual_days",
@@ -373,8 +365,7 @@ def _watchdog(data: dict, file: str | Path) -> WatchdogSettings:
         cycle_minutes=_int(data, "cycle_minutes", d.cycle_minutes, file, where, 5),
         silent_hours=_int(data, "silent_hours", d.silent_hours, file, where, 1),
         usual_days=usual_days,
-        failures=_int(data, "failures", d.failures, file, where, 1),
-        level=level)
+        failures=_int(data, "failures", d.failures, file, where, 1))
 
 
 def _silence(entry: dict, file: str | Path, at: str, now: datetime) -> Silence:

@@ -1,4 +1,11 @@
-"""Watching the watcher: from the run ledger and source health, decide what duty staff hear."""
+"""Watching the watcher: from the run ledger and source health, find the 系统告警 (health
+alerts) the operators hear of.
+
+A dead feed, a blocked source or a stopped cycle is not public opinion: it has no I-IV level,
+opens no incident, is on no duty board and starts no escalation timer. It goes to the
+channels of alerts.yaml with `audience: operators` (AlertSettings.health_channels), once per
+episode, and its recovery is said once (alerts.incidents.handling.watch).
+"""
 from __future__ import annotations
 
 import re
@@ -8,13 +15,17 @@ from datetime import datetime, timedelta
 
 from alerts.delivery.deliver import DeliveryOutcome, deliver
 from alerts.delivery.registry import build_channels
-from alerts.delivery.render import render_notification
-from alerts.detection.records import Alert
+from alerts.delivery.render import render_health
 from alerts.settings import AlertSettings
 from collectors.failures import NAMES_ZH, FailureClass
 from jingyu.timeutil import local_minute, to_utc
-from warehouse.records import OutboxMessage, SourceYield
+from warehouse.records import HEALTH_KIND, OutboxMessage, SourceYield
 
+HEALTH = HEALTH_KIND
+# alerts.level of a health alert: not one of the opinion levels 1-4 (alerts.levels).
+HEALTH_LEVEL = 0
+# Incidents of this kind were opened for health problems before they became 系统告警; the
+# watchdog settles any still open (alerts.incidents.handling.watch).
 WATCHDOG = "watchdog"
 # Weibo answers 418 or 432 when it takes us for a robot; a captcha page says 验证码. (Rows
 # stored before failures were classed carry only the message.)
@@ -27,6 +38,26 @@ _FIX_ZH = {
     FailureClass.BLOCKED: "请降低频率、更换代理/IP，或更新 RSSHub 的 Cookie",
     FailureClass.CREDENTIALS: "请更新 Cookie 或令牌（如 RSSHub 的 WEIBO_COOKIES）并重启",
 }
+# What each health fingerprint is about: health:<subject>:<episode>.
+SOURCE_PREFIX, CYCLES_PREFIX, WAREHOUSE_FINGERPRINT = (
+    f"{HEALTH}:source:", f"{HEALTH}:cycles:", f"{HEALTH}:warehouse")
+
+
+@dataclass(frozen=True)
+class HealthAlert:
+    """A 系统告警: something wrong with a source or the pipeline, for the operators.
+
+    Stored in the alerts table (kind "health", level HEALTH_LEVEL) so that its notifications
+    go through the outbox (exactly once), but never with an incident."""
+
+    fingerprint: str                   # one per episode: the same outage is one alert
+    title: str
+    reason: str                        # what is wrong and what to do
+    jurisdiction: str | None
+    detected_at: datetime              # aware UTC
+    kind: str = HEALTH
+    level: int = HEALTH_LEVEL
+    evidence: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -36,7 +67,6 @@ class WatchdogSettings:
     silent_hours: int = 3              # a usually busy source yielded nothing for this long ...
     usual_days: int = 5                # ... though it yielded in this window on >= 5 of 7 days
     failures: int = 3                  # consecutive failed fetches
-    level: int = 2                     # the warning level of watchdog alerts (II级 橙色)
 
 
 @dataclass(frozen=True)
@@ -47,7 +77,8 @@ class LedgerFacts:
     first_run_at: datetime | None
 
 
-def check_ledger(ledger: LedgerFacts, settings: WatchdogSettings, now: datetime) -> list[Alert]:
+def check_ledger(ledger: LedgerFacts, settings: WatchdogSettings, now: datetime
+                 ) -> list[HealthAlert]:
     """Alert when no monitoring cycle has succeeded for cycle_minutes."""
     if not settings.enabled or ledger.first_run_at is None:
         return []   # never ran: nothing is being watched yet, and no outage to report
@@ -57,18 +88,17 @@ def check_ledger(ledger: LedgerFacts, settings: WatchdogSettings, now: datetime)
         return []
     last = local_minute(ledger.last_success_at) if ledger.last_success_at else "从未成功"
     minutes = int((now - since).total_seconds() // 60)
-    return [Alert(
+    return [HealthAlert(
         # One alert per outage: the next successful cycle changes the fingerprint.
-        fingerprint=f"{WATCHDOG}:cycles:{since.isoformat()}",
-        kind=WATCHDOG, level=settings.level,
+        fingerprint=f"{CYCLES_PREFIX}{since.isoformat()}",
         title="监测中断：巡查周期未成功运行",
         reason=(f"已 {minutes} 分钟没有成功完成的监测周期（上次成功：{last}），"
                 f"24小时巡查可能已中断，请检查 Prefect 服务、工作进程和数据库"),
-        evidence=(), jurisdiction=None, detected_at=to_utc(now))]
+        jurisdiction=None, detected_at=to_utc(now))]
 
 
 def check_sources(sources: Sequence[SourceYield], settings: WatchdogSettings,
-                  now: datetime) -> list[Alert]:
+                  now: datetime) -> list[HealthAlert]:
     """Alert on sources that keep failing, are blocked as robots, or went quiet unusually."""
     if not settings.enabled:
         return []
@@ -113,35 +143,36 @@ def check_sources(sources: Sequence[SourceYield], settings: WatchdogSettings,
 
 
 def _source_alert(source: SourceYield, episode: str, title: str, reason: str,
-                  settings: WatchdogSettings, now: datetime) -> Alert:
+                  settings: WatchdogSettings, now: datetime) -> HealthAlert:
     # Keyed by the episode (the last success / last new post), so one outage pages once.
-    return Alert(fingerprint=f"{WATCHDOG}:source:{source.id}:{episode}", kind=WATCHDOG,
-                 level=settings.level, title=title, reason=reason, evidence=(),
-                 jurisdiction=source.jurisdiction, detected_at=to_utc(now))
+    return HealthAlert(fingerprint=f"{SOURCE_PREFIX}{source.id}:{episode}", title=title,
+                       reason=reason, jurisdiction=source.jurisdiction,
+                       detected_at=to_utc(now))
 
 
 def _when(value: datetime | None) -> str:
     return local_minute(value) if value else "从未"
 
 
-def warehouse_down_alert(problem: str, settings: WatchdogSettings, now: datetime) -> Alert:
+def warehouse_down_alert(problem: str, now: datetime) -> HealthAlert:
     """The alert for a warehouse the watchdog cannot read: nothing else can be checked."""
-    return Alert(fingerprint=f"{WATCHDOG}:warehouse", kind=WATCHDOG, level=settings.level,
-                 title="监测中断：数据库无法访问",
-                 reason=f"看门狗无法读取数据库，监测周期、信息源状态和告警记录均无法确认：{problem[:300]}",
-                 evidence=(), jurisdiction=None, detected_at=to_utc(now))
+    return HealthAlert(fingerprint=WAREHOUSE_FINGERPRINT, title="监测中断：数据库无法访问",
+                       reason=f"看门狗无法读取数据库，监测周期、信息源状态和告警记录均无法确认："
+                              f"{problem[:300]}",
+                       jurisdiction=None, detected_at=to_utc(now))
 
 
-def page_directly(alert: Alert, settings: AlertSettings) -> list[DeliveryOutcome]:
-    """Send an alert straight to every channel for its level, bypassing the outbox.
+def page_directly(alert: HealthAlert, settings: AlertSettings) -> list[DeliveryOutcome]:
+    """Send a health alert straight to the operators' channels, bypassing the outbox.
 
     For when the warehouse itself is down: there is no outbox to queue in, so this is
     at-most-once, and the next watchdog run pages again while the outage lasts.
     """
-    payload = render_notification(alert, 0)
+    channels, fallback = settings.health_channels()
+    payload = render_health(alert, 0, fallback=fallback)
     minute = to_utc(alert.detected_at).strftime("%Y%m%d%H%M")
     messages = [OutboxMessage(id=0, alert_id=0, channel=channel,
                               idempotency_key=f"{alert.fingerprint}@{minute}@{channel}",
                               payload=payload, attempts=0)
-                for channel in settings.channels_for(alert.level)]
+                for channel in channels]
     return deliver(messages, build_channels(settings))

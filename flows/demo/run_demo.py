@@ -36,6 +36,9 @@ def prepare_config(workdir: Path, base_url: str, console_url: str | None = None)
         {"name": "console", "kind": "console", "min_level": 4},
         {"name": "duty-log", "kind": "jsonl", "min_level": 4,
          "path": str((workdir / "notifications.jsonl").resolve())},
+        # 系统告警 (a dead demo feed) for whoever runs jingyu, apart from duty staff's alerts.
+        {"name": "ops-log", "kind": "jsonl", "audience": "operators",
+         "path": str((workdir / "operators.jsonl").resolve())},
     ]
     if console_url:
         alerts["console"] = {**(alerts.get("console") or {}), "base_url": console_url}

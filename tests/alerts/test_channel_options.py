@@ -65,13 +65,13 @@ def test_a_field_of_another_kind_names_the_kinds_own_fields():
     assert error.field == "channels[0].secret_env"
     assert error.problem == "does not apply to kind wecom (only to dingtalk, feishu)"
     assert error.fix == ("remove 'secret_env:' or set 'kind: dingtalk'; kind wecom takes: "
-                         "name, kind, min_level, enabled, url, url_env, url_block, "
+                         "name, kind, min_level, enabled, audience, url, url_env, url_block, "
                          "timeout_seconds")
     error = refused("{name: a, kind: console, timeout_seconds: 5}")
     assert (error.field, error.problem) == (
         "channels[0].timeout_seconds",
         "does not apply to kind console (only to webhook, dingtalk, wecom, feishu, email)")
-    assert error.fix.endswith("kind console takes: name, kind, min_level, enabled")
+    assert error.fix.endswith("kind console takes: name, kind, min_level, enabled, audience")
 
 
 def test_a_misspelt_field_is_refused_with_the_closest_one():
@@ -116,7 +116,7 @@ def test_jingyu_run_stops_with_exit_2_on_a_field_of_another_kind(tmp_path, capsy
     assert code == 2
     assert (f"{config / 'alerts.yaml'}: channels[0].secret_env: does not apply to kind wecom "
             "(only to dingtalk, feishu)") in err
-    assert "kind wecom takes: name, kind, min_level, enabled, url, url_env" in err
+    assert "kind wecom takes: name, kind, min_level, enabled, audience, url, url_env" in err
     assert not (tmp_path / "w.db").exists()
 
 

@@ -1294,3 +1294,49 @@ def test_without_a_console_address_messages_stay_markdown(robot_server, fake_clo
     [got] = robot_server.accepted
     assert got.body["msgtype"] == "markdown"
     assert "15 分钟内签收（命令行：jingyu alerts ack 1 --by 姓名）" in got.body["markdown"]["text"]
+
+
+# ---- 系统告警 (source and pipeline health): no level, no colour ---------------------------
+
+def health_message(message_id: int, name: str = "微博关键词", channel: str = "robot"
+                   ) -> OutboxMessage:
+    from alerts.delivery.render import render_health
+    from alerts.incidents.watchdog import HealthAlert
+
+    alert = HealthAlert(fingerprint=f"health:source:s{message_id}:failing:never",
+                        title=f"信息源失效：{name}", reason="连续 3 次采集失败；最近错误：HTTP 500",
+                        jurisdiction="qingchuan", detected_at=datetime(2026, 11, 26, 7, 30,
+                                                                       tzinfo=timezone.utc))
+    return OutboxMessage(id=message_id, alert_id=100 + message_id, channel=channel,
+                         idempotency_key=f"{alert.fingerprint}#v1@{channel}",
+                         payload=render_health(alert, 100 + message_id), attempts=0)
+
+
+def test_health_messages_carry_no_level_on_any_robot(robot_server, fake_clock):
+    feishu(robot_server).send(health_message(1))
+    robots.WeComChannel("ops-wecom", robot_server.wecom_url).send(health_message(2))
+    dingtalk(robot_server).send(health_message(3, name="[点我](https://evil.example) **x**"))
+    card, wecom, ding = robot_server.accepted
+    header = card.body["card"]["header"]
+    assert header["template"] == "grey"                      # not red/orange/yellow/blue
+    assert header["title"]["content"] == "【系统告警】信息源失效：微博关键词"
+    text = wecom.body["markdown"]["content"]
+    assert text.startswith("### 【系统告警】") and "级 " not in text
+    assert "不分预警等级" in text                            # the 预警 keyword, and what it is
+    markdown = ding.body["markdown"]["text"]
+    assert "](https://evil.example)" not in markdown and "**x**" not in markdown
+
+
+def test_a_digest_ranks_health_after_every_opinion_alert(robot_server, fake_clock):
+    messages = [health_message(n, channel="duty-ding") for n in (1, 2)] + [
+        message(n, level=4, channel="duty-ding") for n in range(3, 31)]
+    deliver(messages, {"duty-ding": dingtalk(robot_server)})
+    posts = [p.body["markdown"] for p in robot_server.accepted]
+    assert posts[0]["title"] == "10 条预警（最高 IV级 蓝色）"
+    assert "系统告警" not in posts[0]["text"]
+    assert "【系统告警】信息源失效" in posts[-1]["text"]
+    only_health = [health_message(n, channel="duty-ding") for n in range(40, 62)]
+    robot_server.accepted.clear()
+    fake_clock.sleep(120)
+    deliver(only_health, {"duty-ding": dingtalk(robot_server)})
+    assert robot_server.accepted[0].body["markdown"]["title"].endswith("条系统告警")

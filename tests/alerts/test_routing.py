@@ -151,6 +151,10 @@ def test_parse_until_reads_durations_and_shanghai_times():
     ({"timers": {"ack_minute": 5}}, "timers.ack_minute"),
     ({"silences": [{"match": "item:", "until": "soon"}]}, "silences[0].until"),
     ({"watchdog": {"usual_days": 9}}, "watchdog.usual_days"),
+    # 系统告警 have no level and go to operators' channels, not duty roles (alerts.yaml).
+    ({"watchdog": {"level": 2}}, "watchdog.level"),
+    ({"watchdog": {"roles": ["command"]}}, "watchdog.roles"),
+    ({"watchdog": {"channels": ["console"]}}, "watchdog.channels"),
     ({"escalation": {"channels": ["pager"]}}, "channels"),
     ({"route": []}, "route"),
 ])
@@ -158,6 +162,30 @@ def test_config_errors_name_the_field(data, field):
     with pytest.raises(ConfigError) as error:
         parse_routing(data, "routing.yaml", channels=["console", "duty-log"])
     assert error.value.field == field and error.value.fix
+
+
+def test_an_operators_channel_cannot_take_opinion_alerts():
+    from alerts.settings import parse_alert_settings
+
+    settings = parse_alert_settings({"channels": [
+        {"name": "duty-log", "kind": "jsonl", "path": "d.jsonl"},
+        {"name": "ops", "kind": "jsonl", "path": "o.jsonl", "audience": "operators"}]},
+        "alerts.yaml")
+    assert all(settings.channels_for(level) == ("duty-log",) for level in (1, 2, 3, 4))
+    assert settings.health_channels() == (("ops",), False)
+    with pytest.raises(ConfigError) as error:      # a routing rule naming it is refused
+        parse_routing({"rules": [{"name": "x", "roles": ["command"], "channels": ["ops"]}]},
+                      "routing.yaml", channels=settings.duty_channel_names())
+    assert "audience: operators" in error.value.fix
+    with pytest.raises(ConfigError) as error:      # and it takes no level
+        parse_alert_settings({"channels": [{"name": "ops", "kind": "console",
+                                            "audience": "operators", "min_level": 2}]},
+                             "alerts.yaml")
+    assert error.value.field == "channels[0].min_level"
+    with pytest.raises(ConfigError) as error:
+        parse_alert_settings({"channels": [{"name": "ops", "kind": "console",
+                                            "audience": "ops"}]}, "alerts.yaml")
+    assert error.value.field == "channels[0].audience" and "operators" in error.value.fix
 
 
 def test_shipped_routing_names_only_shipped_channels():

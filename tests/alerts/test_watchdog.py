@@ -1,5 +1,6 @@
-"""Watching the watcher: stalled cycles, failing, blocked and silent sources; and the
-`run_watchdog` cycle that pages through the channels itself, even with the warehouse down."""
+"""Watching the watcher: stalled cycles, failing, blocked and silent sources are 系统告警 for
+the operators (no warning level, no incident); and the `run_watchdog` cycle that sends them
+through the operators' channels itself, even with the warehouse down."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from alerts.incidents.watchdog import LedgerFacts, WatchdogSettings, check_ledger, check_sources
+from alerts.incidents.watchdog import (
+    HEALTH_LEVEL,
+    LedgerFacts,
+    WatchdogSettings,
+    check_ledger,
+    check_sources,
+)
+from alerts.levels import LEVELS
 from collectors.records import (
     FETCH_ERROR,
     FETCH_NOT_MODIFIED,
@@ -20,11 +28,12 @@ from collectors.records import (
 )
 from flows.watchdog import run_watchdog
 from transforms.records import ScoredPost
+from warehouse.incidents import IncidentStore
 from warehouse.records import SourceYield
 from warehouse.store import Warehouse
 
 NOW = datetime(2026, 11, 26, 7, 30, tzinfo=timezone.utc)
-SETTINGS = WatchdogSettings(cycle_minutes=20, silent_hours=3, usual_days=5, failures=3, level=2)
+SETTINGS = WatchdogSettings(cycle_minutes=20, silent_hours=3, usual_days=5, failures=3)
 
 
 def source(**fields) -> SourceYield:
@@ -42,7 +51,8 @@ def test_stalled_cycles_alert_once_per_outage():
     stalled = LedgerFacts(last_success_at=NOW - timedelta(minutes=20),
                           first_run_at=ok.first_run_at)
     [alert] = check_ledger(stalled, SETTINGS, NOW)
-    assert alert.kind == "watchdog" and alert.level == 2 and "20 分钟" in alert.reason
+    assert alert.kind == "health" and "20 分钟" in alert.reason
+    assert alert.level == HEALTH_LEVEL and alert.level not in LEVELS   # never ranked I-IV
     # The same outage an hour later keeps its fingerprint: one incident, not one per check.
     [later] = check_ledger(stalled, SETTINGS, NOW + timedelta(hours=1))
     assert later.fingerprint == alert.fingerprint
@@ -95,55 +105,65 @@ def config(tmp_path):
     directory = tmp_path / "config"
     directory.mkdir()
     (directory / "alerts.yaml").write_text(yaml.safe_dump({"channels": [
-        {"name": "duty-log", "kind": "jsonl", "path": str(tmp_path / "pages.jsonl")}]}))
+        {"name": "duty-log", "kind": "jsonl", "path": str(tmp_path / "pages.jsonl")},
+        {"name": "ops-log", "kind": "jsonl", "path": str(tmp_path / "ops.jsonl"),
+         "audience": "operators"}]}))
     (directory / "routing.yaml").write_text(yaml.safe_dump({
         "timers": {"ack_minutes": 15, "repeat_minutes": 30},
         "watchdog": {"cycle_minutes": 20, "silent_hours": 3, "usual_days": 5, "failures": 3}}))
     return directory
 
 
-def pages(tmp_path) -> list[dict]:
-    path = tmp_path / "pages.jsonl"
+def pages(tmp_path, name: str = "pages.jsonl") -> list[dict]:
+    path = tmp_path / name
     if not path.exists():
         return []
     return [json.loads(line)["payload"] for line in path.read_text("utf-8").splitlines()]
 
 
-def test_stalled_monitor_pages_then_reminds_then_escalates(config, tmp_path, sqlite_url):
+def ops(tmp_path) -> list[dict]:
+    return pages(tmp_path, "ops.jsonl")
+
+
+def test_stalled_monitor_tells_the_operators_once_and_its_recovery_once(config, tmp_path,
+                                                                          sqlite_url):
     wh = Warehouse(sqlite_url)
     run = wh.start_run(NOW)
     wh.finish_run(run, NOW + timedelta(minutes=1), alerts_new=0, notifications_sent=0, errors=[])
     wh.close()
     healthy = run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=15))
-    assert healthy["healthy"] and pages(tmp_path) == []
+    assert healthy["healthy"] and ops(tmp_path) == [] and healthy["warnings"] == []
 
     report = run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=30))
     assert not report["healthy"] and "巡查周期" in report["problems"][0]
-    [page] = pages(tmp_path)
-    assert "监测中断" in page["title"] and "jingyu alerts ack" in page["text"]
+    [page] = ops(tmp_path)
+    assert page["title"].startswith("【系统告警】监测中断") and page["level"] is None
+    assert "级" not in page["title"] and "签收" not in page["text"]
+    assert page["kind"] == "health" and "不分预警等级" in page["text"]
 
-    # Ten minutes on: the same outage, nothing new to say.
-    assert run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=40))["sent"] == 0
-    assert len(pages(tmp_path)) == 1
-    # Unacknowledged after 15 minutes: escalated; after 30: reminded.
-    report = run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=61))
-    notices = [p.get("notice") for p in pages(tmp_path)[1:]]
-    assert sorted(notices) == ["escalation", "reminder"]
-    assert report["escalated"] == 1 and report["reminded"] == 1
-
-    # The monitor runs again: the watchdog resolves the outage and says so.
+    # Checked every 10 minutes for an hour: the same outage, nothing new to say; no
+    # reminder, no escalation to the 带班领导 (those are duty staff's incident timers).
+    for minutes in (40, 50, 61):
+        again = run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=minutes))
+        assert again["sent"] == 0 and again["escalated"] == again["reminded"] == 0
+    assert len(ops(tmp_path)) == 1
     wh = Warehouse(sqlite_url)
+    assert IncidentStore(wh).incidents() == []            # nothing on the duty board
+    assert wh.alerts() == [] and len(wh.alerts(health=True)) == 1
+
+    # The monitor runs again: the watchdog says so, once.
     run = wh.start_run(NOW + timedelta(minutes=65))
     wh.finish_run(run, NOW + timedelta(minutes=66), alerts_new=0, notifications_sent=0,
                   errors=[])
     wh.close()
     report = run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=70))
-    assert report["healthy"]
-    recovered = pages(tmp_path)[-1]
-    assert recovered["notice"] == "resolved" and "已恢复" in recovered["text"]
-    assert recovered["incident"]["status"] == "resolved"
-    # Nothing more to say while all is well.
+    assert report["healthy"] and report["recovered"] == ["监测中断：巡查周期未成功运行"]
+    recovered = ops(tmp_path)[-1]
+    assert recovered["title"].startswith("【系统告警·已恢复】") and "恢复：" in recovered["text"]
+    assert recovered["notice"] == "health_recovered"
+    # Nothing more to say while all is well; duty staff heard nothing of any of it.
     assert run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=80))["sent"] == 0
+    assert len(ops(tmp_path)) == 2 and pages(tmp_path) == []
 
 
 def _store(wh: Warehouse, source_id: str, fetched: datetime, n: int, tag: str) -> None:
@@ -161,7 +181,7 @@ def _store(wh: Warehouse, source_id: str, fetched: datetime, n: int, tag: str) -
     wh.finish_run(run, fetched, alerts_new=0, notifications_sent=0, errors=[])
 
 
-def test_silent_and_blocked_sources_page_duty_staff(config, tmp_path, sqlite_url):
+def _silent_and_blocked(sqlite_url: str) -> None:
     wh = Warehouse(sqlite_url)
     wh.sync_sources([SourceConfig(id="busy", name="常更新的源", kind="feed", url="http://x/b"),
                      SourceConfig(id="weibo", name="微博", kind="feed", url="http://x/w")])
@@ -178,15 +198,71 @@ def test_silent_and_blocked_sources_page_duty_staff(config, tmp_path, sqlite_url
     wh.finish_run(run, NOW, alerts_new=0, notifications_sent=0, errors=[])
     wh.close()
 
+
+def test_silent_and_blocked_sources_are_told_to_the_operators(config, tmp_path, sqlite_url):
+    _silent_and_blocked(sqlite_url)
     report = run_watchdog(config, sqlite_url, now=NOW)
-    titles = sorted(p["title"] for p in pages(tmp_path))
-    assert len(titles) == 2 and report["sent"] == 2
-    assert "信息源异常沉默：常更新的源" in titles[0] + titles[1]
-    assert "信息源失效：微博" in titles[0] + titles[1]
+    titles = sorted(p["title"] for p in ops(tmp_path))
+    assert len(titles) == 2 and report["sent"] == 2 and pages(tmp_path) == []
+    assert "【系统告警】信息源异常沉默：常更新的源" in titles
+    assert "【系统告警】信息源失效：微博" in titles
 
 
-def test_with_the_warehouse_down_the_watchdog_pages_directly(config, tmp_path):
+def test_without_an_operators_channel_health_goes_to_the_duty_log_marked_and_warned(
+        config, tmp_path, sqlite_url):
+    (config / "alerts.yaml").write_text(yaml.safe_dump({"channels": [
+        {"name": "duty-log", "kind": "jsonl", "path": str(tmp_path / "pages.jsonl")},
+        {"name": "duty-robot", "kind": "webhook", "url": "http://127.0.0.1:9/x",
+         "min_level": 3, "enabled": True}]}))
+    _silent_and_blocked(sqlite_url)
+    report = run_watchdog(config, sqlite_url, now=NOW)
+    [warning] = report["warnings"]
+    assert "audience: operators" in warning and "duty-log" in warning and "Fix:" in warning
+    # Only the channel that takes every alert (min_level 4) gets them, marked; the duty
+    # robot for III级 and above hears nothing of it.
+    [a, b] = pages(tmp_path)
+    assert all(p["title"].startswith("【系统告警】") and "未配置运维接收渠道" in p["text"]
+               for p in (a, b))
+    assert report["failed"] == 0
+
+
+def test_health_incidents_of_before_are_settled_off_the_board(config, tmp_path, sqlite_url):
+    """A warehouse upgraded with an open health incident (kind watchdog, II级) of old: the
+    watchdog closes it without a word, so it leaves the duty board and its timers."""
+    from alerts.detection.records import Alert
+    from alerts.incidents import incident as domain
+    from alerts.incidents.incident import IncidentOpening
+
+    wh = Warehouse(sqlite_url)
+    run = wh.start_run(NOW)
+    wh.finish_run(run, NOW, alerts_new=0, notifications_sent=0, errors=[])
+    store = IncidentStore(wh)
+    old = Alert(fingerprint="watchdog:source:weibo:failing:never", kind="watchdog", level=2,
+                title="信息源失效：微博", reason="x", evidence=(), jurisdiction=None,
+                detected_at=NOW - timedelta(hours=1))
+
+    def decide(stored, first, current):
+        return domain.take_alert(current, stored.alert_id, IncidentOpening(
+            fingerprint=old.fingerprint, kind="watchdog", level=2, title=old.title,
+            jurisdiction=None, topics=(), terms=(), content_hashes=(), sensitive=False,
+            detected_at=old.detected_at, track_units={}, notified=False, detail={}), first,
+            alert_rose=True)
+
+    store.record(old, lambda *_: [], decide)
+    [legacy] = store.incidents()
+    assert legacy.status == "new"
+    wh.close()
+    report = run_watchdog(config, sqlite_url, now=NOW + timedelta(minutes=5))
+    wh = Warehouse(sqlite_url)
+    [settled] = IncidentStore(wh).incidents()
+    assert settled.status == "closed" and report["escalated"] == report["reminded"] == 0
+    assert pages(tmp_path) == [] and ops(tmp_path) == []
+    wh.close()
+
+
+def test_with_the_warehouse_down_the_watchdog_tells_the_operators_directly(config, tmp_path):
     report = run_watchdog(config, "postgresql+psycopg://nobody@127.0.0.1:1/none", now=NOW)
     assert not report["healthy"] and report["sent"] == 1
-    [page] = pages(tmp_path)
-    assert "数据库无法访问" in page["title"] and "127.0.0.1:1" in page["text"]
+    [page] = ops(tmp_path)
+    assert page["title"] == "【系统告警】监测中断：数据库无法访问" and "127.0.0.1:1" in page["text"]
+    assert pages(tmp_path) == []

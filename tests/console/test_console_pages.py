@@ -254,3 +254,32 @@ def test_search_finds_posts_links_incidents_and_keeps_to_the_jurisdiction(consol
     assert "共 1 条" in scoped.text and "北湖" not in scoped.text.split("检索</button>")[1]
     bad = s.get(console.base + "/search", params={"q": "NOT 辅警"})
     assert bad.status_code == 400 and 'class="error"' in bad.text
+
+
+def test_health_alerts_show_on_the_patrol_page_not_the_board(console):
+    """A dead source is a 系统告警 for the operators: on 巡查 beside source health, not among
+    duty staff's incidents on the board."""
+    from alerts.incidents.handling import Desk, watch
+    from collectors.records import FETCH_ERROR, FetchResult, SourceCursor
+    from jingyu.timeutil import utcnow
+    from warehouse.store import Warehouse
+
+    console.seed.incident("辅警推倒摊贩 阿姨受伤", LINJIANG_PCS)
+    wh = Warehouse(console.url)
+    run = wh.start_run(utcnow())
+    source_id = wh.source_health(utcnow())[0]["id"]
+    for _ in range(3):
+        wh.store_fetch(run, FetchResult(source_id=source_id, status=FETCH_ERROR,
+                                        cursor=SourceCursor(), error="HTTP 500 <b>x</b>",
+                                        http_status=500), [], utcnow())
+    wh.finish_run(run, utcnow(), alerts_new=0, notifications_sent=0, errors=[])
+    from flows.settings import load_desk
+    desk: Desk = load_desk(console.config)
+    [raised] = watch(wh, desk, utcnow()).raised
+    wh.close()
+    s = console.session("张三")
+    patrol = s.get(console.base + "/patrol").text
+    assert "系统告警（运维）" in patrol and "信息源失效：微博" in patrol and "未恢复" in patrol
+    assert "<b>x</b>" not in patrol and "&lt;b&gt;x&lt;/b&gt;" in patrol
+    board = s.get(console.base + "/").text
+    assert "辅警推倒摊贩" in board and "信息源失效" not in board and "系统告警" not in board

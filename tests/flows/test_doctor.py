@@ -62,6 +62,7 @@ channels:
   - {{name: duty-ding, kind: dingtalk, url: "{robot.url('/robot/send?access_token=t0ken')}"}}
   - {{name: duty-mail, kind: email, host: 127.0.0.1, port: {port}, security: none,
       sender: jingyu@example.invalid, to: [duty@example.invalid]}}
+  - {{name: ops-log, kind: jsonl, path: "{tmp_path / 'out' / 'ops.jsonl'}", audience: operators}}
 """, encoding="utf-8")
         database = f"sqlite:///{tmp_path / 'w.db'}"
         Warehouse(database).close()
@@ -83,8 +84,10 @@ def test_everything_ready_passes_and_sends_nothing(world, capsys) -> None:
     assert code == 0, out
     assert "FAIL" not in out
     for name in ("configuration", "warehouse", "prefect", "channel log", "channel duty-ding",
-                 "channel duty-mail", "roster", "charts font"):
+                 "channel duty-mail", "channel ops-log", "roster", "charts font"):
         assert f"ok    {name}:" in out
+    assert "ok    operators: 系统告警 go to ops-log (jsonl)" in out
+    assert "ok    系统告警: none open" in out
     assert "monitor/monitor-every-5-minutes" in out
     assert "t0ken" not in out                      # the robot's token is not printed
     assert world["robot"].hits("/robot/send") == 0 and world["smtp"].mails == 0
@@ -96,6 +99,7 @@ def test_each_broken_part_fails_with_its_fix(world, capsys) -> None:
     closed = _free_port()
     (config / "alerts.yaml").write_text(
         alerts.replace(world["robot"].url("/robot/send"), f"http://127.0.0.1:{closed}/send")
+        .replace("audience: operators", "audience: operators, enabled: false")
         + "  - {name: duty-wecom, kind: wecom, url_env: JINGYU_TEST_UNSET_WECOM_URL}\n",
         encoding="utf-8")
     # Nobody for 云溪 county at night, and no one above it either.
@@ -106,11 +110,16 @@ def test_each_broken_part_fails_with_its_fix(world, capsys) -> None:
     assert code == 1
     failed = {line.split(":")[0].removeprefix("FAIL  ") for line in out.splitlines()
               if line.startswith("FAIL")}
-    assert failed == {"warehouse", "channel duty-ding", "channel duty-wecom", "roster"}, out
+    assert failed == {"warehouse", "channel duty-ding", "channel duty-wecom", "operators",
+                      "roster"}, out
+    # No operators channel: said with the file, the field and the fix, and where they go.
+    assert ("operators: alerts.yaml: channels: no enabled channel has 'audience: operators'"
+            in out and "instead (log, duty-ding, duty-mail, duty-wecom)" in out)
+    assert "entry with 'audience: operators'" in out
     assert f"cannot connect to 127.0.0.1:{closed}" in out
     assert "JINGYU_TEST_UNSET_WECOM_URL" in out
     assert "qingchuan.yunxi" in out and "20:00" in out
-    assert out.count("fix:") >= 4
+    assert out.count("fix:") >= 5
 
 
 def test_an_old_schema_and_missing_deployments_fail(world, capsys, monkeypatch) -> None:
@@ -145,3 +154,29 @@ def _without_night_cover(roster: str) -> str:
                      for unit in {d["unit"] for d in night} - {d["unit"] for d in data["duty"]}]
     data.pop("overrides", None)
     return yaml.safe_dump(data, allow_unicode=True)
+
+
+def test_open_health_alerts_fail_the_doctor_until_they_recover(world, capsys) -> None:
+    """A dead source is for the operator to fix: doctor lists the 系统告警 still open."""
+    from datetime import timedelta
+
+    from collectors.records import FETCH_ERROR, FetchResult, SourceConfig, SourceCursor
+    from flows.watchdog import run_watchdog
+    from jingyu.timeutil import utcnow
+
+    now = utcnow()
+    warehouse = Warehouse(world["database"])
+    warehouse.sync_sources([SourceConfig(id="a", name="A 源", kind="feed",
+                                         url="http://127.0.0.1:9/a.xml")])
+    run = warehouse.start_run(now)
+    for _ in range(3):
+        warehouse.store_fetch(run, FetchResult(source_id="a", status=FETCH_ERROR,
+                                               cursor=SourceCursor(), error="HTTP 500 from x",
+                                               http_status=500), [], now)
+    warehouse.finish_run(run, now, alerts_new=0, notifications_sent=0, errors=[])
+    warehouse.close()
+    run_watchdog(world["config"], world["database"], now=now + timedelta(minutes=1))
+    code, out = _doctor(world, capsys)
+    assert code == 1
+    assert "FAIL  系统告警: 1 open: #1 信息源失效：A 源" in out, out
+    assert "fix: see jingyu sources" in out

@@ -85,3 +85,31 @@ def test_rescore_shows_progress_on_a_terminal(tmp_path) -> None:
     assert code == 0, err
     assert "rescoring: 100%" in err and "300/300" in err and "posts/s" in err
     assert main(["rescore", "--database", url, "--sentiment", "fast"]) == 0   # not a terminal
+
+
+@pytest.mark.slow
+def test_an_import_in_jingyu_run_shows_progress_on_a_terminal_only(tmp_path) -> None:
+    """A `kind: file` export of 600 rows imported by `jingyu run`: scored with a bar (rate,
+    time left) on a terminal; in a pipe (a service's log) no bar."""
+    import yaml
+
+    from flows.demo.run_demo import prepare_config
+
+    export = tmp_path / "export.csv"
+    export.write_text("编号,内容\n" + "".join(f"{i},{TEXTS[i % 4]}（{i}）\n" for i in range(600)),
+                      encoding="utf-8")
+    config = prepare_config(tmp_path, "http://127.0.0.1:9/")
+    (config / "sources.yaml").write_text(yaml.safe_dump({"sources": [
+        {"id": "export", "name": "舆情通导出", "kind": "file", "url": str(export),
+         "options": {"format": "csv", "columns": {"id": "编号", "text": "内容"}}}]},
+        allow_unicode=True), encoding="utf-8")
+    (config / "scoring.yaml").write_text("sentiment: {model: fast}\n", encoding="utf-8")
+    for terminal in (True, False):
+        db = tmp_path / f"w-{terminal}.db"
+        code, err = _run(["run", "--force", "--config", str(config),
+                          "--database", f"sqlite:///{db}"], terminal=terminal)
+        assert code == 0, err
+        if terminal:
+            assert "importing export: 100%" in err and "600/600" in err and "posts/s" in err
+        else:
+            assert "importing export" not in err and "600/600" not in err
