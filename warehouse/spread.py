@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from jingyu.timeutil import SHANGHAI, from_db
 from warehouse.models import EventPostRow, Post, Source
@@ -111,23 +111,20 @@ class _Row(NamedTuple):
     comments: int | None
 
 
-def _read(conn, where) -> list[_Row]:
-    # fetched all at once: iterating a result fetches row by row (twice as slow on SQLite)
-    return [_Row._make(row) for row in conn.execute(select(*_LIGHT).where(where)).all()]
-
-
-def _with_threads(conn, own: list[_Row]) -> dict[int, _Row]:
-    """`own` and every comment and repost of them, down to MAX_THREAD_DEPTH."""
-    rows = {row.id: row for row in own}
-    frontier = set(rows)
-    for _ in range(MAX_THREAD_DEPTH):   # comments of comments, reposts of reposts
-        if not frontier:
-            break
-        children = [row for chunk in _chunks(sorted(frontier))
-                    for row in _read(conn, Post.parent_id.in_(chunk))]
-        frontier = {row.id for row in children if row.id not in rows}
-        rows.update({row.id: row for row in children})
-    return rows
+def _threads_of(conn, seeds) -> tuple[list[_Row], dict[int, _Row]]:
+    """The posts matching `seeds` and every comment and repost of them down to
+    MAX_THREAD_DEPTH (comments of comments, reposts of reposts), in one recursive query:
+    (the seeds' rows, every row by id)."""
+    tree = select(Post.id.label("id"), literal(0).label("depth")).where(seeds) \
+        .cte("thread", recursive=True)
+    child = aliased(Post)
+    tree = tree.union_all(select(child.id, tree.c.depth + 1)
+                          .join(tree, child.parent_id == tree.c.id)
+                          .where(tree.c.depth < MAX_THREAD_DEPTH))
+    found = conn.execute(select(*_LIGHT, func.min(tree.c.depth))
+                         .join(tree, tree.c.id == Post.id).group_by(*_LIGHT)).all()
+    rows = {row[0]: _Row._make(row[:-1]) for row in found}
+    return [rows[row[0]] for row in found if row[-1] == 0], rows
 
 
 def _curve(times: list[tuple[datetime, bool]]) -> tuple[timedelta, tuple[Bucket, ...]]:
@@ -208,10 +205,9 @@ def _spread(conn, own: list[_Row], rows: dict[int, _Row], top: int, story_id: in
 def story_spread(engine: Engine, story_id: int, top: int = 5) -> Spread | None:
     """The spread of story `story_id`, or None when it has no posts."""
     with engine.connect() as conn:
-        own = _read(conn, Post.story_id == story_id)
+        own, rows = _threads_of(conn, Post.story_id == story_id)
         if not own:
             return None
-        rows = _with_threads(conn, own)
         return _spread(conn, own, rows, top, story_id=story_id)
 
 
@@ -223,11 +219,10 @@ def event_spread(engine: Engine, event_id: int, top: int = 5) -> Spread | None:
     with Session(engine) as session:
         event_id = live_event(session, event_id)
     with engine.connect() as conn:
-        own = _read(conn, Post.id.in_(select(EventPostRow.post_id)
-                                      .where(EventPostRow.event_id == event_id)))
+        own, rows = _threads_of(conn, Post.id.in_(select(EventPostRow.post_id)
+                                                  .where(EventPostRow.event_id == event_id)))
         if not own:
             return None
-        rows = _with_threads(conn, own)
         return _spread(conn, own, rows, top, event_id=event_id)
 
 
@@ -248,10 +243,9 @@ def incident_spread(engine: Engine, event_id: int | None, post_ids: Sequence[int
                                          .where(Post.id.in_(chunk))).all()]
         stories = sorted({s.story_id for s in seeds if s.story_id is not None})
         loose = sorted({s.id for s in seeds if s.story_id is None})
-        own = [row for chunk in _chunks(stories) for row in _read(conn, Post.story_id.in_(chunk))]
-        own += [row for chunk in _chunks(loose) for row in _read(conn, Post.id.in_(chunk))]
-        if not own:
+        if not seeds:
             return None
-        rows = _with_threads(conn, own)
+        own, rows = _threads_of(conn, or_(Post.story_id.in_(stories or [-1]),
+                                          Post.id.in_(loose or [-1])))
         return _spread(conn, own, rows, top,
                        story_id=stories[0] if len(stories) == 1 else None)
