@@ -21,19 +21,28 @@ from transforms.keywords import load_idf_table
 # A post joins an event last seen at most this long before it (or first seen at most this
 # long after it: a late-collected earlier post).
 WINDOW = timedelta(hours=24)
-# The share of a post's term weight an event must hold (the post's terms that the event's
-# posts also use, weighted by rarity), and how many distinct terms at the least.
-JOIN_SCORE = 0.34
+# How alike a post and an event must be (the cosine of the post's weighted terms and the
+# event's centroid: each term's rarity weight times the share of the event's posts using it),
+# and how many distinct words they share at the least. A centroid is symmetric where the
+# post's share of its own words is not: an event whose posts each say something else (the
+# day's chatter chained through one word or another) has a spread-out centroid no post is
+# close to, while one happening told many ways keeps its specifics (滨河路, 夜市, 辅警) heavy.
+JOIN_SCORE = 0.3
 MIN_SHARED = 2
-# A post scoring this with two events active within BRIDGE_GAP of it merges them.
-BRIDGE_SCORE = 0.5
+# A happening is a burst: posts about it come close together. The event's activity at the
+# post's time is estimated as its posts' rate (size over span, at least ACTIVITY_SCALE)
+# decaying with the gap since its last post (or before its first) over ACTIVITY_SCALE:
+# log(size * scale / span) - gap / scale. Below 1 (log < 0) the needed score rises by
+# QUIET_COST per unit of log: a lone post an hour old needs much more than a busy event a
+# few minutes old; a big event goes on taking close posts for a while after it quietens.
+# Measured with benchmarks/eval_events.py: the day's chatter shares words with some post of
+# an hour before as often as a happening's posts share words, but rarely minutes apart.
+ACTIVITY_SCALE = timedelta(minutes=20)
+QUIET_COST = 0.3
+# A post passing for two events, both active within BRIDGE_GAP of it, with this score for
+# the weaker tells they are one happening seen from two sides: they merge.
+BRIDGE_SCORE = 0.35
 BRIDGE_GAP = timedelta(hours=3)
-# A post long after an event's last post needs more to join it: the score loses this much
-# at a WINDOW's distance (in proportion before), so slow talk about a place does not chain.
-GAP_PENALTY = 0.25
-# Or, whatever else the post says, the weight of the terms it shares reaches this: two or
-# three specifics of the happening (a long post also says much that is its own).
-JOIN_WEIGHT = 4.5
 # A shared specific place (both deeper than the city) adds this to the score.
 PLACE_BONUS = 0.12
 # An event's profile: its most used terms (posts using each), enough to describe a day-long
@@ -70,6 +79,7 @@ class EventPost:
     terms: frozenset[str]              # its keywords
     jurisdiction: str | None           # where it is placed
     story_event: int | None = None     # the event of another post of its story, if any
+    official: bool = False             # from an official account (a police statement)
 
 
 @dataclass
@@ -159,9 +169,6 @@ BASELINE = timedelta(days=6)
 PRIOR_POSTS = 1000
 COMMON = 5.0
 FLOOR = 0.05
-# A term used by at least this share of an event's posts counts fully for it; rarer ones in
-# proportion, so one incidental word of one post does not pull others in.
-TYPICAL = 0.15
 # An event takes posts for at most this long after its first: a happening that goes on for
 # days continues as a new event (and the same text repeated daily is not one happening).
 MAX_SPAN = timedelta(hours=72)
@@ -212,60 +219,68 @@ class Rarity:
 
 def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
           ) -> tuple[float, tuple[str, ...], str | None]:
-    """How well the event holds the post: the share of the post's term weight the event's
-    posts also use, plus PLACE_BONUS for a shared specific place; 0 for places that cannot
-    be one happening. Shared weight of JOIN_WEIGHT counts as a full JOIN_SCORE at the
-    least. Returns (score, shared terms by weight, shared place)."""
-    if not places_compatible(post.jurisdiction, event.jurisdiction):
+    """How close the post is to the event: the cosine of the post's terms (each weighing its
+    rarity) and the event's centroid (each term's rarity times the share of the event's
+    posts using it), plus PLACE_BONUS for a shared specific place; 0 for places that cannot
+    be one happening. `weights` must hold the event's profile terms too. Returns (score,
+    shared terms by weight, shared place)."""
+    if not places_compatible(post.jurisdiction, event.jurisdiction) or event.size <= 0:
         return 0.0, (), None
-    total = sum(weights[t] for t in post.terms)
-    if total <= 0:
+    post_norm = math.sqrt(sum(weights[t] ** 2 for t in post.terms))
+    event_norm = math.sqrt(sum((weights.get(t, 0.0) * n / event.size) ** 2
+                               for t, n in event.terms.items()))
+    if post_norm <= 0 or event_norm <= 0:
         return 0.0, (), None
     shared = sorted((t for t in post.terms if event.terms.get(t)), key=lambda t: -weights[t])
-    typical = max(1.0, TYPICAL * event.size)
-    held = sum(weights[t] * min(1.0, event.terms[t] / typical) for t in shared)
-    value = held / total
-    if held >= JOIN_WEIGHT:
-        value = max(value, JOIN_SCORE + (held - JOIN_WEIGHT) / (4 * JOIN_WEIGHT))
+    dot = sum(weights[t] ** 2 * event.terms[t] / event.size for t in shared)
+    value = dot / (post_norm * event_norm)
     place = shared_place(post.jurisdiction, event.jurisdiction)
     if place is not None:
         value += PLACE_BONUS
     return value, tuple(shared), place
 
 
+def needed_score(post: EventPost, event: EventProfile) -> float:
+    """JOIN_SCORE, raised when the event is quiet at the post's time (see QUIET_COST); not
+    for an official account's post: a statement comes when the facts are in, often hours
+    after the talk (or before it), and is about the happening, not chance talk."""
+    if post.official:
+        return JOIN_SCORE
+    gap = max(timedelta(0), post.seen_at - event.last_seen, event.first_seen - post.seen_at)
+    scale = ACTIVITY_SCALE.total_seconds()
+    span = max((event.last_seen - event.first_seen).total_seconds(), scale)
+    activity = math.log(max(event.size, 1) * scale / span) - gap.total_seconds() / scale
+    return JOIN_SCORE + QUIET_COST * max(0.0, -activity)
+
+
 def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) -> Joining:
     """The event a post joins: its story's, else the best-scoring candidate seen within
-    WINDOW that reaches JOIN_SCORE with MIN_SHARED terms, else a new one."""
+    WINDOW that reaches its needed_score with MIN_SHARED words, else a new one."""
     if post.story_event is not None:
         return Joining(post.story_event, "story", 1.0)
     passed: list[tuple[float, int, tuple[str, ...], str | None]] = []
-    weights = rarity.weights(post.terms)
+    weights = rarity.weights(set(post.terms).union(*(e.terms for e in candidates)))
     for event in candidates:
         if not (event.first_seen - WINDOW <= post.seen_at <= event.last_seen + WINDOW
                 and post.seen_at - event.first_seen <= MAX_SPAN):
             continue
         value, shared, place = score(post, event, weights)
-        gap = max(timedelta(0), post.seen_at - event.last_seen, event.first_seen - post.seen_at)
-        value -= GAP_PENALTY * (gap / WINDOW)
         # Words, not topics, make the count: a topic is context, never enough alone.
         words = sum(not t.startswith(TOPIC_PREFIX) for t in shared)
-        if value >= JOIN_SCORE and words >= MIN_SHARED:
+        if words >= MIN_SHARED and value >= needed_score(post, event):
             passed.append((value, -event.id, shared, place))
     if not passed:
         return Joining(None, "new")
     passed.sort(reverse=True)
     value, best, shared, place = passed[0]
-    # A post that holds strongly to two events tells they are one happening seen from two
+    # A post that holds to two busy events tells they are one happening seen from two
     # sides (early posts in different words): they merge, when their places agree.
-    home = next(e for e in candidates if e.id == -best)
+    by_id = {e.id: e for e in candidates}
     recent = {e.id for e in candidates if post.seen_at - e.last_seen <= BRIDGE_GAP}
     bridged = tuple(-other for v, other, _, _ in passed[1:]
                     if v >= BRIDGE_SCORE and -other in recent and -best in recent
-                    and places_compatible(
-                        home.jurisdiction, next(e for e in candidates
-                                                if e.id == -other).jurisdiction))
-    return Joining(-best, "terms", round(value, 3), shared[:8], place,
-                   bridged if value >= BRIDGE_SCORE else ())
+                    and places_compatible(by_id[-best].jurisdiction, by_id[-other].jurisdiction))
+    return Joining(-best, "terms", round(value, 3), shared[:8], place, bridged)
 
 
 def profile_terms(terms: Counter[str]) -> Counter[str]:

@@ -60,6 +60,7 @@ class EventMember:
     story_id: int | None
     headline: str                     # title, else the start of the text
     topics: tuple[str, ...] = ()      # rule topics (transforms.rules), e.g. 执法争议
+    official: bool = False            # from a source tagged official (a police account)
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,8 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
                             .where(EventRow.last_seen >= baseline)) or 0
     using: Counter[str] = Counter()
     by_term: dict[str, list[int]] = defaultdict(list)
+    _count_using(session, words, baseline, using)
     for chunk in _chunks(words):
-        using.update(dict(session.execute(
-            select(EventTerm.term, func.sum(EventTerm.posts)).where(
-                EventTerm.term.in_(chunk), EventTerm.last_seen >= baseline)
-            .group_by(EventTerm.term)).all()))
         ranked = (select(EventTerm.term, EventTerm.event_id,
                          func.row_number().over(partition_by=EventTerm.term,
                                                 order_by=EventTerm.last_seen.desc()).label("rank"))
@@ -150,6 +148,9 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
             by_term[term].append(event_id)
     profiles = _profiles(session, {e for ids in by_term.values() for e in ids}
                          | set(story_events.values()))
+    # A post is compared with an event's centroid: the rarity of the event's terms too.
+    _count_using(session, {t for p in profiles.values() for t in p.terms} - words, baseline,
+                 using)
 
     links: list[dict] = []
     term_counts: dict[tuple[int, str], list] = {}       # (event, term) -> [posts, last seen]
@@ -157,10 +158,9 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
     touched: set[int] = set()
     for member in members:
         terms = _post_terms(member)
+        story_event = story_events.get(member.story_id) if member.story_id else None
         post = EventPost(member.post_id, member.seen_at, terms, member.jurisdiction,
-                         story_events.get(member.story_id) if member.story_id else None)
-        if post.story_event is not None and post.story_event not in profiles:
-            post = EventPost(post.post_id, post.seen_at, terms, post.jurisdiction)
+                         story_event if story_event in profiles else None, member.official)
         # Only events sharing MIN_SHARED of its words can take it: the others are not scored.
         hits = Counter(e for t in terms if not t.startswith(TOPIC_PREFIX)
                        for e in set(by_term.get(t, ())))
@@ -215,6 +215,16 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
     _flush(session, links, term_counts)
     refresh_events(session, touched, titles)
     return touched
+
+
+def _count_using(session: Session, terms: set[str], since: datetime, using: Counter[str]
+                 ) -> None:
+    """Add to `using` how many posts seen since `since` use each term (Rarity's counts)."""
+    for chunk in _chunks(terms):
+        using.update(dict(session.execute(
+            select(EventTerm.term, func.sum(EventTerm.posts)).where(
+                EventTerm.term.in_(chunk), EventTerm.last_seen >= since)
+            .group_by(EventTerm.term)).all()))
 
 
 def _flush(session: Session, links: list[dict], term_counts: dict[tuple[int, str], list]
@@ -494,17 +504,21 @@ def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: i
             session.execute(delete(EventTerm).where(EventTerm.event_id.in_(chunk)))
             session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
     query = select(Post.id, Post.seen_at, Post.keywords, Post.jurisdiction, Post.story_id,
-                   Post.title, Post.text, Post.topics).order_by(Post.seen_at, Post.id)
+                   Post.title, Post.text, Post.topics, Post.source_id
+                   ).order_by(Post.seen_at, Post.id)
     if since is not None:
         query = query.where(Post.seen_at >= as_utc_naive(since))
     with session_of() as session:
         rows = list(session.execute(query))
+        official = {source_id for source_id, tags in session.execute(
+            select(Source.id, Source.tags)) if "official" in (tags or ())}
     for chunk in _chunks(rows, batch):
         with session_of.begin() as session:
             join_events(session, [EventMember(r.id, r.seen_at, tuple(r.keywords or ()),
                                               r.jurisdiction, r.story_id,
                                               headline(r.title, r.text),
-                                              tuple(r.topics or ())) for r in chunk])
+                                              tuple(r.topics or ()),
+                                              r.source_id in official) for r in chunk])
     with session_of() as session:
         return session.scalar(select(func.count()).select_from(EventRow)
                               .where(EventRow.merged_into.is_(None))) or 0

@@ -376,7 +376,7 @@ class Warehouse:
                                 row.jurisdiction, stories.get(row.id),
                                 headline(by_external_id[row.external_id].raw.title,
                                          by_external_id[row.external_id].text),
-                                tuple(row.topics or ()))
+                                tuple(row.topics or ()), "official" in (source.tags or ()))
                     for row in inserted])
             source.last_attempt_at = stamp
             source.last_scheduled_at = as_utc_naive(scheduled_at or now)

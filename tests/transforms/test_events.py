@@ -94,3 +94,46 @@ def test_words_common_in_chinese_at_large_weigh_little() -> None:
     assert general_specificity("某个jieba不认识的地名") == 1.0
     rarity = Rarity({}, 0)
     assert rarity.weights(["知道"])["知道"] < rarity.weights(["摊主"])["摊主"]
+
+
+def test_a_lone_post_long_before_needs_more_than_a_busy_event() -> None:
+    # The same two specific words: minutes apart they are one happening's posts; an hour
+    # and a half apart, with nothing in between, likely two people's everyday talk.
+    lone = profile(1, ["快递", "送错", "小区"], None, size=1)
+    lone.last_seen = lone.first_seen
+    near = EventPost(9, T0 + timedelta(minutes=5), frozenset(["快递", "送错", "火车站"]), None)
+    assert choose(near, [lone], weights(near)).event_id == 1
+    far = EventPost(9, T0 + timedelta(minutes=90), frozenset(["快递", "送错", "火车站"]), None)
+    assert choose(far, [lone], weights(far)).event_id is None
+    # A busy event (a post every minute or two for an hour) still takes it.
+    busy = profile(2, ["快递", "送错", "小区"], None, size=40)
+    busy.last_seen = T0 + timedelta(minutes=60)
+    assert choose(far, [busy], weights(far)).event_id == 2
+
+
+def test_an_official_statement_joins_its_event_hours_later() -> None:
+    market = profile(1, ["滨河路", "夜市", "辅警", "摊主"], LINJIANG, size=4)
+    late = T0 + timedelta(hours=5)
+    statement = EventPost(9, late, frozenset(["通报", "滨河路", "夜市", "辅警", "执法", "纠纷"]),
+                          LINJIANG, official=True)
+    assert choose(statement, [market], weights(statement)).event_id == 1
+    talk = EventPost(9, late, statement.terms, LINJIANG)
+    assert choose(talk, [market], weights(talk)).event_id is None
+
+
+def test_talk_chained_through_one_word_or_another_is_no_magnet() -> None:
+    # Twenty posts, each sharing a word or two with another: the event's centroid is spread
+    # out, so a post sharing two of its words is not close to it ...
+    chain = EventProfile(1, T0, T0 + timedelta(minutes=30), 20)
+    for i in range(20):
+        chain.terms.update([f"词{i}", f"词{i + 1}", f"杂{i}"])
+    p = EventPost(9, T0 + timedelta(minutes=32), frozenset(["词3", "词4", "某某店", "某某桥"]),
+                  None)
+    assert choose(p, [chain], weights(p)).event_id is None
+    # ... while a happening whose posts keep saying the same specifics is.
+    market = EventProfile(2, T0, T0 + timedelta(minutes=30), 20)
+    for i in range(20):
+        market.terms.update(["滨河路", "夜市", f"杂{i}"])
+    q = EventPost(9, T0 + timedelta(minutes=32), frozenset(["滨河路", "夜市", "某某店", "某某桥"]),
+                  None)
+    assert choose(q, [market], weights(q)).event_id == 2
