@@ -25,7 +25,7 @@ EXPECTED_ENTRIES = {
     "/qingchuan_police.xml": 12,
     "/city_news_society.atom": 15,
     "/weibo_keyword_police.xml": 60,
-    "/county_forum_gbk.xml": 10,
+    "/county_forum_gbk.xml": 15,
     "/rdf_district.rdf": 6,
 }
 BROKEN = "/broken_feed.xml"

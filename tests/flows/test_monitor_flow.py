@@ -47,8 +47,22 @@ def test_one_cycle_collects_scores_stores_and_alerts(recorded_feeds, warehouse_u
     assert health["qingchuan-traffic-wechat"]["consecutive_failures"] == 1
     with warehouse.engine.connect() as conn:                  # the GBK feed
         assert conn.execute(text("select count(*) from posts where source_id = 'yunxi-forum' "
-                                 f"and run_id = {summary['run_id']}")).scalar() == 10
+                                 f"and run_id = {summary['run_id']}")).scalar() == 15
     assert "malformed" in health["beihu-media"]["last_error"]
+
+    # Two happenings of the last hour in neighbouring districts: the night market in 临江区
+    # (told in many wordings) and a truck overturned on 云溪's 城关大桥 (five forum posts in
+    # their own words). The bridge is one event of its own; no event holds both.
+    with warehouse.engine.connect() as conn:
+        def events_of(like: str) -> list[int]:
+            return [e for (e,) in conn.execute(text(
+                "select e.event_id from event_posts e join posts p on p.id = e.post_id "
+                f"where p.text like '%{like}%' and p.run_id = {summary['run_id']}"))]
+        bridge, market = events_of("城关大桥"), events_of("滨河路")
+    assert len(bridge) == 5 and len(set(bridge)) == 1
+    assert len(market) >= 20 and not set(bridge) & set(market)
+    main_market = max(set(market), key=market.count)
+    assert market.count(main_market) * 2 > len(market)
 
     alerts = warehouse.alerts()
     kinds = {a["kind"] for a in alerts}
