@@ -389,8 +389,15 @@ def _run(args: argparse.Namespace) -> int:
     load_cycle_settings(args.config)
     Warehouse(args.database).close()
     _stop_on_sigterm()
-    summary = run_cycle(config_dir=args.config, database_url=_flow_database(args.database),
-                        force=args.force)
+    from flows.temporary_server import (EXIT_SERVER_LOST, TemporaryServerLost,
+                                        watch_temporary_server)
+
+    try:
+        with watch_temporary_server():
+            summary = run_cycle(config_dir=args.config,
+                                database_url=_flow_database(args.database), force=args.force)
+    except TemporaryServerLost:
+        return EXIT_SERVER_LOST          # said already, when it was noticed
     print(format_run(summary))
     if summary.get("warehouse_lost"):
         print(f"jingyu: {lost_warehouse_message(summary)}", file=sys.stderr)

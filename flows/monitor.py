@@ -288,7 +288,8 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
         # Stopped by a signal (Prefect's TerminationSignal on SIGTERM, KeyboardInterrupt on
         # Ctrl-C) or by a bug: the ledger says so at once instead of 'running' until found
         # stale; the cursors of sources not yet stored did not move.
-        why = ("stopped by a signal" if not isinstance(exc, Exception)
+        why = ((f"stopped by {exc}" if str(exc) else "stopped by a signal")
+               if not isinstance(exc, Exception)
                else f"stopped by {type(exc).__name__}: {exc}")
         warehouse.abort_run(run_id, utcnow(), f"{why} before the cycle finished")
         raise
