@@ -101,6 +101,8 @@ def rescore_posts(warehouse: Warehouse, score: ScoreStored, since: datetime | No
                 values = Warehouse._post_values(new, post.run_id or 0, source_jurisdiction)
                 values["police_related"] = (values["police_related"]
                                             or post.parent_id in police_parents)
+                if post.parent_id is not None and not values["police_related"]:
+                    values["police_stance"] = values["police_stance_p"] = None
                 different = {column: values[column] for column in SCORED_COLUMNS
                              if not _same(getattr(post, column), values[column])}
                 if different:

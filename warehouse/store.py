@@ -113,6 +113,34 @@ def police_threads(session: Session, post_ids: Sequence[int]) -> set[int]:
     return marked
 
 
+def settle_thread_stance(session: Session, post_ids: Sequence[int]) -> None:
+    """A comment's stance toward the police was read in case its thread is about them
+    (transforms.scoring); once its thread is known not to be — its parent stored and not
+    police-related, and that parent a post of its own or itself settled so — the stance is
+    dropped, as for any post that is not about the police (reports count
+    posts.police_stance). A comment waiting for its thread's post keeps it until then."""
+    parent = aliased(Post)
+    frontier = list(post_ids)
+    for _ in range(THREAD_DEPTH):
+        found: list[int] = []
+        for chunk in range(0, len(frontier), 500):
+            ids = frontier[chunk:chunk + 500]
+            found += session.scalars(
+                select(Post.id).join(parent, parent.id == Post.parent_id)
+                .where(Post.police_related.is_(False), Post.police_stance.is_not(None),
+                       parent.police_related.is_(False),
+                       or_(parent.parent_external_id.is_(None),
+                           parent.police_stance.is_(None)),
+                       or_(Post.id.in_(ids), Post.parent_id.in_(ids)))).all()
+        if not found:
+            break
+        for chunk in range(0, len(found), 500):
+            session.execute(update(Post).where(Post.id.in_(found[chunk:chunk + 500]))
+                            .values(police_stance=None, police_stance_p=None)
+                            .execution_options(synchronize_session=False))
+        frontier = found
+
+
 def _robot_lock_key(channel: str) -> int:
     """A stable advisory-lock key per chat robot (a signed 64-bit integer)."""
     digest = hashlib.blake2b(f"jingyu robot {channel}".encode(), digest_size=8).digest()
@@ -368,6 +396,7 @@ class Warehouse:
                 link_threads(session, result.source_id, new_ids,
                              [row.external_id for row in inserted])
                 police_threads(session, new_ids)
+                settle_thread_stance(session, new_ids)
                 # ... and their events, once their stories are known.
                 stories = dict(session.execute(select(Post.id, Post.story_id)
                                                .where(Post.id.in_(new_ids))).all()) if new_ids else {}

@@ -2,7 +2,7 @@
 thread is police-related in the warehouse (posts and post_topics), whichever is stored first,
 down the thread; its stance decides whether it is negative; a burst of comments under one
 police video is a 涉警 surge — on SQLite and PostgreSQL. A thread about something else stays
-out, and rescoring keeps what the thread gave."""
+out and loses the stance read in case it was not, and rescoring keeps what the thread gave."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -52,6 +52,12 @@ def police_flags(wh: Warehouse) -> dict[str, tuple[bool, set[bool]]]:
     return {k: (bool(v), bridge.get(k, set())) for k, v in posts.items()}
 
 
+def stances(wh: Warehouse) -> dict[str, tuple[str | None, float | None]]:
+    with wh.engine.connect() as conn:
+        return {external: (stance, p) for external, stance, p in conn.execute(
+            select(Post.external_id, Post.police_stance, Post.police_stance_p))}
+
+
 def test_comment_threads_count_toward_surges_and_stance(warehouse_url: str) -> None:
     wh = Warehouse(warehouse_url)
     try:
@@ -64,15 +70,25 @@ def test_comment_threads_count_toward_surges_and_stance(warehouse_url: str) -> N
         replies = [scored("r1", 3, police=False, stance="negative", parent="c0"),
                    scored("r2", 2, police=False, stance="negative", parent="r1")]
         weather = [scored("w", 55, police=False, stance=None),
-                   scored("wc", 54, police=False, stance="neutral", parent="w")]
-        store(wh, comments + replies + weather)
+                   scored("wc", 54, police=False, stance="neutral", parent="w"),
+                   scored("wr", 53, police=False, stance="negative", parent="wc")]
+        # A thread whose post comes later and is not about the police either.
+        market = [scored("mc", 40, police=False, stance="negative", parent="m"),
+                  scored("mr", 39, police=False, stance="negative", parent="mc")]
+        store(wh, comments + replies + weather + market)
         assert not any(police for police, _ in police_flags(wh).values())
-        store(wh, [scored("video", 52, police=True, stance="negative")])   # then the video
+        # Not about the police: the stance read in case it was is dropped; waiting: kept.
+        assert stances(wh)["wc"] == stances(wh)["wr"] == (None, None)
+        assert stances(wh)["mc"] == stances(wh)["mr"] == ("negative", 0.8)
+        assert stances(wh)["r2"] == ("negative", 0.8)          # waits for its video too
+        store(wh, [scored("video", 52, police=True, stance="negative"),   # then the video
+                   scored("m", 41, police=False, stance=None)])             # and the market
+        assert stances(wh)["mc"] == stances(wh)["mr"] == (None, None)
 
         flags = police_flags(wh)
         for name in [f"c{n}" for n in range(24)] + ["r1", "r2"]:
             assert flags[name] == (True, {True}), name        # posts and the topic bridge
-        assert flags["w"] == flags["wc"] == (False, {False})
+        assert flags["w"] == flags["wc"] == flags["mc"] == (False, {False})
 
         mentions = {m.content_hash: m for m in wh.mentions_since(NOW - timedelta(hours=2), NOW)}
         assert mentions["h-c1"].police_related and mentions["h-c1"].negative
@@ -90,10 +106,12 @@ def test_comment_threads_count_toward_surges_and_stance(warehouse_url: str) -> N
         report = rescore_posts(wh, lambda raws, texts: [
             scored(r.external_id, int((NOW - r.fetched_at).total_seconds() // 60),
                    police=r.external_id == "video",
-                   stance=None if r.external_id == "w" else "negative", parent=r.parent_id)
+                   stance="negative" if r.parent_id or r.external_id == "video" else None,
+                   parent=r.parent_id)
             for r in raws])
         flags = police_flags(wh)
         assert flags["r2"] == (True, {True}) and flags["wc"] == (False, {False})
-        assert report.posts == 29
+        assert report.posts == 33
+        assert stances(wh)["r2"] == ("negative", 0.8) and stances(wh)["wc"] == (None, None)
     finally:
         wh.close()
