@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from console.accounts import sees
 from console.auth import require
 from console.views import render
+from jingyu.display import clean_text
 from jingyu.timeutil import parse_local
 from warehouse.search import SearchError, SearchQuery, search
 
@@ -22,7 +23,9 @@ PAGE = 50
 
 def highlight(text: str, terms: tuple[str, ...]) -> Markup:
     """The snippet escaped, its search terms in <mark> (escaping first, marking the words of
-    the escaped text would break entities)."""
+    the escaped text would break entities); cleaned first (jingyu.display), as every value a
+    console page prints."""
+    text = clean_text(text)
     if not terms:
         return escape(text)
     pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)),

@@ -25,6 +25,7 @@ from alerts.incidents.incident import IncidentError
 from alerts.incidents.timers import STATUS_NAMES
 from alerts.levels import LEVELS
 from console.links import ACK, LinkRefused, LinkSigner, TapLink, links_for
+from console.views import shown
 from jingyu.display import one_line, safe_link
 from jingyu.timeutil import local_minute, utcnow
 from warehouse.incidents import NoSuchIncident
@@ -33,7 +34,8 @@ from warehouse.records import IncidentState
 
 router = APIRouter()
 _templates = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-                         autoescape=select_autoescape(default=True, default_for_string=True))
+                         autoescape=select_autoescape(default=True, default_for_string=True),
+                         finalize=shown)
 EVIDENCE_SHOWN = 5
 # Pages with a signed token in their address: never cached, framed or handed on as referrer.
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",

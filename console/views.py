@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from alerts.incidents.incident import Status, Track
 from alerts.levels import LEVELS
 from console.accounts import Role
+from jingyu.display import clean_text
 from jingyu.timeutil import local_minute, shanghai
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -59,9 +61,20 @@ def span(delta: timedelta) -> str:
     return f"{minutes}分"
 
 
+def shown(value: Any) -> Any:
+    """Every value a page prints ({{ … }}), before it is escaped: text without control
+    characters, escape sequences, bidi overrides or zero-width characters
+    (jingyu.display.clean_text), so a post's title cannot reorder or hide what duty staff
+    read. Markup (the templates' own, tojson) is left as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return clean_text(value)
+    return value
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      finalize=shown)
     env.filters.update(local=local, clock=clock, span=span, stamp=stamp,
                        role_label=lambda role: Role(role).label)
     env.globals.update(LEVELS=LEVELS, STATUS=Status, TRACK=Track, ACTION_NAMES=ACTION_NAMES)
