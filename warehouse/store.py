@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Text, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from collectors.failures import (ADVICE, FailureClass, FailurePolicy, after_fetch,
@@ -17,6 +19,7 @@ from collectors.failures import (ADVICE, FailureClass, FailurePolicy, after_fetc
 from collectors.kinds import history_kinds
 from collectors.polling import next_interval
 from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig, SourceCursor
+from jingyu.display import excerpt
 from jingyu.timeutil import as_utc_naive, from_db, utcnow
 from transforms.records import NEGATIVE, ScoredPost
 from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
@@ -369,14 +372,10 @@ class Warehouse:
         with self._session.begin() as session:
             source = session.get_one(Source, result.source_id)
             new_ids: list[int] = []
+            refused: list[str] = []
             if scored:
                 rows = [self._post_values(p, run_id, source.jurisdiction) for p in scored]
-                statement = (self._insert(Post).values(rows)
-                             .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-                             .returning(Post.id, Post.seen_at, Post.topics, Post.source_id,
-                                        Post.jurisdiction, Post.polarity, Post.police_related,
-                                        Post.external_id))
-                inserted = session.execute(statement).all()
+                inserted, refused = self._insert_posts(session, rows)
                 new_ids = [row.id for row in inserted]
                 # The post_topics bridge is filled in the same transaction as its posts.
                 bridge = [{"post_id": row.id, "topic_id": topic, "seen_at": row.seen_at,
@@ -435,8 +434,9 @@ class Warehouse:
                 source.cursor_extra = _json(dict(cursor.extra))
                 source.last_success_at = stamp
                 source.consecutive_failures = 0
-                if result.status == FETCH_OK and result.error:
-                    source.last_error, source.last_error_at = result.error, stamp
+                said = "; ".join(filter(None, [result.error, _refused_note(refused)]))
+                if result.status == FETCH_OK and said:
+                    source.last_error, source.last_error_at = said, stamp
             if new_ids:
                 source.last_new_post_at = stamp
             if result.status != FETCH_ERROR and (source.poll_min_minutes
@@ -459,6 +459,45 @@ class Warehouse:
             entry.new += len(new_ids)
             entry.elapsed_s = result.elapsed_s
             return len(new_ids)
+
+    def _insert_posts(self, session: Session, rows: list[dict[str, Any]]
+                      ) -> tuple[list[Any], list[str]]:
+        """Insert the posts (known ones skipped); the inserted rows and, for posts the
+        database refused, "external id: why". All in one statement; if the database refuses
+        it, each post on its own (a savepoint each), so one unstorable item costs only
+        itself, never its source's other posts (issue 10). Only data the database cannot
+        take is skipped so: any other failure (a lost connection, a broken constraint) still
+        stops the whole load, which then commits nothing."""
+        def statement(values: list[dict[str, Any]]) -> Any:
+            return (self._insert(Post).values(values)
+                    .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+                    .returning(Post.id, Post.seen_at, Post.topics, Post.source_id,
+                               Post.jurisdiction, Post.polarity, Post.police_related,
+                               Post.external_id))
+
+        # PostgreSQL aborts the transaction on an error: a savepoint keeps the rest of it.
+        # SQLite undoes only the failed statement; a savepoint there (pysqlite) would start
+        # and, released, commit the transaction early.
+        def guarded() -> Any:
+            postgres = session.get_bind().dialect.name == "postgresql"
+            return session.begin_nested() if postgres else nullcontext()
+
+        try:
+            with guarded():
+                return list(session.execute(statement(rows)).all()), []
+        except _UNSTORABLE:
+            pass
+        inserted: list[Any] = []
+        refused: list[str] = []
+        for row in rows:
+            try:
+                with guarded():
+                    inserted += session.execute(statement([row])).all()
+            except _UNSTORABLE as exc:
+                reason = getattr(exc, "orig", None) or exc
+                refused.append(f"{excerpt(row['external_id'], 60)}: "
+                               f"{excerpt(f'{type(reason).__name__}: {reason}', 120)}")
+        return inserted, refused
 
     @staticmethod
     def _post_values(post: ScoredPost, run_id: int, jurisdiction: str | None) -> dict[str, Any]:
@@ -875,3 +914,16 @@ class Warehouse:
             return {t: session.scalar(select(func.count()).select_from(models[t])) or 0
                     for t in tables}
 
+
+# What a post's own data can make the database (or its driver) refuse: text PostgreSQL cannot
+# hold (NUL), a string no UTF-8 database takes (a lone surrogate), a value out of range.
+_UNSTORABLE = (DataError, UnicodeError, ValueError)
+
+
+def _refused_note(refused: Sequence[str], shown: int = 3) -> str:
+    """What source health says of posts the warehouse could not store."""
+    if not refused:
+        return ""
+    more = f" (+{len(refused) - shown} more)" if len(refused) > shown else ""
+    return (f"{len(refused)} item(s) not stored, the others were: "
+            + "; ".join(refused[:shown]) + more)
