@@ -94,6 +94,14 @@ def test_incident_page_shows_the_spread_of_its_event(console, page, screenshot):
     assert section.locator("rect.sbar.thread[height]").count() == len(labels)
     section.scroll_into_view_if_needed()
     screenshot(page, "incident-spread")
+    # On a duty officer's phone the section fits the screen's width.
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.reload()
+    section = page.locator("section.spread")
+    width = page.evaluate("document.querySelector('section.spread').scrollWidth")
+    assert width <= 375, f"传播路径 is {width} px wide on a 375 px phone"
+    section.scroll_into_view_if_needed()
+    screenshot(page, "incident-spread-phone", full_page=False)
 
 
 def test_a_slow_spread_is_kept_for_a_minute_a_quick_one_never(sqlite_url, monkeypatch):
