@@ -172,17 +172,39 @@ def timeline(labels: Sequence[str], posts: Sequence[int], negative: Sequence[int
 
 def polarity_bars(labels: Sequence[str], counts: dict[str, Sequence[int]],
                   names: dict[str, str]) -> bytes:
-    """Posts per time slot split by polarity: negative, neutral, positive stacked."""
+    """Posts per time slot split by polarity (or stance toward the police): negative,
+    neutral, positive stacked, then any other key of `counts` (not police-related) in a
+    light grey."""
     fig, ax = _figure(height=3.0)
     x = range(len(labels))
     bottom = [0] * len(labels)
     colours = {"negative": NEGATIVE, "neutral": NEUTRAL, "positive": POSITIVE}
-    for key in ("negative", "neutral", "positive"):
+    keys = [k for k in ("negative", "neutral", "positive") if k in counts or k in names]
+    for key in keys + [k for k in counts if k not in colours]:
+        colours.setdefault(key, "#d3d9e0")
         values = counts.get(key, [0] * len(labels))
         ax.bar(x, values, bottom=bottom, color=colours[key], width=0.85, label=names[key])
         bottom = [b + v for b, v in zip(bottom, values)]
     _thin_ticks(ax, labels)
     ax.set_ylabel(label("条数", "posts"))
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
-    ax.margins(y=0.15)
+    # above the plot, in one row: a legend inside covers the first bars
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0),
+              ncol=4, borderaxespad=0.2)
+    ax.margins(y=0.1)
+    return _png(fig)
+
+
+def spread_bars(labels: Sequence[str], posts: Sequence[int], threads: Sequence[int]) -> bytes:
+    """Per interval: the event's own posts, with the comments and reposts of them stacked."""
+    fig, ax = _figure(height=3.0)
+    x = range(len(labels))
+    ax.bar(x, posts, color="#35608f", width=0.85, label=label("帖子", "posts"))
+    ax.bar(x, threads, bottom=posts, color=OTHER, width=0.85,
+           label=label("评论与转发", "comments and reposts"))
+    _thin_ticks(ax, labels)
+    ax.set_ylabel(label("条数", "posts"))
+    # above the plot, in one row: a legend inside covers the first bars
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0),
+              ncol=4, borderaxespad=0.2)
+    ax.margins(y=0.1)
     return _png(fig)

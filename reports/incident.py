@@ -24,6 +24,7 @@ from warehouse.incident_posts import SELECTION, IncidentPost, incident_posts
 from warehouse.incidents import IncidentStore
 from warehouse.queries import local_text
 from warehouse.records import IncidentEvent, IncidentState
+from warehouse.spread import Spread, incident_spread
 from warehouse.store import Warehouse
 
 TOP = 10
@@ -116,6 +117,9 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
     posts = incident_posts(engine, incident.content_hashes, evidence_ids, also=official,
                            event_id=incident.event_id)
     by_id = {p.id: p for p in posts}
+    # Where it spread: the incident's event and the comments and reposts of its posts (else
+    # the stories of its evidence), counted by warehouse.spread.
+    spread = incident_spread(engine, incident.event_id, evidence_ids)
     title = labels.humanise(incident.title)
     place = labels.jurisdiction(incident.jurisdiction) if incident.jurisdiction else "全部辖区"
 
@@ -127,8 +131,8 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
     sections = (
         Section("一、事件概况", _overview(incident, posts, title, place, labels)),
         Section("二、时间线", _timeline(incident, events, posts, slots)),
-        Section("三、传播情况", _spread(posts)),
-        Section("四、情感走势", _sentiment(posts, slots)),
+        Section("三、传播情况", _spread(posts, spread)),
+        Section("四、对警态度与情感走势", _sentiment(posts, slots)),
         Section("五、涉及地点", (_places(posts, labels),)),
         Section("六、三同步", (_tracks(incident),)),
         Section("七、时限", (_timers(incident, timers, now),)),
@@ -148,9 +152,15 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
             ("告警证据", f"jingyu query --sql \"select evidence from alerts where id = "
                      f"{incident.alert_id}\""),
             ("热点编号（story_id）", "、".join(str(s) for s in stories) or "无"),
+            ("传播情况", _spread_trace(spread)),
+            ("对警态度", "事件帖子的 police_stance（对警负面/中性/正面）与 police_stance_p（判定概率）"
+                     "两列；非涉警帖子无此值"),
             ("事件帖子", "jingyu query --sql \"select * from posts where story_id in ("
                      + (", ".join(str(s) for s in stories) or "NULL") + ") or id in ("
-                     + (", ".join(str(i) for i in evidence_ids + official) or "NULL") + ")\""),
+                     + (", ".join(str(i) for i in evidence_ids + official) or "NULL") + ")"
+                     + (f" or id in (select post_id from event_posts where event_id = "
+                        f"{incident.event_id})" if incident.event_id is not None else "")
+                     + "\""),
         ), caption="复现本报告的数字"),
     ))
     return Document(
@@ -161,7 +171,11 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
         facts={"posts": len(posts), "negative": sum(p.polarity == "negative" for p in posts),
                "sources": len({p.source_id for p in posts}), "stories": stories,
                "evidence": evidence_ids, "first_post": first_post.id if first_post else None,
-               "slots": slots.count},
+               "slots": slots.count,
+               "against_police": sum(p.police_stance == "negative" for p in posts),
+               "spread_posts": spread.posts if spread else 0,
+               "spread_total": spread.total if spread else 0,
+               "spread_event": spread.event_id if spread else None},
     )
 
 
@@ -247,56 +261,142 @@ def _timeline(incident: IncidentState, events: list[IncidentEvent],
     return chart, table
 
 
-def _spread(posts: list[IncidentPost]) -> tuple:
-    by_source: dict[str, list[IncidentPost]] = {}
-    for p in posts:
-        by_source.setdefault(p.source_id, []).append(p)
-    sources = Table(
-        headers=("来源", "平台", "条数", "负面", "首条时间"),
-        rows=tuple((items[0].source_name, _platform(items[0]), len(items),
-                    sum(p.polarity == "negative" for p in items), local_text(items[0].seen_at))
-                   for items in sorted(by_source.values(),
-                                       key=lambda v: (-len(v), v[0].seen_at))),
-        caption="各来源信息量", empty="无")
-    first = Table(
+STANCE_ZH = {"negative": "对警负面", "neutral": "对警中性", "positive": "对警正面"}
+NOT_POLICE = "none"
+
+
+def _spread_trace(spread: Spread | None) -> str:
+    if spread is None:
+        return "无"
+    if spread.event_id is not None:
+        return (f"舆情事件 E{spread.event_id} 的帖子（jingyu events show {spread.event_id}）及其"
+                "评论、转发（posts.parent_id，至多5层）")
+    return "告警证据帖子所在热点的帖子及其评论、转发（posts.parent_id，至多5层）"
+
+
+def _bucket_label(at: datetime, step: timedelta) -> str:
+    form = ("%m-%d" if step >= timedelta(days=1) else
+            "%m-%d %H时" if step >= timedelta(hours=1) else "%m-%d %H:%M")
+    return shanghai(at).strftime(form)
+
+
+def _step_text(step: timedelta) -> str:
+    if step >= timedelta(days=1) and step % timedelta(days=1) == timedelta(0):
+        return f"每{step.days}天" if step.days > 1 else "每天"
+    if step >= timedelta(hours=1):
+        hours = int(step.total_seconds() // 3600)
+        return f"每{hours}小时" if hours > 1 else "每小时"
+    return f"每{int(step.total_seconds() // 60)}分钟"
+
+
+def _spread(posts: list[IncidentPost], spread: Spread | None) -> tuple:
+    """Where it spread (warehouse.spread): the event's posts and the comments and reposts of
+    them we hold — the curve, platforms, sources, the most reposted posts and accounts — and
+    from the incident's posts the first posters and the texts copied most."""
+    blocks: list = []
+    if spread is None:
+        blocks.append(Paragraph("尚无可统计的传播数据。"))
+    else:
+        scope = (f"舆情事件 E{spread.event_id} " if spread.event_id is not None
+                 else "告警证据所在热点")
+        first = spread.first
+        blocks.append(Paragraph(
+            f"按{scope}统计：帖子 {spread.posts} 条，另采集到其评论、转发 {spread.thread_posts} 条"
+            f"（全部 {spread.total} 条中评论 {spread.comments} 条、转发 {spread.reposts} 条）；"
+            f"覆盖平台 {len(spread.platforms)} 个、来源 {len(spread.sources)} 个。"
+            f"首发：{local_text(first.seen_at)}，{first.source}"
+            + (f"，{first.author}" if first.author else "") + "。"))
+        labels = [_bucket_label(b.start, spread.step) for b in spread.curve]
+        blocks.append(Chart(
+            title=f"图2 传播曲线（北京时间，{_step_text(spread.step)}；帖子及其评论、转发）",
+            png=charts.spread_bars(labels, [b.posts for b in spread.curve],
+                                   [b.threads for b in spread.curve]),
+            alt="；".join(f"{label} 帖子 {b.posts} 条、评论转发 {b.threads} 条"
+                         for label, b in zip(labels, spread.curve) if b.total) or "无信息"))
+        blocks.append(Table(headers=("平台", "条数（含评论、转发）"),
+                            rows=tuple(spread.platforms), caption="传播平台", empty="无"))
+        blocks.append(Table(headers=("来源", "条数（含评论、转发）"),
+                            rows=tuple(spread.sources), caption="各来源条数", empty="无"))
+        blocks.append(Table(
+            headers=("内容（链接）", "平台", "作者", "转发", "评论", "发布时间", "帖子ID"),
+            rows=tuple((Link(shorten(p.title, QUOTE_CHARS) or "(无标题)", p.url), p.platform,
+                        p.author or "-", p.reposts, p.comments, local_text(p.seen_at), p.id)
+                       for p in spread.most_spread),
+            caption="转发、评论最多的帖子", empty="无转发、评论记录"))
+        blocks.append(Table(
+            headers=("账号", "帖子", "被转发", "被评论"),
+            rows=tuple((a.author, a.posts, a.reposts, a.comments) for a in spread.accounts),
+            caption="转发、评论最多的账号", empty="无"))
+    blocks.append(Table(
         headers=("时间", "来源", "作者", "首发内容（链接）"),
         rows=tuple((local_text(p.seen_at), p.source_name, p.author or "-", _quote(p))
                    for p in posts[:5]),
-        caption="最早发布者（前5条）", empty="无")
+        caption="最早发布者（前5条）", empty="无"))
     stories: dict[int, list[IncidentPost]] = {}
     for p in posts:
         stories.setdefault(p.story_id if p.story_id is not None else -p.id, []).append(p)
-    reposted = Table(
+    blocks.append(Table(
         headers=("内容（首发链接）", "转发/转载条数", "来源数", "首次出现", "热点编号"),
         rows=tuple((_quote(items[0]), len(items), len({p.source_id for p in items}),
                     local_text(items[0].seen_at), key)
                    for key, items in sorted(stories.items(),
                                             key=lambda kv: (-len(kv[1]), kv[1][0].seen_at))
                    [:TOP]),
-        caption=f"转发最多的内容（前{TOP}）", empty="无")
-    return sources, first, reposted
+        caption=f"转发最多的内容（前{TOP}）", empty="无"))
+    return tuple(blocks)
+
+
+def _stance_key(post: IncidentPost) -> str:
+    return post.police_stance if post.police_stance in STANCE_ZH else NOT_POLICE
 
 
 def _sentiment(posts: list[IncidentPost], slots: Slots) -> tuple:
-    counts = {k: [0] * slots.count for k in POLARITY_ZH}
+    """Stance toward the police (posts.police_stance) and general sentiment per time slot."""
+    stance = {k: [0] * slots.count for k in (*STANCE_ZH, NOT_POLICE)}
+    mood = {k: [0] * slots.count for k in POLARITY_ZH}
     for p in posts:
-        if p.polarity in counts:
-            counts[p.polarity][slots.index(p.seen_at)] += 1
+        stance[_stance_key(p)][slots.index(p.seen_at)] += 1
+        if p.polarity in mood:
+            mood[p.polarity][slots.index(p.seen_at)] += 1
     labels = slots.labels()
-    chart = Chart(
-        title=f"图2 情感倾向走势（{slots.describe()}）",
-        png=charts.polarity_bars(labels, counts, {k: charts.label(v, k)
-                                                  for k, v in POLARITY_ZH.items()}),
-        alt="；".join(f"{labels[i]} 负面 {counts['negative'][i]}、中性 {counts['neutral'][i]}、"
-                     f"正面 {counts['positive'][i]}" for i in range(slots.count)
-                     if any(counts[k][i] for k in counts)) or "无信息",
-        )
-    rows = tuple((labels[i], *(counts[k][i] for k in POLARITY_ZH),
-                  share(counts["negative"][i], sum(counts[k][i] for k in counts)))
-                 for i in range(slots.count) if any(counts[k][i] for k in counts))
-    table = Table(headers=("时段", "负面", "中性", "正面", "负面占比"), rows=rows,
-                  caption="各时段情感倾向（仅列有信息的时段）", empty="无信息")
-    return chart, table
+    against = [p for p in posts if p.police_stance == "negative"]
+    police = sum(p.police_stance in STANCE_ZH for p in posts)
+    probability = (f"，判定概率均值 {sum(p.police_stance_p or 0 for p in against) / len(against):.0%}"
+                   if against else "")
+    summary = Paragraph(
+        f"事件帖子 {len(posts)} 条，其中涉警 {police} 条：对警负面 {len(against)} 条"
+        f"（占涉警 {share(len(against), police)}{probability}），"
+        f"对警中性 {sum(stance['neutral'])} 条，对警正面 {sum(stance['positive'])} 条；"
+        f"非涉警 {sum(stance[NOT_POLICE])} 条。整体情感：负面 {sum(mood['negative'])} 条、"
+        f"中性 {sum(mood['neutral'])} 条、正面 {sum(mood['positive'])} 条。"
+        "对警态度看帖子是否批评、质疑公安机关，整体情感看帖子的情绪（对违法者的愤怒也是负面情感）。")
+    names = {**{k: charts.label(v, k) for k, v in STANCE_ZH.items()},
+             NOT_POLICE: charts.label("非涉警", "not police")}
+    stance_chart = Chart(
+        title=f"图3 对警态度走势（{slots.describe()}）",
+        png=charts.polarity_bars(labels, stance, names),
+        alt="；".join(f"{labels[i]} 对警负面 {stance['negative'][i]}、中性 {stance['neutral'][i]}、"
+                     f"正面 {stance['positive'][i]}、非涉警 {stance[NOT_POLICE][i]}"
+                     for i in range(slots.count) if any(stance[k][i] for k in stance))
+        or "无信息")
+    mood_chart = Chart(
+        title=f"图4 整体情感走势（{slots.describe()}）",
+        png=charts.polarity_bars(labels, mood, {k: charts.label(v, k)
+                                                for k, v in POLARITY_ZH.items()}),
+        alt="；".join(f"{labels[i]} 负面 {mood['negative'][i]}、中性 {mood['neutral'][i]}、"
+                     f"正面 {mood['positive'][i]}" for i in range(slots.count)
+                     if any(mood[k][i] for k in mood)) or "无信息")
+    rows = tuple(
+        (labels[i], stance["negative"][i], stance["neutral"][i], stance["positive"][i],
+         stance[NOT_POLICE][i],
+         share(stance["negative"][i], sum(stance[k][i] for k in STANCE_ZH)),
+         mood["negative"][i], mood["neutral"][i], mood["positive"][i])
+        for i in range(slots.count) if any(stance[k][i] for k in stance))
+    table = Table(headers=("时段", "对警负面", "对警中性", "对警正面", "非涉警", "对警负面占比",
+                           "负面情感", "中性情感", "正面情感"), rows=rows,
+                  caption="各时段对警态度与整体情感（仅列有信息的时段；占比为涉警帖子中）",
+                  empty="无信息")
+    return summary, stance_chart, mood_chart, table
 
 
 def _places(posts: list[IncidentPost], labels: Labels) -> Table:

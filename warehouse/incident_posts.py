@@ -30,6 +30,8 @@ class IncidentPost:
     police_related: bool
     jurisdiction: str | None
     story_id: int | None
+    police_stance: str | None = None   # toward the police; None when not police-related
+    police_stance_p: float | None = None
 
     @property
     def official(self) -> bool:
@@ -63,7 +65,8 @@ def incident_posts(engine: Engine, content_hashes: Sequence[str], post_ids: Sequ
                                                    WHERE story_id IS NOT NULL))
         SELECT p.id, p.source_id, s.name AS source_name, s.tags, p.url, p.title, p.text,
                p.author, p.seen_at, p.fetched_at, p.content_hash, p.polarity, p.sentiment,
-               p.police_related, p.jurisdiction, p.story_id
+               p.police_related, p.jurisdiction, p.story_id, p.police_stance,
+               p.police_stance_p
         FROM posts p JOIN sources s ON s.id = p.source_id
         WHERE p.id IN (SELECT id FROM chosen)
         ORDER BY p.seen_at, p.id""").bindparams(bindparam("hashes", expanding=True),
@@ -81,7 +84,9 @@ def incident_posts(engine: Engine, content_hashes: Sequence[str], post_ids: Sequ
         seen_at=from_db(_datetime(r.seen_at)), fetched_at=from_db(_datetime(r.fetched_at)),
         content_hash=r.content_hash, polarity=r.polarity, sentiment=float(r.sentiment),
         police_related=bool(r.police_related), jurisdiction=r.jurisdiction,
-        story_id=r.story_id) for r in rows]
+        story_id=r.story_id, police_stance=r.police_stance,
+        police_stance_p=None if r.police_stance_p is None else float(r.police_stance_p))
+        for r in rows]
 
 
 def _datetime(value: object) -> datetime:

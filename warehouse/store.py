@@ -31,6 +31,8 @@ from warehouse.events import EventMember, headline, join_events
 from warehouse.stories import StoryMember, StorySummary, join_stories, story_summaries
 
 SEEN_IDS_KEPT = 200
+AUTHOR_CHARS = 200            # posts.author
+PLATFORM_CHARS = 40           # posts.platform
 # Chat robots' posts are kept this long (the longest platform window is a minute or an hour).
 ROBOT_POSTS_KEPT = timedelta(days=1)
 # How long a delivery pass holds the messages it claimed (renewed before each send): longer
@@ -506,7 +508,10 @@ class Warehouse:
         fetched = as_utc_naive(raw.fetched_at)
         return {
             "source_id": raw.source_id, "external_id": raw.external_id[:500], "url": raw.url,
-            "title": raw.title, "text": post.text, "author": raw.author,
+            # author and platform are free text from the source: cut to their columns (a
+            # longer one failed the whole fetch on PostgreSQL)
+            "title": raw.title, "text": post.text,
+            "author": raw.author[:AUTHOR_CHARS] if raw.author else raw.author,
             "published_at": published, "fetched_at": fetched, "seen_at": published or fetched,
             "run_id": run_id, "content_hash": post.content_hash,
             "keywords": list(post.keywords), "police_related": post.police_related,
@@ -516,7 +521,8 @@ class Warehouse:
             "rule_hits": list(post.rule_hits), "high_risk": post.high_risk,
             # The most specific place the text names routes it; else the source's own.
             "jurisdiction": post.places[0] if post.places else jurisdiction,
-            "platform": raw.platform, "reposts": raw.reposts, "comments": raw.comments,
+            "platform": raw.platform[:PLATFORM_CHARS] if raw.platform else raw.platform,
+            "reposts": raw.reposts, "comments": raw.comments,
             "likes": raw.likes, "relation": raw.relation,
             "parent_external_id": raw.parent_id[:500] if raw.parent_id else None,
         }

@@ -7,6 +7,7 @@ offender, an appeal to solve a case."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -58,13 +59,22 @@ def market_texts() -> list[str]:
     return varied + [MARKET_COPY] * 5
 
 
+STATEMENT = ("临江公安警情通报：11月25日晚，滨河路夜市一名辅警在劝离占道摊主时与摊主发生冲突，"
+             "涉事辅警已停职，事件正在调查处理中。")
+# Comments on and reposts of market posts, on the platform that carried them.
+THREADS = ["太过分了，必须严查", "支持摊主，等一个说法", "转发微博", "已经上热搜了",
+           "坐等官方通报", "现场还有别的视频吗", "这执法水平真是服了", "转发"]
+
+
 @dataclass(frozen=True)
 class Planted:
-    group: str                         # market | arrest | rescue | other
+    group: str                         # market | arrest | rescue | other | statement | thread
     source_id: str
     external_id: str
     text: str
     seen_at: datetime                  # aware UTC
+    parent: str | None = None          # the external id it comments on or reposts
+    relation: str | None = None        # comment | repost
 
 
 def planted() -> list[Planted]:
@@ -82,6 +92,14 @@ def planted() -> list[Planted]:
     add("market", market_texts(), DAY_START + timedelta(hours=20), 6,
         ["lj_forum", "bh_weibo", "qc_news"])
     add("other", NOT_AGAINST, DAY_START + timedelta(hours=9), 90, ["qc_news", "lj_forum"])
+    add("statement", [STATEMENT], DAY_START + timedelta(hours=23, minutes=30), 0,
+        ["qc_police"])
+    # threads under two market posts of 北湖微博话题 (market-1 at 20:06, market-4 at 20:24)
+    for i, body in enumerate(THREADS):
+        parent = ("market-1", "market-4")[i % 2]
+        at = (DAY_START + timedelta(hours=20, minutes=30 + 7 * i)).astimezone(timezone.utc)
+        posts.append(Planted("thread", "bh_weibo", f"thread-{i}", body, at, parent,
+                             "repost" if body.startswith("转发") else "comment"))
     return posts
 
 
@@ -111,14 +129,102 @@ def load(url: str) -> Warehouse:
         for source in SOURCES:
             raws = [RawPost(source_id=p.source_id, external_id=p.external_id,
                             url=f"https://example.org/{p.source_id}/{p.external_id}",
-                            title="", body=p.text, author=f"网友{p.external_id}",
-                            published_at=p.seen_at, fetched_at=stamp)
+                            title="", body=p.text, author=_author(p),
+                            published_at=p.seen_at, fetched_at=stamp,
+                            platform="微博" if p.source_id == "bh_weibo" else None,
+                            reposts=_COUNTS.get(p.external_id, (None, None))[0],
+                            comments=_COUNTS.get(p.external_id, (None, None))[1],
+                            parent_id=p.parent, relation=p.relation)
                     for p in posts if p.source_id == source.id]
             result = FetchResult(source_id=source.id, status=FETCH_OK, cursor=SourceCursor(),
                                  posts=tuple(raws))
             warehouse.store_fetch(run, result, scorer().score_many(raws), stamp)
         warehouse.finish_run(run, stamp, alerts_new=0, notifications_sent=0, errors=[])
     return warehouse
+
+
+# The platform's own counts for two market posts (reposts, comments) as collected.
+_COUNTS = {"market-1": (120, 45), "market-7": (30, 2)}
+
+
+def _author(post: Planted) -> str:
+    # two accounts post several market texts; everyone else once
+    if post.group == "market" and post.source_id == "bh_weibo":
+        return "夜市目击者"
+    return f"网友{post.external_id}"
+
+
+def open_incident(warehouse: Warehouse, evidence_group: str = "market") -> int:
+    """The surge's alert at 21:00 with the first three posts of `evidence_group` as
+    evidence, opened as the incident of their event (the one most of them joined),
+    acknowledged at 21:12, 舆论引导 started at 21:40."""
+    from alerts.detection.records import Alert, Evidence
+    from alerts.incidents import actions
+    from alerts.incidents.incident import IncidentOpening, take_alert
+    from warehouse.incidents import IncidentStore
+
+    market = post_ids(warehouse, evidence_group)[:3]
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, url, source_id FROM posts WHERE id IN "
+                                 f"({', '.join(map(str, market))}) ORDER BY id")).all()
+        [(event, _)] = Counter(conn.execute(text(
+            "SELECT event_id FROM event_posts WHERE post_id IN "
+            f"({', '.join(map(str, market))})")).scalars()).most_common(1)
+    opened = (DAY_START + timedelta(hours=21)).astimezone(timezone.utc)
+    alert = Alert(fingerprint="spike:qingchuan.linjiang:police", kind="spike", level=2,
+                  title="涉警负面舆情激增：qingchuan.linjiang", reason="25 posts in 2 hours",
+                  evidence=tuple(Evidence(r.id, r.url, "夜市", r.source_id, None)
+                                 for r in rows),
+                  jurisdiction="qingchuan.linjiang", detected_at=opened)
+    opening = IncidentOpening(
+        fingerprint=alert.fingerprint, kind=alert.kind, level=alert.level, title=alert.title,
+        jurisdiction=alert.jurisdiction, topics=("police.enforcement_dispute",),
+        terms=("辅警",), content_hashes=(), sensitive=True, detected_at=opened,
+        track_units={"opinion": "临江分局政工室"}, notified=True, detail={})
+    store = IncidentStore(warehouse)
+    stored, incident, _ = store.record(
+        alert, lambda _a, _v: [],
+        lambda stored, first, current: take_alert(current, stored.alert_id, opening, first,
+                                                  True), event_id=event)
+    # the police's statement at 23:30, as the monitor would record it
+    [statement] = post_ids(warehouse, "statement")
+    with warehouse.engine.begin() as conn:
+        conn.execute(text("UPDATE incidents SET official_post_id = :p, official_statement_at = "
+                          "(SELECT seen_at FROM posts WHERE id = :p) WHERE id = :i"),
+                     {"p": statement, "i": incident.id})
+    actions.acknowledge(store, stored.alert_id, "值班员王五", opened + timedelta(minutes=12))
+    actions.track(store, stored.alert_id, "opinion", "start", "政工刘六",
+                  opened + timedelta(minutes=40))
+    return incident.id
+
+
+def add_hostile(warehouse: Warehouse) -> None:
+    """Posts about the market whose titles, links, authors and platforms are the hostile
+    corpus (tests/hostile.py), posted first and reposted most, and hostile comments under
+    them: they become the evidence, first posters, most spread posts and accounts."""
+    from tests.hostile import TITLES, URLS
+
+    stamp = (DAY_START + timedelta(hours=19, minutes=50)).astimezone(timezone.utc)
+    raws = []
+    for i, title in enumerate(TITLES):
+        raws.append(RawPost(
+            source_id="bh_weibo", external_id=f"hostile-{i}", url=URLS[i % len(URLS)],
+            title=title, body=f"{_WHERE[i % 4]}，{_WHO[i % 4]}{_DID[i % 5]}，{_SAY[i % 6]}",
+            author=TITLES[(i + 3) % len(TITLES)], published_at=stamp + timedelta(seconds=i),
+            fetched_at=stamp + timedelta(minutes=5), platform=TITLES[(i + 7) % len(TITLES)],
+            reposts=1000 + i, comments=10))
+    for i, title in enumerate(TITLES[:6]):
+        raws.append(RawPost(
+            source_id="bh_weibo", external_id=f"hostile-reply-{i}", url=URLS[i % len(URLS)],
+            title="", body=title, author=TITLES[-1 - i], parent_id=f"hostile-{i}",
+            relation="comment", published_at=stamp + timedelta(minutes=2, seconds=i),
+            fetched_at=stamp + timedelta(minutes=5)))
+    run = warehouse.start_run(stamp + timedelta(minutes=5))
+    result = FetchResult(source_id="bh_weibo", status=FETCH_OK, cursor=SourceCursor(),
+                         posts=tuple(raws))
+    warehouse.store_fetch(run, result, scorer().score_many(raws), stamp + timedelta(minutes=5))
+    warehouse.finish_run(run, stamp + timedelta(minutes=5), alerts_new=0,
+                         notifications_sent=0, errors=[])
 
 
 def post_ids(warehouse: Warehouse, group: str) -> list[int]:

@@ -73,15 +73,20 @@ def test_posts_are_the_story_of_the_evidence(warehouse):
 def test_timeline_spread_and_sentiment_add_up(warehouse):
     report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
     charts = [b for s in report.sections for b in s.blocks if isinstance(b, Chart)]
-    assert len(charts) == 2 and all(c.png.startswith(b"\x89PNG") for c in charts)
+    assert len(charts) == 4 and all(c.png.startswith(b"\x89PNG") for c in charts)
+    assert [c.title[:2] for c in charts] == ["图1", "图2", "图3", "图4"]
     moments = _table(report, "关键节点").rows
     assert [m[1] for m in moments][:3] == ["首条信息", "首次发现并告警（III级黄色）", "签收"]
     assert any(m[1] == "依法处理启动" for m in moments)
-    sources = _table(report, "各来源信息量").rows
-    assert sum(r[2] for r in sources) == report.facts["posts"]
-    assert {"临江新闻", "青川公安"} <= {r[0] for r in sources}
-    sentiment = _table(report, "各时段情感倾向").rows
-    assert sum(sum(r[1:4]) for r in sentiment) == report.facts["posts"]
+    # spread: the stories of the evidence (the seeded incident follows no event)
+    sources = _table(report, "各来源条数").rows
+    assert sum(r[1] for r in sources) == report.facts["spread_total"]
+    assert report.facts["spread_total"] == len([p for p in POSTS if p.content_hash == STORY])
+    assert {r[0] for r in sources} == {"临江新闻"}
+    over_time = _table(report, "各时段对警态度").rows
+    assert sum(sum(r[1:5]) for r in over_time) == report.facts["posts"]      # stance
+    assert sum(sum(r[6:9]) for r in over_time) == report.facts["posts"]      # sentiment
+    assert sum(r[1] for r in over_time) == report.facts["against_police"]
     reposted = _table(report, "转发最多的内容").rows
     assert reposted[0][1] == len([p for p in POSTS if p.content_hash == STORY])
     assert isinstance(reposted[0][0], Link) and reposted[0][0].url.startswith("https://")
@@ -110,7 +115,7 @@ def test_every_format_and_the_cli(warehouse, warehouse_url, tmp_path, capsys):
     assert "&lt;b&gt;视频&lt;/b&gt;" in html and "<b>视频" not in html
     assert "jingyu" not in to_markdown(report).split("附录")[0]
     word = Word(io.BytesIO(to_docx(report)))
-    assert len(word.inline_shapes) == 2 and any("专报" in p.text for p in word.paragraphs)
+    assert len(word.inline_shapes) == 4 and any("专报" in p.text for p in word.paragraphs)
     out = tmp_path / "zhuanbao.docx"
     assert main(["report", "incident", "1", "--database", warehouse_url, "-o", str(out)]) == 0
     assert out.stat().st_size > 0
