@@ -4,6 +4,7 @@ same question written here; the report in headless Chromium and in Word."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -53,8 +54,10 @@ def _incident_posts(warehouse, incident: int) -> list:
     the event's stories, the evidence and the statement itself."""
     [(event, official)] = _rows(warehouse, "SELECT event_id, official_post_id FROM incidents "
                                            "WHERE id = :i", i=incident)
-    evidence = [int(i) for i in re.findall(r'"post_id": ?(\d+)', str(_rows(
-        warehouse, "SELECT evidence FROM alerts WHERE incident_id = :i", i=incident)))]
+    evidence = [int(item["post_id"]) for (value,) in _rows(
+        warehouse, "SELECT evidence FROM alerts WHERE incident_id = :i", i=incident)
+        for item in (json.loads(value) if isinstance(value, str) else value)]
+    assert evidence
     seeds = {r.id: r.story_id for r in _rows(
         warehouse, "SELECT id, story_id FROM posts WHERE id IN (SELECT post_id FROM "
                    "event_posts WHERE event_id = :e)", e=event)}
