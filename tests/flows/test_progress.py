@@ -113,3 +113,10 @@ def test_an_import_in_jingyu_run_shows_progress_on_a_terminal_only(tmp_path) -> 
             assert "importing export: 100%" in err and "600/600" in err and "posts/s" in err
         else:
             assert "importing export" not in err and "600/600" not in err
+
+
+@pytest.mark.slow
+def test_the_demo_set_up_shows_progress_on_a_terminal(tmp_path) -> None:
+    code, err = _run(["demo", "--workdir", str(tmp_path / "demo")], terminal=True)
+    assert code == 0, err
+    assert "demo set-up: 100%" in err and "2/2" in err and "steps" in err
