@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 
 from alerts.incidents.timers import (
     ACK,
@@ -16,7 +17,7 @@ from alerts.incidents.timers import (
     TRACKS,
     TimerSettings,
 )
-from jingyu.timeutil import shanghai
+from jingyu.timeutil import from_db, shanghai
 from reports import charts
 from reports.blocks import POLARITY_ZH, STATUS_ZH, Labels, duration, level_short, share
 from reports.document import Chart, Document, Link, Paragraph, Section, Table, shorten
@@ -137,7 +138,8 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
         Section("六、三同步", (_tracks(incident),)),
         Section("七、时限", (_timers(incident, timers, now),)),
         Section("八、官方发声", _statement(incident, by_id, first_post)),
-        Section("九、证据清单", (_evidence(evidence_ids, incident.official_post_id, by_id),)),
+        Section("九、证据清单", (_evidence(evidence_ids, incident.official_post_id, by_id,
+                                        _captures(engine, evidence_ids + official)),)),
     )
     stories = sorted({p.story_id for p in posts if p.story_id is not None})
     appendix = Section("十、附录：数据来源", (
@@ -153,6 +155,8 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
                      f"{incident.alert_id}\""),
             ("热点编号（story_id）", "、".join(str(s) for s in stories) or "无"),
             ("传播情况", _spread_trace(spread)),
+            ("网页快照（固证，WARC 文件）",
+             f"jingyu evidence export {incident.id} -o bundle.zip"),
             ("对警态度", "事件帖子的 police_stance（对警负面/中性/正面）与 police_stance_p（判定概率）"
                      "两列；非涉警帖子无此值"),
             ("事件帖子", "jingyu query --sql \"select * from posts where story_id in ("
@@ -474,8 +478,35 @@ def _statement(incident: IncidentState, by_id: dict[int, IncidentPost],
     return (Table(headers=("项目", "情况"), rows=tuple(rows), caption="官方发声（警情通报）"),)
 
 
+def _captures(engine, post_ids: list[int]) -> dict[int, object]:
+    """The 固证 of each post (warehouse evidence table: its page kept as a WARC file)."""
+    from sqlalchemy import select
+
+    from warehouse.models import EvidenceRow
+
+    if not post_ids:
+        return {}
+    with engine.connect() as conn:
+        return {row.post_id: row for row in conn.execute(
+            select(EvidenceRow.post_id, EvidenceRow.status, EvidenceRow.fetched_at,
+                   EvidenceRow.http_status, EvidenceRow.sha256, EvidenceRow.path,
+                   EvidenceRow.error, EvidenceRow.attempts)
+            .where(EvidenceRow.post_id.in_(post_ids)))}
+
+
+def _capture_text(post: IncidentPost, capture: object | None) -> str:
+    kept = f"{local_text(post.fetched_at)} 采集；内容指纹 {post.content_hash[:16]}"
+    if capture is None:
+        return kept
+    if capture.status == "kept":
+        return (f"{kept}；网页快照 {local_text(from_db(capture.fetched_at))}"
+                f"（HTTP {capture.http_status or '-'}，SHA-256 {(capture.sha256 or '')[:16]}，"
+                f"{PurePosixPath(capture.path or '').name or 'WARC'}）")
+    return f"{kept}；网页快照未成功（{capture.attempts} 次：{shorten(capture.error or '', 40)}）"
+
+
 def _evidence(evidence_ids: list[int], official_id: int | None,
-              by_id: dict[int, IncidentPost]) -> Table:
+              by_id: dict[int, IncidentPost], captures: dict[int, object]) -> Table:
     ids = list(dict.fromkeys(evidence_ids + ([official_id] if official_id else [])))
     rows = []
     for n, post_id in enumerate(ids, start=1):
@@ -484,8 +515,8 @@ def _evidence(evidence_ids: list[int], official_id: int | None,
             rows.append((n, "-", "-", f"帖子 {post_id}（已归档或删除）", "-", post_id))
             continue
         rows.append((n, local_text(post.seen_at), post.source_name, _quote(post),
-                     f"{local_text(post.fetched_at)} 采集；内容指纹 {post.content_hash[:16]}",
-                     post_id))
+                     _capture_text(post, captures.get(post_id)), post_id))
     return Table(headers=("序号", "发布时间", "来源", "内容（原文链接）", "固证", "帖子ID"),
-                 rows=tuple(rows), caption="告警证据与官方发声（原文链接；采集时间与内容指纹）",
+                 rows=tuple(rows),
+                 caption="告警证据与官方发声（原文链接；采集时间、内容指纹与网页快照）",
                  empty="无")

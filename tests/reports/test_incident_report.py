@@ -121,3 +121,22 @@ def test_every_format_and_the_cli(warehouse, warehouse_url, tmp_path, capsys):
     assert out.stat().st_size > 0
     assert main(["report", "incident", "99", "--database", warehouse_url]) == 1
     assert "no incident 99" in capsys.readouterr().err
+
+
+def test_evidence_lists_the_kept_page_snapshots(warehouse):
+    from collectors.evidence import EvidenceCapture
+    from warehouse.evidence import record
+
+    at = OPENED + timedelta(minutes=5)
+    record(warehouse, 1, EvidenceCapture(
+        post_id=warehouse.evidence, url="https://example.org/story/1", fetched_at=at,
+        status="kept", http_status=200, sha256="ab" * 32, warc_sha256="cd" * 32, size=1234,
+        path="1/post-1.warc.gz"))
+    record(warehouse, 1, EvidenceCapture(
+        post_id=warehouse.official, url="https://example.org/p", fetched_at=at,
+        status="failed", error="HTTP 404 the page was deleted by its author"))
+    report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
+    rows = {r[-1]: r[4] for r in _table(report, "告警证据").rows}
+    assert rows[warehouse.evidence].endswith(
+        "网页快照 2026-11-25 11:35（HTTP 200，SHA-256 abababababababab，post-1.warc.gz）")
+    assert "网页快照未成功（1 次：HTTP 404" in rows[warehouse.official]

@@ -1,0 +1,77 @@
+"""Word layout a leader reads on A4 (issue 14): the widest tables of the brief and the 专报
+with columns wide enough for their headers, the header row repeated on every page, rows
+not split, headings and captions kept with what follows, charts within the page, Chinese
+fonts found for the charts."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from docx import Document as Word
+from docx.oxml.ns import qn
+from docx.shared import Cm
+
+from flows.reporting import load_labels
+from reports import charts
+from reports.daily import build_daily_brief
+from reports.incident import build_incident_report
+from reports.render import CELL_PADDING_CM, CHART_MAX_HEIGHT_CM, TEXT_WIDTH_CM, UNIT_CM, to_docx
+from tests.reports.planted import DAY_START, NOW, load, open_incident
+
+LABELS = load_labels()
+
+
+@pytest.fixture(scope="module")
+def words(tmp_path_factory):
+    warehouse = load(f"sqlite:///{tmp_path_factory.mktemp('word') / 'w.db'}")
+    try:
+        incident = open_incident(warehouse)
+        documents = [build_daily_brief(warehouse, DAY_START.date(), labels=LABELS, now=NOW),
+                     build_incident_report(warehouse, incident, labels=LABELS, now=NOW)]
+    finally:
+        warehouse.close()
+    return [(d, Word(io.BytesIO(to_docx(d)))) for d in documents]
+
+
+def _units(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def test_pages_are_a4_and_tables_fill_the_text_width(words):
+    for document, word in words:
+        page = word.sections[0]
+        assert (round(page.page_width.cm, 1), round(page.page_height.cm, 1)) == (21.0, 29.7)
+        assert len(word.tables) == len([t for t in document.tables() if t.rows])
+        for table in word.tables:
+            widths = [c.width for c in table.columns]
+            assert abs(sum(w.cm for w in widths) - TEXT_WIDTH_CM) < 0.05
+            for cell, width in zip(table.rows[0].cells, widths):
+                # a header of up to five CJK characters on one line; longer ones on two at most
+                header = cell.text
+                needed = min(_units(header), 10) * UNIT_CM + CELL_PADDING_CM
+                assert width >= Cm(needed) - 2, (header, width.cm, needed)
+
+
+def test_header_rows_repeat_and_rows_do_not_split(words):
+    for _, word in words:
+        for table in word.tables:
+            rows = table.rows
+            assert rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+            assert all(r._tr.trPr.find(qn("w:cantSplit")) is not None for r in rows)
+
+
+def test_headings_captions_and_charts_keep_with_what_follows(words):
+    for document, word in words:
+        headings = [p for p in word.paragraphs if p.style.name == "Heading 1"]
+        assert len(headings) == len(document.sections)
+        assert all(p.paragraph_format.keep_with_next for p in headings)
+        pictures = word.inline_shapes
+        assert len(pictures) >= 4
+        for shape in pictures:
+            assert shape.width.cm <= TEXT_WIDTH_CM and shape.height.cm <= CHART_MAX_HEIGHT_CM + 0.01
+
+
+def test_charts_are_in_chinese_when_a_cjk_font_exists():
+    font = charts.cjk_font()
+    assert font is not None, "no CJK font: scripts/setup.sh installs fonts-noto-cjk"
+    assert charts.label("负面", "negative") == "负面"
