@@ -261,10 +261,10 @@ def _write_excel(result: QueryResult, path: Path, labels: Labels,
 def search_rows(result: Any) -> QueryResult:
     """Search hits (warehouse.search.SearchResult) as a table: ids, Beijing times, full text."""
     columns = ["post_id", "seen_at", "source_id", "jurisdiction", "polarity", "police_related",
-               "topics", "title", "text", "url", "story_id", "incident_ids", "score"]
+               "topics", "title", "text", "url", "story_id", "event_id", "incident_ids", "score"]
     rows = [(h.post_id, local_text(h.seen_at), h.source_id, h.jurisdiction, h.polarity,
              int(h.police_related), list(h.topics), h.title, h.text, h.url, h.story_id,
-             list(h.incident_ids), h.score) for h in result.hits]
+             h.event_id, list(h.incident_ids), h.score) for h in result.hits]
     return QueryResult(name="search", columns=columns, rows=rows)
 
 

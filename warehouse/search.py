@@ -81,7 +81,9 @@ class SearchHit:
     topics: tuple[str, ...]
     story_id: int | None               # reposts and near-copies share it
     incident_ids: tuple[int, ...]      # incidents whose evidence holds this text or its story
+    #                                    or that follow its event
     score: float | None                # relevance (order="relevance" only)
+    event_id: int | None = None        # the real-world event it joined (jingyu events show)
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
              "cap": TOTAL_CAP + 1}
     columns = """p.id, p.seen_at, p.source_id, s.name AS source_name, p.title, p.text, p.url,
                p.jurisdiction, p.polarity, p.police_related, p.topics, p.story_id,
-               p.content_hash"""
+               p.content_hash,
+               (SELECT ep.event_id FROM event_posts ep WHERE ep.post_id = p.id) AS event_id"""
     relevance_sql = f"""
         WITH pool AS (
             SELECT p.id FROM posts p WHERE {where}
@@ -261,6 +264,13 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
             else:
                 rows = conn.execute(_statement(newest_sql), _used(binds, newest_sql)).all()
         incidents = _incidents_of(conn, pg, [(r.content_hash, r.story_id) for r in rows])
+        events = {r.event_id for r in rows if r.event_id is not None}
+        of_event: dict[int, set[int]] = {}
+        if events:
+            for incident_id, event_id in conn.execute(
+                    text("SELECT id, event_id FROM incidents WHERE event_id IN :events")
+                    .bindparams(bindparam("events", expanding=True)), {"events": sorted(events)}):
+                of_event.setdefault(event_id, set()).add(incident_id)
     hits = tuple(SearchHit(
         post_id=r.id, seen_at=from_db(_as_datetime(r.seen_at)), source_id=r.source_id,
         source_name=r.source_name, title=r.title or "", text=r.text or "",
@@ -268,8 +278,9 @@ def search(engine: Engine, query: SearchQuery) -> SearchResult:
         jurisdiction=r.jurisdiction, polarity=r.polarity, police_related=bool(r.police_related),
         topics=tuple(_json_list(r.topics)), story_id=r.story_id,
         incident_ids=tuple(sorted(incidents.get(r.content_hash, set())
-                                  | incidents.get(("story", r.story_id), set()))),
-        score=None if r.score is None else round(float(r.score), 3))
+                                  | incidents.get(("story", r.story_id), set())
+                                  | of_event.get(r.event_id, set()))),
+        score=None if r.score is None else round(float(r.score), 3), event_id=r.event_id)
         for r in rows)
     return SearchResult(query=query, terms=terms, hits=hits, total=min(total, TOTAL_CAP),
                         total_capped=total > TOTAL_CAP)

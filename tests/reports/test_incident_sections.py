@@ -189,3 +189,19 @@ def test_the_report_in_a_browser_and_in_word(planted, page, screenshot, tmp_path
     assert any("被转发" in t for t in text_of_tables)
     paragraphs = "\n".join(p.text for p in word.paragraphs)
     assert "图3 对警态度走势" in paragraphs and "图2 传播曲线" in paragraphs
+
+
+def test_search_hits_link_to_their_event_and_its_incident(planted):
+    from warehouse.search import SearchQuery, search
+
+    warehouse, incident = planted
+    [(event,)] = _rows(warehouse, "SELECT event_id FROM incidents WHERE id = :i", i=incident)
+    members = {r.post_id for r in _rows(warehouse, "SELECT post_id FROM event_posts "
+                                                   "WHERE event_id = :e", e=event)}
+    result = search(warehouse.engine, SearchQuery(text="滨河路 夜市", limit=100))
+    in_event = [h for h in result.hits if h.post_id in members]
+    assert len(in_event) >= 20 and all(h.event_id == event for h in in_event)
+    # the incident follows the event: every post of it links there, not only its evidence
+    assert all(incident in h.incident_ids for h in in_event)
+    outside = [h for h in result.hits if h.post_id not in members]
+    assert all(h.event_id != event and incident not in h.incident_ids for h in outside)
