@@ -431,8 +431,9 @@ def _tracks(incident: IncidentState) -> Table:
 
 
 def _note_time(value: object) -> str:
+    # stored as naive UTC (alerts.incidents.incident): not as local time, 8 hours early
     try:
-        return local_text(datetime.fromisoformat(str(value)))
+        return local_text(from_db(datetime.fromisoformat(str(value))))
     except ValueError:
         return ""
 

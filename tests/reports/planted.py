@@ -195,6 +195,8 @@ def open_incident(warehouse: Warehouse, evidence_group: str = "market") -> int:
     actions.acknowledge(store, stored.alert_id, "值班员王五", opened + timedelta(minutes=12))
     actions.track(store, stored.alert_id, "opinion", "start", "政工刘六",
                   opened + timedelta(minutes=40))
+    actions.track(store, stored.alert_id, "opinion", "note", "政工刘六",
+                  opened + timedelta(minutes=55), note="已联系属地网信，准备情况通报")
     return incident.id
 
 

@@ -205,3 +205,20 @@ def test_search_hits_link_to_their_event_and_its_incident(planted):
     assert all(incident in h.incident_ids for h in in_event)
     outside = [h for h in result.hits if h.post_id not in members]
     assert all(h.event_id != event and incident not in h.incident_ids for h in outside)
+
+
+def test_places_and_tracks_with_units_and_notes(planted):
+    warehouse, incident = planted
+    report = build_incident_report(warehouse, incident, labels=LABELS, now=NOW)
+    posts = {p.id for p in _incident_posts(warehouse, incident)}
+    places = Counter(r.jurisdiction for r in _rows(warehouse, "SELECT id, jurisdiction FROM posts")
+                     if r.id in posts)
+    names = dict(LABELS.jurisdictions)
+    table = _table(_section(report, "五、涉及地点"), "信息涉及的辖区")
+    assert {r[0]: r[1] for r in table.rows} == {names.get(j, j) if j else "未定位": n
+                                               for j, n in places.items()}
+    tracks = {r[0]: r for r in _table(_section(report, "六、三同步"), "三同步").rows}
+    assert tracks["舆论引导"][1] == "临江分局政工室"
+    assert tracks["舆论引导"][2].startswith("2026-11-25 21:40 政工刘六（发现后 40分钟")
+    assert tracks["舆论引导"][4] == "2026-11-25 21:55 政工刘六：已联系属地网信，准备情况通报"
+    assert tracks["依法处理"][2] == "未启动"
