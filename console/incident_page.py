@@ -19,7 +19,7 @@ from console.spread_view import SPREADS, spread_chart
 from console.views import render
 from console.volume import volume_chart
 from jingyu.timeutil import utcnow
-from warehouse.incident_posts import incident_posts
+from warehouse.incident_posts import posts_of_incident
 from warehouse.incidents import NoSuchIncident
 from warehouse.records import IncidentEvent, IncidentState
 
@@ -61,15 +61,12 @@ def incident_page(request: Request, incident_id: int) -> Response:
     alert, events = store.alert(incident.alert_id), store.events(incident.id)
     now = utcnow()
     flash = request.session.pop("flash", None)
-    posts = incident_posts(console.warehouse.engine, incident.content_hashes,
-                           [e["post_id"] for e in alert["evidence"] if e.get("post_id")],
-                           [incident.official_post_id] if incident.official_post_id else [])
+    # The same posts as its 专报 and 传播路径: its alerts' evidence, their stories, its event.
+    evidence, posts = posts_of_incident(store, incident)
     chart = volume_chart([p.seen_at for p in posts],
                          [("发现", incident.opened_at), ("签收", incident.acknowledged_at),
                           ("官方发声", incident.official_statement_at)], now)
-    # 传播路径: the incident's event, else the story of its evidence (the 专报's reading).
-    spread = SPREADS.spread(console.warehouse.engine, incident.event_id,
-                            [e["post_id"] for e in alert["evidence"] if e.get("post_id")])
+    spread = SPREADS.spread(console.warehouse.engine, incident.event_id, evidence)
     return render(request, "incident.html",
                   spread=spread, spread_chart=spread_chart(spread) if spread else None,
                   card=card(incident, console.jurisdiction_name(incident.jurisdiction),

@@ -21,7 +21,7 @@ from jingyu.timeutil import from_db, shanghai
 from reports import charts
 from reports.blocks import POLARITY_ZH, STATUS_ZH, Labels, duration, level_short, share
 from reports.document import Chart, Document, Link, Paragraph, Section, Table, shorten
-from warehouse.incident_posts import SELECTION, IncidentPost, incident_posts
+from warehouse.incident_posts import SELECTION, IncidentPost, posts_of_incident
 from warehouse.incidents import IncidentStore
 from warehouse.queries import local_text
 from warehouse.records import IncidentEvent, IncidentState
@@ -108,15 +108,9 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
     store = IncidentStore(warehouse)
     incident = store.get(incident_id)
     events = store.events(incident_id)
-    evidence_ids = [int(e["post_id"]) for e in store.alert(incident.alert_id)["evidence"]
-                    if isinstance(e, dict) and e.get("post_id") is not None]
     official = [incident.official_post_id] if incident.official_post_id else []
-    # And the evidence of the alerts that joined it (other signals of its event), once each.
-    evidence_ids = list(dict.fromkeys(evidence_ids + [
-        int(e["post_id"]) for a in store.alerts_of(incident_id) for e in a["evidence"]
-        if isinstance(e, dict) and e.get("post_id") is not None]))
-    posts = incident_posts(engine, incident.content_hashes, evidence_ids, also=official,
-                           event_id=incident.event_id)
+    # The evidence of its alerts (and of the alerts that joined it), their stories, its event.
+    evidence_ids, posts = posts_of_incident(store, incident)
     by_id = {p.id: p for p in posts}
     # Where it spread: the incident's event and the comments and reposts of its posts (else
     # the stories of its evidence), counted by warehouse.spread.

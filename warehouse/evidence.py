@@ -15,7 +15,7 @@ from sqlalchemy import select
 from collectors.evidence import EvidenceCapture
 from jingyu.display import one_line
 from jingyu.timeutil import as_utc_naive, from_db, shanghai
-from warehouse.incident_posts import incident_posts
+from warehouse.incident_posts import posts_of_incident
 from warehouse.incidents import IncidentStore
 from warehouse.models import EvidenceRow, IncidentRow
 from warehouse.store import Warehouse
@@ -56,10 +56,9 @@ def wanted(warehouse: Warehouse, limit: int) -> list[Wanted]:
 
 
 def _posts(store: IncidentStore, incident) -> list:
-    alert = store.alert(incident.alert_id)
-    evidence_ids = [int(e["post_id"]) for e in alert["evidence"]
-                    if isinstance(e, dict) and e.get("post_id") is not None]
-    return incident_posts(store.warehouse.engine, incident.content_hashes, evidence_ids)
+    """The posts of an incident, as its 专报 lists them (evidence of all its alerts, their
+    stories, its event, its official statement)."""
+    return posts_of_incident(store, incident)[1]
 
 
 def record(warehouse: Warehouse, incident_id: int, capture: EvidenceCapture) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, text
+from sqlalchemy.orm import Session
 
 from jingyu.timeutil import from_db
 
@@ -72,6 +73,11 @@ def incident_posts(engine: Engine, content_hashes: Sequence[str], post_ids: Sequ
         ORDER BY p.seen_at, p.id""").bindparams(bindparam("hashes", expanding=True),
                                                 bindparam("ids", expanding=True),
                                                 bindparam("also", expanding=True))
+    if event_id is not None:             # an event merged into another: the one it joined
+        from warehouse.events import live_event
+
+        with Session(engine) as session:
+            event_id = live_event(session, event_id)
     # An empty IN list is not valid SQL everywhere: a value no post has stands in.
     binds = {"hashes": list(content_hashes) or [""], "ids": list(post_ids) or [-1],
              "also": list(also) or [-1], "event": event_id if event_id is not None else -1}
@@ -91,3 +97,23 @@ def incident_posts(engine: Engine, content_hashes: Sequence[str], post_ids: Sequ
 
 def _datetime(value: object) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def evidence_ids(store, incident) -> list[int]:
+    """The evidence posts of an incident: its alert's, then those of the alerts that joined
+    it (other signals of its event), once each. `store` is a warehouse.incidents.IncidentStore."""
+    ids = [int(e["post_id"]) for e in store.alert(incident.alert_id)["evidence"]
+           if isinstance(e, dict) and e.get("post_id") is not None]
+    return list(dict.fromkeys(ids + [
+        int(e["post_id"]) for a in store.alerts_of(incident.id) for e in a["evidence"]
+        if isinstance(e, dict) and e.get("post_id") is not None]))
+
+
+def posts_of_incident(store, incident) -> tuple[list[int], list[IncidentPost]]:
+    """(evidence post ids, every post the incident is about) as its 专报, its console page and
+    its 固证 read them: the evidence of all its alerts with their stories, the posts of its
+    real-world event (following merges) and its official statement, oldest first."""
+    ids = evidence_ids(store, incident)
+    official = [incident.official_post_id] if incident.official_post_id else []
+    return ids, incident_posts(store.warehouse.engine, incident.content_hashes, ids,
+                               also=official, event_id=incident.event_id)

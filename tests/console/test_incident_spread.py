@@ -15,7 +15,7 @@ from tests.console.test_console_browser import log_in
 from transforms.records import ScoredPost
 from warehouse.events import move_posts
 from warehouse.incidents import IncidentStore
-from warehouse.models import Post
+from warehouse.models import EventPostRow, Post
 from warehouse.store import Warehouse
 
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'">'
@@ -67,6 +67,9 @@ def test_incident_page_shows_the_spread_of_its_event(console, page, screenshot):
         with Session(wh.engine) as session, session.begin():
             news = session.scalar(select(Post.id).where(Post.external_id == "n1"))
             move_posts(session, [news], seeded.event_id, "analyst")
+            event_titles = set(session.scalars(
+                select(Post.title).join(EventPostRow, EventPostRow.post_id == Post.id)
+                .where(EventPostRow.event_id == seeded.event_id)))
     finally:
         wh.close()
 
@@ -92,6 +95,15 @@ def test_incident_page_shows_the_spread_of_its_event(console, page, screenshot):
     assert sum(int(label.split("帖子 ")[1].split(" 条")[0]) for label in labels) == 2
     assert sum(int(label.split("评论/转发 ")[1].split(" 条")[0]) for label in labels) == 3
     assert section.locator("rect.sbar.thread[height]").count() == len(labels)
+    # 传播量 and 相关帖子 read the same posts: every post of the event is listed and counted
+    # (the news report joined the event by hand shares no text or story with the evidence).
+    assert len(event_titles) == 2 and "临江街道摊贩受伤事件追踪" in event_titles
+    listed = page.locator("ol.evidence li")
+    texts = [listed.nth(i).inner_text() for i in range(listed.count())]
+    for title in event_titles:
+        assert any(title in t for t in texts), (title, texts)
+    volume = page.locator("h2", has_text="传播量").inner_text()
+    assert f"共 {len(texts)} 条" in volume, (volume, len(texts))
     section.scroll_into_view_if_needed()
     screenshot(page, "incident-spread")
     # On a duty officer's phone the section fits the screen's width.

@@ -110,3 +110,22 @@ def test_incident_spread_falls_back_to_the_story_of_its_evidence(warehouse_url: 
     assert incident_spread(wh.engine, None, []) is None
     assert incident_spread(wh.engine, None, [10**9]) is None
     wh.close()
+
+
+def test_incident_posts_follow_a_merged_event_like_its_spread(warehouse_url: str) -> None:
+    """The incident page's 传播量 and 相关帖子 and the 专报 read warehouse.incident_posts; an
+    incident whose event was merged into another still finds every post of the event, the
+    same posts as its 传播路径 (event_spread) counts as the event's own."""
+    from warehouse.incident_posts import incident_posts
+
+    wh, ids = world(warehouse_url)
+    with Session(wh.engine) as session, session.begin():
+        event = move_posts(session, [ids["p1"], ids["n1"]], None, "split")
+        other = move_posts(session, [ids["p2"]], None, "split")
+        merge_events(session, event, other)
+    spread = event_spread(wh.engine, other)
+    found = incident_posts(wh.engine, [], [], event_id=other)
+    assert {p.id for p in found} == {ids["p1"], ids["n1"], ids["p2"]}
+    assert len(found) == spread.posts == 3
+    assert incident_posts(wh.engine, [], [], event_id=event) == found
+    wh.close()
