@@ -25,6 +25,8 @@ ACTION_NAMES = {
     "level_raised": "升级", "level_lowered": "降级", "resolved": "处置完毕", "closed": "关闭",
     "reopened": "重新打开", "escalated": "超时上报", "renotified": "再次提醒",
     "notification_silenced": "通知被静默", "alert_updated": "告警更新",
+    "merged_in": "合并（并入他案）", "merged_into": "被合并", "split": "拆分出新事件",
+    "split_from": "拆分自",
 }
 
 

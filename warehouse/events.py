@@ -487,6 +487,11 @@ class EventStore:
         with self._session() as session:
             return events_of_posts(session, post_ids)
 
+    def live_event(self, event_id: int) -> int:
+        """The event an id now stands for (following merges)."""
+        with self._session() as session:
+            return live_event(session, event_id)
+
 
 def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: int = 500
                    ) -> int:
