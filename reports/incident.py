@@ -221,12 +221,10 @@ def _event_text(event: IncidentEvent) -> tuple[str, str]:
     return what, str(detail.get("note") or detail.get("reason") or "")
 
 
-def _timeline(incident: IncidentState, events: list[IncidentEvent],
-              posts: list[IncidentPost], slots: Slots) -> tuple:
-    counts, negative = [0] * slots.count, [0] * slots.count
-    for p in posts:
-        counts[slots.index(p.seen_at)] += 1
-        negative[slots.index(p.seen_at)] += p.polarity == "negative"
+def timeline_marks(incident: IncidentState, events: list[IncidentEvent],
+                   posts: list[IncidentPost]) -> list[tuple[datetime, str]]:
+    """The moments marked on the timeline chart: first post, detection, acknowledgement,
+    official statement and each level change, from the incident's rows."""
     marks: list[tuple[datetime, str]] = []
     if posts:
         marks.append((posts[0].seen_at, "首条"))
@@ -237,14 +235,25 @@ def _timeline(incident: IncidentState, events: list[IncidentEvent],
         marks.append((incident.official_statement_at, "官方发声"))
     marks += [(e.at, "升级" if e.action == "level_raised" else "降级")
               for e in events if e.action in ("level_raised", "level_lowered")]
+    return marks
+
+
+def _timeline(incident: IncidentState, events: list[IncidentEvent],
+              posts: list[IncidentPost], slots: Slots) -> tuple:
+    counts, negative = [0] * slots.count, [0] * slots.count
+    for p in posts:
+        counts[slots.index(p.seen_at)] += 1
+        negative[slots.index(p.seen_at)] += p.polarity == "negative"
+    marks = timeline_marks(incident, events, posts)
     labels = slots.labels()
     chart = Chart(
         title=f"图1 信息量走势（北京时间，{slots.describe()}；虚线为关键节点）",
         png=charts.timeline(labels, counts, negative,
                             [(slots.position(at), charts.label(text, MARKS_ASCII[text]))
                              for at, text in marks]),
-        alt="；".join(f"{labels[i]} {counts[i]} 条（负面 {negative[i]}）"
-                     for i in range(slots.count) if counts[i]) or "无信息",
+        alt=("；".join(f"{labels[i]} {counts[i]} 条（负面 {negative[i]}）"
+                      for i in range(slots.count) if counts[i]) or "无信息")
+        + "。关键节点：" + "；".join(f"{text} {local_text(at)}" for at, text in marks),
         )
     rows = []
     if posts:

@@ -22,7 +22,7 @@ from collectors.records import FETCH_ERROR, FETCH_OK, FetchResult, SourceConfig,
 from jingyu.display import excerpt
 from jingyu.timeutil import as_utc_naive, from_db, utcnow
 from transforms.records import NEGATIVE, ScoredPost
-from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time
+from warehouse.db import database_url, ensure_schema, make_engine, one_at_a_time, one_writer
 from warehouse.ledger import account, orphaned_runs, process_identity, settle
 from warehouse.models import (AlertRow, EventPostRow, OutboxRow, Post, PostTopic, RobotPost, Run, RunSource,
                               Source)
@@ -371,7 +371,7 @@ class Warehouse:
         Returns the number of new posts.
         """
         stamp = as_utc_naive(now)
-        with self._session.begin() as session:
+        with one_writer(self.engine), self._session.begin() as session:
             source = session.get_one(Source, result.source_id)
             new_ids: list[int] = []
             refused: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from docx import Document as Word
@@ -140,3 +140,42 @@ def test_evidence_lists_the_kept_page_snapshots(warehouse):
     assert rows[warehouse.evidence].endswith(
         "网页快照 2026-11-25 11:35（HTTP 200，SHA-256 abababababababab，post-1.warc.gz）")
     assert "网页快照未成功（1 次：HTTP 404" in rows[warehouse.official]
+
+
+def test_timeline_chart_marks_the_moments_of_the_rows(warehouse, monkeypatch):
+    """图1 marks the first post, detection, 签收, the official statement and each level change,
+    where the incident's rows put them; the alt text names them with their times."""
+    from alerts.incidents import actions
+    from jingyu.timeutil import from_db
+    from reports import charts
+    from warehouse.incidents import IncidentStore
+    from warehouse.queries import local_text
+
+    store = IncidentStore(warehouse)
+    raised = OPENED + timedelta(hours=1)
+    actions.change_level(store, 1, 2, "带班领导王五", raised, "舆情升温")
+    drawn = []
+    real = charts.timeline
+    monkeypatch.setattr(charts, "timeline", lambda *a: drawn.append(a) or real(*a))
+    report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
+    incident = store.get(1)
+    with warehouse.engine.connect() as conn:      # the first post of the evidence's story
+        first = conn.execute(text("SELECT MIN(seen_at) FROM posts WHERE content_hash = :h"),
+                             {"h": STORY}).scalar_one()
+    first = from_db(first if isinstance(first, datetime) else datetime.fromisoformat(first))
+    expected = [(first, "首条"), (incident.opened_at, "发现"),
+                (incident.acknowledged_at, "签收"),
+                (incident.official_statement_at, "官方发声"), (raised, "升级")]
+    assert all(at is not None for at, _ in expected)
+    chart = next(b for s in report.sections for b in s.blocks
+                 if isinstance(b, Chart) and b.title.startswith("图1"))
+    assert chart.alt.split("关键节点：")[1] == "；".join(
+        f"{name} {local_text(at)}" for at, name in expected)
+    labels, counts, _negative, markers = drawn[0]
+    assert len(markers) == len(expected)
+    # Each mark sits where its moment is: in the same order, within the chart's slots.
+    positions = [at for at, _ in markers]
+    by_time = sorted(range(len(expected)), key=lambda i: expected[i][0])
+    assert sorted(range(len(positions)), key=lambda i: positions[i]) == by_time
+    assert all(0 <= p <= len(labels) for p in positions)
+    assert sum(counts) == report.facts["posts"]
