@@ -15,7 +15,7 @@ from markupsafe import Markup
 from alerts.incidents.incident import Status, Track
 from alerts.incidents.timers import OPEN_STATUSES, Deadline, TimerSettings, deadlines, sync_gaps
 from alerts.levels import LEVELS
-from console.accounts import may
+from console.accounts import may, sees
 from console.auth import csrf_token, require
 from console.views import ENV, render, span
 from jingyu.timeutil import utcnow
@@ -162,6 +162,62 @@ class BoardCache:
         return html
 
 
+HOT_EVENTS = 8             # 热点事件 on the board
+HOT_HOURS = 24
+HOT_STORIES = 3           # stories listed under each; the rest counted
+
+
+@dataclass(frozen=True)
+class HotEventView:
+    """One of the board's 热点事件: a real-world event of the last day, its stories, and the
+    incidents following it that the account may open."""
+
+    rank: int
+    event_id: int
+    title: str
+    url: str | None
+    place: str
+    posts: int
+    change: str           # against the 24 h before: +12, 新出现
+    negative_police: int
+    sources: int
+    official: bool
+    stories: tuple[dict, ...]
+    more_stories: int
+    incidents: tuple[int, ...]
+
+
+def hot_event_views(request: Request, account: Account, now: datetime
+                    ) -> list[HotEventView]:
+    """热点事件 of the last 24 h within the account's jurisdiction: events by their posts
+    about the police (warehouse.queries.hot_events, as the daily brief), with growth over the
+    day before and how many of them are negative toward the police."""
+    from reports.blocks import change_text
+    from warehouse.queries import QueryParams, hot_events
+
+    console = request.app.state.console
+    params = QueryParams(since=now - timedelta(hours=HOT_HOURS), until=now,
+                         jurisdiction=account.jurisdiction, police_related=True,
+                         limit=HOT_EVENTS)
+    views = []
+    for hot in hot_events(console.warehouse.engine, params):
+        e, stories = hot.event, hot.stories
+        title, url = e["title"], e["url"]
+        if not sees(account, e["jurisdiction"]) and stories:
+            # the event's headline is another district's post: name it by a post in scope
+            title, url = stories[0]["title"] or stories[0]["text_start"], stories[0]["url"]
+        views.append(HotEventView(
+            rank=hot.rank, event_id=e["event_id"], title=title or "（无标题）", url=url,
+            place=console.jurisdiction_name(e["jurisdiction"]) if sees(
+                account, e["jurisdiction"]) else console.jurisdiction_name(account.jurisdiction),
+            posts=e["posts"], change=change_text(e["posts"], e["posts_before"]),
+            negative_police=e["negative_police"] or 0, sources=e["sources"],
+            official=e["official_at"] is not None, stories=tuple(stories[:HOT_STORIES]),
+            more_stories=max(0, len(stories) - HOT_STORIES),
+            incidents=tuple(i for i, place in hot.incidents if sees(account, place))))
+    return views
+
+
 def board_html(request: Request, account: Account) -> Markup:
     """The board's body for this account, with its session's form token."""
     console = request.app.state.console
@@ -175,6 +231,7 @@ def board_html(request: Request, account: Account) -> Markup:
         counts = {level: sum(1 for c in cards if c.incident.level == level) for level in LEVELS}
         return ENV.get_template("board_cards.html").render(
             cards=cards, counts=counts, now=now, stamp=stamp, csrf=BoardCache.TOKEN,
+            hot=hot_event_views(request, account, now), hot_hours=HOT_HOURS,
             can={"act": act},
             unacknowledged=sum(1 for c in cards if c.incident.status == Status.NEW))
 

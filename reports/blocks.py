@@ -17,7 +17,7 @@ from warehouse.incidents import IncidentStore
 from warehouse.queries import (
     QueryParams,
     QueryResult,
-    event_stories,
+    hot_events,
     local_text,
     run_query,
 )
@@ -123,13 +123,12 @@ def events_table(engine: Engine, params: QueryParams, caption: str,
     stance, the period before, sources; under each event, its stories (reposts and
     near-copies of one text) with their first post's link, the rest summed in one row."""
     params = replace(params, stance="negative", polarity=None)
-    result = run_query(engine, "top_events", params)
-    records = result.records()
-    inside: dict[int, list[dict]] = {}
-    for story in event_stories(engine, params, [r["event_id"] for r in records]).records():
-        inside.setdefault(story["event_id"], []).append(story)
+    hot = hot_events(engine, params)
+    result = QueryResult(name="top_events", columns=list(hot[0].event) if hot else [],
+                         rows=[tuple(h.event.values()) for h in hot], params=params)
+    inside = {h.event["event_id"]: h.stories for h in hot}
     rows: list[tuple] = []
-    for n, r in enumerate(records, start=1):
+    for n, r in ((h.rank, h.event) for h in hot):
         probability = r["negative_police_p"]
         rows.append((str(n), Link(r["title"] or "(无标题)", r["url"]),
                      labels.jurisdiction(r["jurisdiction"]), r["posts"],

@@ -78,6 +78,12 @@ COLUMNS: dict[str, Column] = {
     "negative_police": Column("对警负面条数", "int"),
     "negative_police_p": Column("对警负面概率均值", "percent"),
     "stories": Column("热点数", "int"), "official_at": Column("官方发声", "time"),
+    "rank": Column("排名", "int"), "event_title": Column("事件标题"),
+    "event_jurisdiction": Column("事件辖区", "jurisdiction"),
+    "event_posts": Column("事件条数", "int"), "event_posts_before": Column("事件上期条数", "int"),
+    "event_growth": Column("事件较上期变化", "int"),
+    "event_negative_police": Column("事件对警负面条数", "int"),
+    "event_stories": Column("事件内热点数", "int"), "text_start": Column("正文开头"),
 }
 # The same name meaning something else in one query.
 QUERY_COLUMNS: dict[str, dict[str, Column]] = {

@@ -51,6 +51,7 @@ class QueryParams:
     polarity: str | None = None            # general sentiment of the post
     stance: str | None = None              # posts.police_stance: toward the police
     by: tuple[str, ...] = ("day",)         # volume only
+    police_related: bool = False           # only posts about the police (the duty board)
     limit: int = 20                        # lists only
 
     def describe(self) -> str:
@@ -118,6 +119,8 @@ def _post_filters(params: QueryParams, alias: str = "p", topic_join: bool = Fals
                 f" OR {alias}.jurisdiction LIKE :jurisdiction_children ESCAPE '!')")
     if params.source:
         sql += f" AND {alias}.source_id = :source"
+    if params.police_related and not topic_join:
+        sql += f" AND {alias}.police_related"
     if params.polarity:
         sql += f" AND {alias}.polarity = :polarity"
     if params.stance:
@@ -163,62 +166,164 @@ STORY_CANDIDATES = 10     # top_stories first ranks limit × this many stories b
 STORY_KEY = "COALESCE(p.story_id, -p.id)"
 
 
-def _top_stories(pg: bool, params: QueryParams, candidates: bool = True) -> str:
-    """Stories by growth (posts in the window minus posts in the window before).
+# A post outside every event (stored before events, not regrouped) stands alone by its story.
+GROUP = f"CASE WHEN ep.event_id IS NULL THEN {STORY_KEY} END"
+GROUP_ORDER = "event_id IS NULL, event_id, lone"
 
-    Fast form: rank the window's stories by posts, keep the first limit × STORY_CANDIDATES,
-    and compute growth for those only. No story outside them can grow more than the smallest
-    of them has posts (candidate_floor); run_query checks that bound and otherwise reruns
-    the exact form, which counts both windows for every story. A post without a story is in
-    one window only, so it has nothing before and is found by its id."""
+
+def _top_stories(pg: bool, params: QueryParams, candidates: bool = True) -> str:
+    """The groups of top_stories by growth (posts in the window minus posts in the window
+    before): real-world events (event_posts), and the story of a post in none (`lone`).
+
+    Fast form: rank the window's groups by posts, keep the first limit × STORY_CANDIDATES,
+    and count the window before for those only. No group outside them can grow more than the
+    smallest of them has posts (candidate_floor); run_query checks that bound and otherwise
+    reruns the exact form, which counts both windows for every group."""
     filters = _post_filters(params)
     if candidates:
         ranked = f"""
         cur AS (
-            SELECT {STORY_KEY} AS story_key, COUNT(*) AS posts FROM posts p
+            SELECT ep.event_id, {GROUP} AS lone, COUNT(*) AS posts
+            FROM posts p LEFT JOIN event_posts ep ON ep.post_id = p.id
             WHERE {WINDOW}{filters}
-            GROUP BY {STORY_KEY}),
+            GROUP BY ep.event_id, {GROUP}),
         cand AS (
-            SELECT story_key, posts FROM cur
-            ORDER BY posts DESC, story_key LIMIT :candidates),
+            SELECT event_id, lone, posts FROM cur
+            ORDER BY posts DESC, {GROUP_ORDER} LIMIT :candidates),
         prev AS (
-            SELECT p.story_id AS story_key, COUNT(*) AS posts
-            FROM posts p JOIN cand ON cand.story_key = p.story_id
+            SELECT ep.event_id, CAST(NULL AS BIGINT) AS lone, COUNT(*) AS posts
+            FROM posts p JOIN event_posts ep ON ep.post_id = p.id
+            JOIN cand ON cand.event_id = ep.event_id
             WHERE p.seen_at >= :before AND p.seen_at < :since{filters}
+            GROUP BY ep.event_id
+            UNION ALL
+            SELECT CAST(NULL AS BIGINT), p.story_id, COUNT(*)
+            FROM posts p JOIN cand ON cand.event_id IS NULL AND cand.lone = p.story_id
+            WHERE p.seen_at >= :before AND p.seen_at < :since{filters}
+              AND NOT EXISTS (SELECT 1 FROM event_posts x WHERE x.post_id = p.id)
             GROUP BY p.story_id),
         g AS (
-            SELECT cand.story_key, cand.posts, COALESCE(prev.posts, 0) AS posts_before
-            FROM cand LEFT JOIN prev ON prev.story_key = cand.story_key),"""
+            SELECT cand.event_id, cand.lone, cand.posts, COALESCE(prev.posts, 0) AS posts_before
+            FROM cand LEFT JOIN prev ON prev.event_id = cand.event_id
+                OR (cand.event_id IS NULL AND prev.event_id IS NULL AND prev.lone = cand.lone)),"""
         bound = ("(SELECT MIN(posts) FROM cand) AS candidate_floor, "
                  "(SELECT COUNT(*) FROM cand) AS candidates_found")
     else:
         ranked = f"""
         g AS (
-            SELECT {STORY_KEY} AS story_key,
+            SELECT ep.event_id, {GROUP} AS lone,
                    SUM(CASE WHEN p.seen_at >= :since THEN 1 ELSE 0 END) AS posts,
                    SUM(CASE WHEN p.seen_at < :since THEN 1 ELSE 0 END) AS posts_before
-            FROM posts p WHERE p.seen_at >= :before AND p.seen_at < :until{filters}
-            GROUP BY {STORY_KEY}),"""
+            FROM posts p LEFT JOIN event_posts ep ON ep.post_id = p.id
+            WHERE p.seen_at >= :before AND p.seen_at < :until{filters}
+            GROUP BY ep.event_id, {GROUP}),"""
         bound = "NULL AS candidate_floor, NULL AS candidates_found"
     return f"""
         WITH {ranked}
         top AS (
-            SELECT story_key, posts, posts_before, posts - posts_before AS growth
+            SELECT event_id, lone, posts, posts_before, posts - posts_before AS growth
             FROM g WHERE posts > 0
-            ORDER BY posts - posts_before DESC, posts DESC, story_key LIMIT :limit),
-        described AS (
-            SELECT top.story_key, top.posts, top.posts_before, top.growth,
-                   {NEGATIVE} AS negative, COUNT(DISTINCT p.source_id) AS sources,
-                   MIN(p.seen_at) AS first_seen_at, MAX(p.seen_at) AS last_seen_at,
-                   MIN(p.id) AS first_post_id
-            FROM top JOIN posts p ON (p.story_id = top.story_key OR p.id = -top.story_key)
-            WHERE {WINDOW}{filters}
-            GROUP BY top.story_key, top.posts, top.posts_before, top.growth)
-        SELECT d.story_key, d.posts, d.posts_before, d.growth, d.negative,
-               d.sources, d.first_seen_at, d.last_seen_at, d.first_post_id, fp.title, fp.url,
-               fp.source_id, {bound}
-        FROM described d JOIN posts fp ON fp.id = d.first_post_id
-        ORDER BY d.growth DESC, d.posts DESC, d.story_key"""
+            ORDER BY posts - posts_before DESC, posts DESC, {GROUP_ORDER} LIMIT :limit)
+        SELECT event_id, lone, posts, posts_before, growth, {bound}
+        FROM top ORDER BY growth DESC, posts DESC, {GROUP_ORDER}"""
+
+
+def _stories_of_groups(conn: Any, params: QueryParams, event_ids: list[int],
+                       lone: list[int]) -> tuple[list[str], list[tuple]]:
+    """Per group (event, or lone story) and story: posts in the window and the window
+    before, negative, negative toward the police, sources, first and last time in the
+    window, and the story's first post in the window (title, link, source)."""
+    inside = "p.seen_at >= :since"
+    where = []
+    if event_ids:
+        where.append("ep.event_id IN :event_ids")
+    if lone:
+        where.append(f"(ep.event_id IS NULL AND {STORY_KEY} IN :lone)")
+    if not where:
+        return [], []
+    sql = f"""
+        WITH s AS (
+            SELECT ep.event_id, {STORY_KEY} AS story_key,
+                   SUM(CASE WHEN {inside} THEN 1 ELSE 0 END) AS posts,
+                   SUM(CASE WHEN {inside} THEN 0 ELSE 1 END) AS posts_before,
+                   SUM(CASE WHEN {inside} AND p.polarity = 'negative' THEN 1 ELSE 0 END)
+                       AS negative,
+                   SUM(CASE WHEN {inside} AND p.police_stance = 'negative' THEN 1 ELSE 0 END)
+                       AS negative_police,
+                   COUNT(DISTINCT CASE WHEN {inside} THEN p.source_id END) AS sources,
+                   MIN(CASE WHEN {inside} THEN p.seen_at END) AS first_seen_at,
+                   MAX(CASE WHEN {inside} THEN p.seen_at END) AS last_seen_at,
+                   MIN(CASE WHEN {inside} THEN p.id END) AS first_post_id
+            FROM posts p LEFT JOIN event_posts ep ON ep.post_id = p.id
+            WHERE ({' OR '.join(where)})
+              AND p.seen_at >= :before AND p.seen_at < :until{_post_filters(params)}
+            GROUP BY ep.event_id, {STORY_KEY})
+        SELECT s.*, fp.title, SUBSTR(fp.text, 1, 200) AS text_start, fp.url, fp.source_id
+        FROM s JOIN posts fp ON fp.id = s.first_post_id
+        WHERE s.posts > 0
+        ORDER BY s.posts DESC, s.first_seen_at, s.story_key"""
+    values = {k: v for k, v in _binds(params).items() if f":{k}" in sql}
+    binds = [bindparam(k, type_=DateTime()) for k in ("since", "until", "before")]
+    if event_ids:
+        values["event_ids"] = event_ids
+        binds.append(bindparam("event_ids", expanding=True))
+    if lone:
+        values["lone"] = lone
+        binds.append(bindparam("lone", expanding=True))
+    cursor = conn.execute(text(sql).bindparams(*binds), values)
+    return list(cursor.keys()), [tuple(row) for row in cursor]
+
+
+# top_stories: one row per story, under its event (the event's columns repeated), events
+# ranked by growth, their stories by posts.
+TOP_STORY_COLUMNS = (
+    "rank", "event_id", "event_title", "event_jurisdiction", "event_posts",
+    "event_posts_before", "event_growth", "event_negative_police", "event_stories",
+    "story_key", "posts", "posts_before", "growth", "negative", "negative_police", "sources",
+    "first_seen_at", "last_seen_at", "first_post_id", "title", "text_start", "url",
+    "source_id")
+
+
+def _top_stories_by_event(conn: Any, pg: bool, params: QueryParams) -> tuple[str, list[str],
+                                                                            list[tuple]]:
+    sql = _top_stories(pg, params)
+    columns, rows = _execute(conn, sql, params)
+    if not _candidates_suffice([dict(zip(columns, r)) for r in rows], params):
+        sql = _top_stories(pg, params, candidates=False)
+        columns, rows = _execute(conn, sql, params)
+    groups = [dict(zip(columns, r)) for r in rows]
+    event_ids = [int(g["event_id"]) for g in groups if g["event_id"] is not None]
+    lone = [int(g["lone"]) for g in groups if g["event_id"] is None]
+    story_columns, story_rows = _stories_of_groups(conn, params, event_ids, lone)
+    stories: dict[tuple, list[dict[str, Any]]] = {}
+    for row in story_rows:
+        story = dict(zip(story_columns, row))
+        key = ("e", story["event_id"]) if story["event_id"] is not None \
+            else ("s", story["story_key"])
+        stories.setdefault(key, []).append(story)
+    events: dict[int, tuple] = {}
+    if event_ids:
+        statement = text("SELECT id, title, jurisdiction FROM events WHERE id IN :ids"
+                         ).bindparams(bindparam("ids", expanding=True))
+        events = {r[0]: r for r in conn.execute(statement, {"ids": event_ids})}
+    out = []
+    for rank, g in enumerate(groups, start=1):
+        key = ("e", g["event_id"]) if g["event_id"] is not None else ("s", g["lone"])
+        inside = stories.get(key, [])
+        if g["event_id"] is not None:
+            _, title, place = events.get(g["event_id"], (None, None, None))
+        else:
+            title = (inside[0]["title"] or inside[0]["text_start"]) if inside else None
+            place = None
+        against = sum(int(s["negative_police"] or 0) for s in inside)
+        for s in inside:
+            out.append((rank, g["event_id"], title, place, g["posts"], g["posts_before"],
+                        g["growth"], against, len(inside), s["story_key"], s["posts"],
+                        s["posts_before"], int(s["posts"]) - int(s["posts_before"]),
+                        s["negative"], s["negative_police"], s["sources"], s["first_seen_at"],
+                        s["last_seen_at"], s["first_post_id"], s["title"], s["text_start"],
+                        s["url"], s["source_id"]))
+    return sql, list(TOP_STORY_COLUMNS), out
 
 
 def _candidates_suffice(rows: list[dict[str, Any]], params: QueryParams) -> bool:
@@ -431,13 +536,49 @@ def event_stories(engine: Engine, params: QueryParams, event_ids: list[int]) -> 
                        rows=_presented(columns, rows, query), params=params, sql=sql)
 
 
+@dataclass(frozen=True)
+class HotEvent:
+    """One real-world event as people rank them: its top_events row (posts in the window,
+    growth over the window before, negative toward the police, sources, official voice), the
+    stories inside it (event_stories rows, most posts first) and the open or latest
+    incidents that follow it (numbers and jurisdictions, merged-away ones left out)."""
+
+    rank: int
+    event: dict[str, Any]
+    stories: list[dict[str, Any]]
+    incidents: list[tuple[int, str | None]]
+
+
+def hot_events(engine: Engine, params: QueryParams) -> list[HotEvent]:
+    """热点事件: events by their posts in the window (with params' filters: --stance negative
+    for 负面热点), each with its stories and its incidents. One function for the duty board,
+    the daily brief and the shift handover, so they rank alike."""
+    records = run_query(engine, "top_events", params).records()
+    ids = [r["event_id"] for r in records]
+    inside: dict[int, list[dict[str, Any]]] = {}
+    for story in event_stories(engine, params, ids).records():
+        inside.setdefault(story["event_id"], []).append(story)
+    following: dict[int, list[tuple[int, str | None]]] = {}
+    if ids:
+        statement = text("SELECT id, event_id, jurisdiction FROM incidents "
+                         "WHERE event_id IN :ids AND merged_into IS NULL ORDER BY id"
+                         ).bindparams(bindparam("ids", expanding=True))
+        with engine.connect() as conn:
+            for incident_id, event_id, jurisdiction in conn.execute(statement, {"ids": ids}):
+                following.setdefault(event_id, []).append((incident_id, jurisdiction))
+    return [HotEvent(n, r, inside.get(r["event_id"], []), following.get(r["event_id"], []))
+            for n, r in enumerate(records, start=1)]
+
+
 POST_FILTERS = frozenset(FILTERS)
 QUERIES: dict[str, NamedQuery] = {q.name: q for q in (
     NamedQuery("volume", "posts, negative and police-related counts by --by dimensions "
                f"({', '.join(DIMENSIONS)}); negative_share = negative / posts",
                POST_FILTERS, _volume, takes_by=True),
     NamedQuery("top_stories", "stories (reposts and near-copies of one text, story_key = "
-               "posts.story_id) by growth over the window before",
+               "posts.story_id) inside their real-world events (event_id): events ranked by "
+               "growth over the window before (--limit events), a row per story with its "
+               "event's rank, title, posts, growth and posts negative toward the police",
                POST_FILTERS, _top_stories, takes_limit=True,
                time_columns=("first_seen_at", "last_seen_at")),
     NamedQuery("top_events", "real-world events (posts about one happening in any wording, "
@@ -519,13 +660,10 @@ def run_query(engine: Engine, name: str, params: QueryParams) -> QueryResult:
             # 1M posts: 1.9 s with it, 1.1 s without, on a loaded machine).
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
             conn.exec_driver_sql("SET LOCAL jit = off")
-        columns, rows = _execute(conn, sql, params)
         if name == "top_stories":
-            if not _candidates_suffice([dict(zip(columns, r)) for r in rows], params):
-                sql = _top_stories(pg, params, candidates=False)
-                columns, rows = _execute(conn, sql, params)
-            rows = [r[:-2] for r in rows]
-            columns = columns[:-2]
+            sql, columns, rows = _top_stories_by_event(conn, pg, params)
+        else:
+            columns, rows = _execute(conn, sql, params)
         rows = _presented(columns, rows, query)
     if name == "volume":
         columns.insert(columns.index("negative") + 1, "negative_share")

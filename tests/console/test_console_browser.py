@@ -59,7 +59,7 @@ def test_ack_and_track_show_on_a_second_officers_board_and_the_audit_says_who(
         card = other.locator(f"#incident-{incident}")
         assert "待签收" in card.inner_text()
 
-        page.get_by_role("link", name=re.compile("民警执法视频")).click()
+        page.locator(".cards").get_by_role("link", name=re.compile("民警执法视频")).click()
         page.get_by_role("button", name="签收").click()
         assert "已签收" in page.locator(".flash").inner_text()
         form = page.locator("form[action$='/track']")
