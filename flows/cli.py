@@ -933,8 +933,15 @@ def _format_query(result) -> str:
         text = one_line(value)
         return text if len(text) <= 60 else text[:59] + "…"
 
-    table = format_table(result.columns, [[cell(v) for v in row] for row in result.rows])
     window = f" ({result.params.describe()})" if result.params else ""
+    if result.name == "top_stories":
+        from flows.present import format_top_stories
+
+        records = result.records()
+        return (f"{format_top_stories(records)}\n"
+                f"{len({r['rank'] for r in records})} events, {len(records)} stories: "
+                f"{result.name}{window} (-o FILE for every story)")
+    table = format_table(result.columns, [[cell(v) for v in row] for row in result.rows])
     return f"{table}\n{len(result.rows)} rows: {result.name}{window}"
 
 

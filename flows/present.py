@@ -287,6 +287,41 @@ def format_search(result: Any, labels: Any) -> str:
         ["时间", "来源", "辖区", "摘要", "帖子ID", "热点编号", "事件", "链接"], rows)
 
 
+STORIES_PER_EVENT = 5      # stories listed under each event on the terminal (-o has all)
+
+
+def _cut(value: Any, chars: int) -> str:
+    text = one_line(value)
+    return text if len(text) <= chars else text[:chars - 1] + "…"
+
+
+def format_top_stories(records: Sequence[Mapping[str, Any]]) -> str:
+    """top_stories as people read it: each event on its line (rank, E<id> and title, posts,
+    the window before, growth, negative toward the police), its stories indented below."""
+    rows: list[list[Any]] = []
+    events: dict[int, list[Mapping[str, Any]]] = {}
+    for r in records:
+        events.setdefault(r["rank"], []).append(r)
+    for rank, stories in events.items():
+        e = stories[0]
+        name = f"E{e['event_id']} " if e["event_id"] is not None else ""
+        rows.append([rank, name + _cut(e["event_title"] or "(无标题)", 40), e["event_posts"],
+                     e["event_posts_before"], f"{e['event_growth']:+d}",
+                     e["event_negative_police"], len(stories),
+                     min(s["first_seen_at"] for s in stories), ""])
+        for s in stories[:STORIES_PER_EVENT]:
+            rows.append(["", f"  └ 热点{s['story_key']} "
+                         + _cut(s["title"] or s["text_start"] or "(无标题)", 36), s["posts"],
+                         s["posts_before"], f"{s['growth']:+d}", s["negative_police"],
+                         s["sources"], s["first_seen_at"], _cut(s["url"] or "", 60)])
+        if len(stories) > STORIES_PER_EVENT:
+            rest = stories[STORIES_PER_EVENT:]
+            rows.append(["", f"  └ 其余 {len(rest)} 个热点", sum(s["posts"] for s in rest),
+                         "", "", "", "", "", ""])
+    return format_table(["#", "事件 / 其中热点", "条数", "上期", "变化", "对警负面",
+                         "热点数/来源数", "首次出现", "链接"], rows)
+
+
 def as_markdown(text: str) -> str:
     """Terminal text as a Markdown artifact for the Prefect UI: one fenced block, fenced with
     more backticks than any run inside (error messages quote strangers' pages), so nothing in

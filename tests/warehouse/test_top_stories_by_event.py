@@ -6,6 +6,7 @@ on SQLite and PostgreSQL. The surge is one hot event holding all its stories, no
 Chinese headers and the event beside each story."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -102,3 +103,25 @@ def test_excel_export_has_chinese_headers_and_the_event_beside_each_story(wareho
     assert len(body) == len(result.rows)
     assert {row[rank] for row in body} == {1, 2}
     assert [row[event] for row in body] == [r["event_id"] for r in result.records()]
+
+
+def test_cli_prints_each_event_with_its_stories_below(warehouse, warehouse_url, capsys):
+    from flows.cli import main
+
+    assert main(["query", "top_stories", "--database", warehouse_url, "--since", "2026-11-25",
+                 "--until", "2026-11-26", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    rows = run_query(warehouse.engine, "top_stories", replace(DAY, limit=3)).records()
+    top = [r for r in rows if r["rank"] == 1]
+    lines = out.splitlines()
+    event_lines = [line for line in lines if re.match(r"^\d+\s+E\d+ ", line)]
+    assert [int(re.match(r"^(\d+)\s+E(\d+)", line).group(2)) for line in event_lines] == list(
+        dict.fromkeys(r["event_id"] for r in rows))
+    assert re.match(rf"^1\s+E{top[0]['event_id']} .*\s{top[0]['event_posts']}\s+0\s+"
+                    rf"\+{top[0]['event_posts']}\s+{top[0]['event_negative_police']}\s+"
+                    rf"{len(top)}\s", event_lines[0])
+    first = lines.index(event_lines[0])
+    assert re.search(rf"└ 热点{top[0]['story_key']} .*\s{top[0]['posts']}\s", lines[first + 1])
+    assert f"└ 其余 {len(top) - 5} 个热点" in out
+    assert f"3 events, {len(rows)} stories: top_stories" in out
+    assert "\x1b" not in out and "\u200b" not in out     # hostile titles made plain
