@@ -65,12 +65,14 @@ def incident_page(request: Request, incident_id: int) -> Response:
     flash = request.session.pop("flash", None)
     # The same posts as its 专报 and 传播路径: its alerts' evidence, their stories, its event;
     # less those split off it.
-    evidence, posts = posts_of_incident(store, incident)
+    _evidence, posts = posts_of_incident(store, incident)
     posts = without_split_off(console, incident, events, posts)
     chart = volume_chart([p.seen_at for p in posts],
                          [("发现", incident.opened_at), ("签收", incident.acknowledged_at),
                           ("官方发声", incident.official_statement_at)], now)
-    spread = SPREADS.spread(console.warehouse.engine, incident.event_id, evidence)
+    # 传播路径: its event, else the stories of these posts (not of its official statement).
+    spread = SPREADS.spread(console.warehouse.engine, incident.event_id,
+                            [p.id for p in posts if p.id != incident.official_post_id])
     return render(request, "incident.html",
                   splittable=splittable(console, incident, [p.id for p in posts]),
                   spread=spread, spread_chart=spread_chart(spread) if spread else None,

@@ -3,8 +3,9 @@
 the incident's rows and posts; every quote is a post's own title with its link."""
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
@@ -113,8 +114,10 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
     evidence_ids, posts = posts_of_incident(store, incident)
     by_id = {p.id: p for p in posts}
     # Where it spread: the incident's event and the comments and reposts of its posts (else
-    # the stories of its evidence), counted by warehouse.spread.
-    spread = incident_spread(engine, incident.event_id, evidence_ids)
+    # the stories of its posts, found by evidence or by content hash, less its official
+    # statement), counted by warehouse.spread.
+    spread = incident_spread(engine, incident.event_id,
+                             [p.id for p in posts if p.id != incident.official_post_id])
     title = labels.humanise(incident.title)
     place = labels.jurisdiction(incident.jurisdiction) if incident.jurisdiction else "全部辖区"
 
@@ -135,6 +138,7 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
         Section("九、证据清单", (_evidence(evidence_ids, incident.official_post_id, by_id,
                                         _captures(engine, evidence_ids + official)),)),
     )
+    sections = _numbered(sections)
     stories = sorted({p.story_id for p in posts if p.story_id is not None})
     appendix = Section("十、附录：数据来源", (
         Paragraph(f"事件编号 #{incident.id}（告警编号 {incident.alert_id}）；报告生成于 "
@@ -175,6 +179,21 @@ def build_incident_report(warehouse: Warehouse, incident_id: int, *,
                "spread_total": spread.total if spread else 0,
                "spread_event": spread.event_id if spread else None},
     )
+
+
+def _numbered(sections: tuple[Section, ...]) -> tuple[Section, ...]:
+    """Figures numbered in the order they appear: without a spread there is no 传播曲线, and
+    a leader reading 图1 then 图3 looks for the missing figure."""
+    count = 0
+
+    def number(block):
+        nonlocal count
+        if not isinstance(block, Chart):
+            return block
+        count += 1
+        return replace(block, title=re.sub(r"^图\d+", f"图{count}", block.title))
+
+    return tuple(replace(s, blocks=tuple(number(b) for b in s.blocks)) for s in sections)
 
 
 def _overview(incident: IncidentState, posts: list[IncidentPost], title: str, place: str,

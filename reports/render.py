@@ -139,9 +139,10 @@ CHART_MAX_HEIGHT_CM = 12.0
 KEEP_TOGETHER_ROWS = 12     # a table this short is not split across pages
 CELL_PT = 8.5
 # One text unit is half a CJK character at CELL_PT (an ASCII character is about one unit);
-# a cell adds its left and right padding.
+# a cell adds its left and right margins (0.19 cm each in the Table Grid style) and a little
+# room, else LibreOffice breaks a two-character header such as 序号 in two.
 UNIT_CM = CELL_PT / 2 * 2.54 / 72
-CELL_PADDING_CM = 0.4
+CELL_PADDING_CM = 0.5
 SHORT_UNITS = 10            # a cell this short (5 CJK characters) stays on one line
 NO_BREAK_UNITS = 20         # so does an ASCII text (a date and time) or word up to this long
 DESIRED_MAX_UNITS = 60      # beyond this a column wraps rather than widening further
@@ -223,7 +224,9 @@ def _docx_table(word: Any, block: Table) -> None:
     from docx.shared import Pt
 
     if block.caption:
-        _keep_with_next(word.add_paragraph()).add_run(clean(block.caption)).bold = True
+        caption = _keep_with_next(word.add_paragraph())
+        caption.paragraph_format.space_before = Pt(10)   # apart from a table just above
+        caption.add_run(clean(block.caption)).bold = True
     if not block.rows:
         word.add_paragraph(clean(block.empty))
         return
@@ -283,23 +286,41 @@ def _floor(text: str) -> int:
     return max([SHORT_UNITS] + [min(_units(p), NO_BREAK_UNITS) for p in pieces])
 
 
+def _header_units(header: str) -> int:
+    """A header's narrowest width: one line up to SHORT_UNITS (序号, 首次出现), else two."""
+    units = _units(header)
+    return units if units <= SHORT_UNITS else min(SHORT_UNITS, -(-units // 2))
+
+
 def column_widths(block: Table) -> list[Any]:
     """Column widths that fill the A4 text width: each column at least as wide as its header
     and its cells need to avoid breaking a short text or a word (see _floor), the rest of
-    the page shared by how much more each column's longest text would take on one line."""
+    the page shared by how much more each column's longest text would take on one line.
+    When those needs exceed the page (ten columns), the long texts give way first: a header
+    or cell of up to SHORT_UNITS (序号, 新出现) keeps its one line, a longer header takes two,
+    dates and long ASCII words wrap, and the rest of the page goes to the columns with long
+    texts."""
     from docx.shared import Cm
 
-    floors, wants = [], []
+    floors, wants, musts = [], [], []
     for i, header in enumerate(block.headers):
         column = [clean(c.text if isinstance(c, Link) else _cell(c)["text"])
                   for c in (row[i] for row in block.rows)]
         floor = max([min(_units(clean(header)), SHORT_UNITS)] + [_floor(t) for t in column])
         want = max([floor, _units(clean(header))]
                    + [min(_units(text), DESIRED_MAX_UNITS) for text in column])
+        must = min(floor, max([_header_units(clean(header))]
+                              + [_units(t) for t in column if _units(t) <= SHORT_UNITS]))
         floors.append(floor * UNIT_CM + CELL_PADDING_CM)
         wants.append(want * UNIT_CM + CELL_PADDING_CM)
-    if sum(floors) >= TEXT_WIDTH_CM:
-        return [Cm(TEXT_WIDTH_CM * f / sum(floors)) for f in floors]
+        musts.append(must * UNIT_CM + CELL_PADDING_CM)
+    if sum(floors) > TEXT_WIDTH_CM:
+        if sum(musts) >= TEXT_WIDTH_CM:
+            return [Cm(TEXT_WIDTH_CM * m / sum(musts)) for m in musts]
+        # what is left after the musts goes where the texts are long (a post's title)
+        spare = TEXT_WIDTH_CM - sum(musts)
+        extra = [w - m for w, m in zip(wants, musts)]
+        return [Cm(m + spare * e / sum(extra)) for m, e in zip(musts, extra)]
     spare = TEXT_WIDTH_CM - sum(floors)
     extra = [w - f for w, f in zip(wants, floors)]
     if sum(extra) <= spare:

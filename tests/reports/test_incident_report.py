@@ -179,3 +179,17 @@ def test_timeline_chart_marks_the_moments_of_the_rows(warehouse, monkeypatch):
     assert sorted(range(len(positions)), key=lambda i: positions[i]) == by_time
     assert all(0 <= p <= len(labels) for p in positions)
     assert sum(counts) == report.facts["posts"]
+
+
+def test_an_incident_found_by_content_hash_has_its_spread(warehouse):
+    """An alert whose evidence names no post (its posts found by content hash) still has the
+    spread of its posts' story in 三、传播情况, not "尚无可统计的传播数据" above a table of
+    its first posters; figures are numbered as they appear."""
+    with warehouse.engine.begin() as conn:
+        conn.execute(text("UPDATE alerts SET evidence = '[]' WHERE id = 1"))
+    report = build_incident_report(warehouse, 1, labels=LABELS, now=NOW)
+    spread = next(s for s in report.sections if s.title == "三、传播情况")
+    assert not any(getattr(b, "text", "") == "尚无可统计的传播数据。" for b in spread.blocks)
+    assert report.facts["spread_total"] == len([p for p in POSTS if p.content_hash == STORY])
+    charts = [b for s in report.sections for b in s.blocks if isinstance(b, Chart)]
+    assert [c.title.split(" ")[0] for c in charts] == [f"图{n + 1}" for n in range(len(charts))]
