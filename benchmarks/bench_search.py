@@ -22,6 +22,7 @@ import csv
 import gzip
 import importlib.util
 import json
+import os
 import random
 import statistics
 import sys
@@ -39,7 +40,8 @@ from warehouse.search import SearchQuery, search  # noqa: E402
 from warehouse.store import Warehouse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data" / "sentiment"
+# ../shared next to the checkout, or $JINGYU_SHARED (a git worktree lives elsewhere)
+SHARED = Path(os.environ.get("JINGYU_SHARED") or ROOT.parent / "shared") / "data" / "sentiment"
 CORPORA = ("smp2020_ewect_weibo_train.csv.gz", "osm2022_weibo_events_train.csv.gz",
            "chnsenticorp_train.csv.gz")
 DATABASE = "jingyu_bench_search"

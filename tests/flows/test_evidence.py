@@ -92,3 +92,54 @@ def test_pages_kept_once_and_exported(sqlite_url, tmp_path, capsys) -> None:
     assert main(["evidence", "export", "999", "-o", str(bundle), "--database",
                  sqlite_url]) == 1
     wh.close()
+
+
+def test_keeping_is_bounded_in_count_time_and_size(sqlite_url, tmp_path) -> None:
+    """A cycle fetches at most `limit` pages, starts none after its time budget, and a page
+    over the size cap is refused (said in the evidence row), never written."""
+    from dataclasses import replace
+
+    from flows.evidence import EVIDENCE_POLICY
+    from warehouse.evidence import export_bundle
+
+    routes = {"/slow": Route(PAGE, "text/html; charset=utf-8", delay_s=1.0),
+              "/big": Route(b"<html>" + b"x" * 300_000 + b"</html>", "text/html",
+                            delay_s=1.0),
+              "/ok": Route(PAGE, "text/html; charset=utf-8")}
+    with FeedReplayServer(routes) as site:
+        wh = Warehouse(sqlite_url)
+        wh.sync_sources([SourceConfig(id="forum", name="江城论坛", kind="feed", url=site.url("/"))])
+        posts = [scored(n, site.url(path), f"帖子{n}")
+                 for n, path in enumerate(("/slow", "/big", "/ok"), start=1)]
+        run = wh.start_run(T0)
+        wh.store_fetch(run, FetchResult("forum", FETCH_OK, SourceCursor(),
+                                        posts=tuple(p.raw for p in posts)), posts, T0)
+        opening = IncidentOpening(
+            fingerprint="story:y", kind="sensitive", level=2, title="辅警执法视频",
+            jurisdiction=None, topics=(), terms=(), content_hashes=("hash-1", "hash-2", "hash-3"),
+            sensitive=True, detected_at=T0, track_units={}, notified=False, detail={})
+        alert = Alert(fingerprint="story:y", kind="sensitive", level=2, title="辅警执法视频",
+                      reason="test", evidence=(), jurisdiction=None, detected_at=T0)
+        stored, _, _ = IncidentStore(wh).record(
+            alert, lambda _a, _v: [],
+            lambda s, first, current: take_alert(current, s.alert_id, opening, first, True))
+        folder = tmp_path / "evidence"
+        small = replace(EVIDENCE_POLICY, max_bytes=100_000)
+
+        # One page per cycle: the slow one, and nothing else asked for.
+        assert keep_evidence(wh, T0 + timedelta(minutes=5), folder, limit=1,
+                             policy=small) == {"kept": 1, "failed": 0}
+        assert (site.hits("/slow"), site.hits("/big"), site.hits("/ok")) == (1, 0, 0)
+        # A 0.5 s budget: the big page (1 s to answer) is the last one started this cycle.
+        assert keep_evidence(wh, T0 + timedelta(minutes=10), folder, budget_s=0.5,
+                             policy=small) == {"kept": 0, "failed": 1}
+        assert (site.hits("/big"), site.hits("/ok")) == (1, 0)
+        assert keep_evidence(wh, T0 + timedelta(minutes=15), folder,
+                             policy=small)["kept"] == 1
+        entries = export_bundle(wh, stored.alert_id, folder, tmp_path / "b.zip",
+                                T0 + timedelta(minutes=20))
+    big = next(e for e in entries if e.url.endswith("/big"))
+    assert big.status == "failed" and big.warc is None and big.sha256 is None
+    assert big.error and "100000" in big.error.replace(",", ""), big.error
+    assert not any("post-2-" in w.name for w in folder.rglob("*.warc.gz"))
+    wh.close()

@@ -85,3 +85,30 @@ def test_charts_are_in_chinese_when_a_cjk_font_exists():
     font = charts.cjk_font()
     assert font is not None, "no CJK font: scripts/setup.sh installs fonts-noto-cjk"
     assert charts.label("负面", "negative") == "负面"
+
+
+def test_a_font_list_cached_before_the_cjk_font_is_rebuilt(tmp_path, monkeypatch):
+    """matplotlib's font list cached before fonts-noto-cjk was installed: `jingyu doctor`
+    (reports.charts.rebuild_font_cache) adds the font and saves the list, so charts of every
+    later process are in Chinese."""
+    import json
+
+    import matplotlib
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    # the list as cached before: no entry from a CJK font file
+    stale = [f for f in manager.ttflist if "CJK" not in f.fname]
+    assert len(stale) < len(manager.ttflist), "no CJK font: scripts/setup.sh installs one"
+    monkeypatch.setattr(manager, "ttflist", stale)
+    monkeypatch.setattr(matplotlib, "get_cachedir", lambda: str(tmp_path))
+    charts.cjk_font.cache_clear()
+    try:
+        assert charts._installed_cjk() is None
+        font, cache = charts.rebuild_font_cache()
+        assert font in charts.CJK_FAMILIES
+        assert cache.parent == tmp_path
+        saved = {entry["name"] for entry in json.loads(cache.read_text())["ttflist"]}
+        assert font in saved
+    finally:
+        charts.cjk_font.cache_clear()
