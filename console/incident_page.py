@@ -66,7 +66,6 @@ def incident_page(request: Request, incident_id: int) -> Response:
     # The same posts as its 专报 and 传播路径: its alerts' evidence, their stories, its event;
     # less those split off it.
     _evidence, posts = posts_of_incident(store, incident)
-    posts = without_split_off(console, incident, events, posts)
     chart = volume_chart([p.seen_at for p in posts],
                          [("发现", incident.opened_at), ("签收", incident.acknowledged_at),
                           ("官方发声", incident.official_statement_at)], now)
@@ -101,18 +100,6 @@ def splittable(console: Any, incident: IncidentState, post_ids: list[int]) -> se
     if incident.merged_into is not None:
         return set()
     return in_event(console, incident, post_ids)
-
-
-def without_split_off(console: Any, incident: IncidentState, events: list[IncidentEvent],
-                      posts: list[Any]) -> list[Any]:
-    """The posts less those split off this incident (they stay in its evidence and content
-    hashes), unless they came back with their event (merged in again)."""
-    gone = {int(p) for e in events if e.action == "split" for p in e.detail.get("posts", [])}
-    gone &= {p.id for p in posts}
-    if not gone:
-        return posts
-    back = in_event(console, incident, sorted(gone)) if incident.event_id is not None else set()
-    return [p for p in posts if p.id not in gone or p.id in back]
 
 
 def level_history(events: list[IncidentEvent]) -> list[dict[str, Any]]:

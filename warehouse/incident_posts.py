@@ -112,8 +112,26 @@ def evidence_ids(store, incident) -> list[int]:
 def posts_of_incident(store, incident) -> tuple[list[int], list[IncidentPost]]:
     """(evidence post ids, every post the incident is about) as its 专报, its console page and
     its 固证 read them: the evidence of all its alerts with their stories, the posts of its
-    real-world event (following merges) and its official statement, oldest first."""
+    real-world event (following merges) and its official statement, oldest first; less the
+    posts split off it (`jingyu alerts split`), unless their event came back by a merge."""
     ids = evidence_ids(store, incident)
     official = [incident.official_post_id] if incident.official_post_id else []
-    return ids, incident_posts(store.warehouse.engine, incident.content_hashes, ids,
-                               also=official, event_id=incident.event_id)
+    posts = incident_posts(store.warehouse.engine, incident.content_hashes, ids,
+                           also=official, event_id=incident.event_id)
+    gone = split_off(store, incident, {p.id for p in posts} | set(ids))
+    return [i for i in ids if i not in gone], [p for p in posts if p.id not in gone]
+
+
+def split_off(store, incident, post_ids: set[int]) -> set[int]:
+    """The posts (of `post_ids`) split off the incident and not back in the event it follows.
+    A split leaves them in its alert's evidence and content hashes: this is what tells."""
+    from warehouse.events import EventStore
+
+    gone = {int(p) for e in store.events(incident.id) if e.action == "split"
+            for p in e.detail.get("posts", ())} & post_ids
+    if not gone or incident.event_id is None:
+        return gone
+    events = EventStore(store.warehouse)
+    live = events.live_event(incident.event_id)
+    of_posts = events.events_of_posts(gone)
+    return {p for p in gone if p not in of_posts or events.live_event(of_posts[p]) != live}

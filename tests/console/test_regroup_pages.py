@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import text
+
 from tests.console.test_console_browser import log_in
 from tests.console.harness import BEIHU, LINJIANG_PCS, post_form
 from warehouse.incidents import IncidentStore
@@ -17,6 +19,15 @@ def _state(url: str, incident_id: int):
     try:
         store = IncidentStore(wh)
         return store.get(incident_id), store.events(incident_id)
+    finally:
+        wh.close()
+
+
+def _urls(url: str) -> dict[int, str]:
+    wh = Warehouse(url)
+    try:
+        with wh.engine.connect() as conn:
+            return dict(conn.execute(text("SELECT id, url FROM posts")).all())
     finally:
         wh.close()
 
@@ -99,6 +110,15 @@ def test_merge_then_split_from_the_incident_page(console, page, screenshot):
     assert [(e.actor, sorted(e.detail["posts"]), e.detail["from"]) for e in split_from] == [
         ("张三", sorted(chosen), first)]
     screenshot(page, "new")
+    # the 专报 reads the same posts: the two split off are in the new incident's, not the first's
+    urls = _urls(console.url)
+    kept_post = next(p for p in urls if p not in chosen)
+    page.goto(f"{console.base}/incidents/{first}/report")
+    report = page.content()
+    assert urls[kept_post] in report and not [p for p in chosen if urls[p] in report]
+    page.goto(f"{console.base}/incidents/{new_id}/report")
+    report = page.content()
+    assert all(urls[p] in report for p in chosen) and urls[kept_post] not in report
 
 
 def test_who_may_not_act_sees_no_form_and_is_refused(console, page):
