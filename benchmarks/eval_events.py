@@ -4,9 +4,10 @@
 
 A scenario generator writes several concurrent happenings in neighbouring districts of the
 demo city, each told in many wordings (templates below, with varied actors, places and
-details: no two posts are copies unless they are reposts), reposts, a sensitive item, a
-surge, an official statement (one before detection), and background chatter about the police
-and about other things. Feeds are served on 127.0.0.1 and the real monitor flow runs a cycle
+details: no two posts are copies unless they are reposts), posts that name only one of its
+specifics and say the rest their own way ("辅警到底有没有执法权？…": one word in common with
+the event, as bursts are written), reposts, a sensitive item, a surge, an official statement
+(one before detection), and background chatter about the police and about other things. Feeds are served on 127.0.0.1 and the real monitor flow runs a cycle
 every 30 minutes of scenario time. Prints:
 
 - B-cubed precision / recall / F1 of posts -> events (each background post is its own truth);
@@ -58,6 +59,9 @@ class Planted:
     sensitive: str | None = None       # one text that is a sensitive item
     statement: str | None = None       # the official account's 通报
     statement_min: int | None = None   # when (minutes after the start of the scenario)
+    # Posts of the burst that name one of its specifics and say the rest their own way
+    # ("辅警到底有没有执法权？强烈要求严查"): they share one word with the event, not two.
+    loose: tuple[str, ...] = ()
 
 
 EVENTS = (
@@ -78,6 +82,10 @@ EVENTS = (
          "reaction": ("太过分了", "看着心寒", "这还有没有王法", "必须严查", "视频都传开了"),
          "bystander": ("路过的阿姨", "一个阿姨", "围观的大姐"), "d": ("临江", "临江区", "")},
         sensitive="临江滨河路夜市辅警把摆摊大爷推倒在地还掀了摊子，暴力执法，必须严查！",
+        loose=("{actor}到底有没有执法权？上来就动手，出了事谁负责？强烈要求严查",
+               "{street}又聚了一批人，有人拉起了横幅，写着还我公道",
+               "老家的事上热搜了，{actor}对一个七十岁的老人下这么重的手，看不下去",
+               "人越聚越多，{street}整条街都堵死了，围观的人都在喊要个说法"),
         statement="警情通报：关于临江区滨河路夜市一起执法纠纷的情况通报。涉事辅警已停止执行职务，"
                   "受伤群众已送医，调查处理结果将及时公布。",
         statement_min=200),
@@ -95,7 +103,8 @@ EVENTS = (
          "police": ("交警", "北湖交警", "交警和消防"), "long": ("半小时", "四十分钟", "一个小时"),
          "d": ("北湖", "北湖区", "")},
         statement="北湖交警通报：今日湖滨大道发生一起两车相撞交通事故，一人受伤送医，事故原因正在调查。",
-        statement_min=50),
+        statement_min=50,
+        loose=("{road}现在还堵着吗？要赶去火车站", "每次下雨{road}都出事，早该整治了")),
     Planted(
         "petition", "云溪县", 90, 18, 140,
         ("{town}{crowd}聚集在{site}，{claim}",
@@ -108,7 +117,8 @@ EVENTS = (
          "claim": ("为了山林征地补偿", "要求公开征地补偿款", "说林地补偿一直没到位")},
         statement="云溪县公安局通报：石门镇部分村民因山林征地补偿问题到镇政府反映诉求，"
                   "民警已到场维护秩序，县里已安排专人接待。",
-        statement_min=95),
+        statement_min=95,
+        loose=("{town}的事有人知道后续吗？村里人都不敢说话", "都是乡里乡亲，{town}这回是真急了")),
     Planted(
         "school", "临江区", 120, 15, 90,
         ("{school}门口{what}，{police}赶到{did}",
@@ -118,7 +128,8 @@ EVENTS = (
         {"school": ("江滨中学", "临江江滨中学", "江滨中学东门"),
          "what": ("几个社会青年围堵学生", "有人拿棍子堵学生", "发生学生斗殴"),
          "police": ("民警", "巡逻民警", "江滨派出所民警"),
-         "did": ("把人控制住了", "及时制止", "把学生护送回家")}),
+         "did": ("把人控制住了", "及时制止", "把学生护送回家")},
+        loose=("{school}的家长群都炸了，今晚谁去接孩子", "{school}门口以后能不能多派点人守着")),
 )
 # Background: everyday talk composed from several pools, so two chatter posts rarely say
 # the same thing (identical texts are one story, and one truth).
@@ -166,6 +177,10 @@ def scenario(start: datetime, rng: random.Random) -> list[Item]:
                                    + rng.uniform(0, event.spread_min) * (n / event.posts) ** 0.7)
             if texts and rng.random() < 0.2:     # a repost of an earlier post
                 text = f"转发微博//@{rng.choice(USERS)}:{rng.choice(texts)}"
+            elif event.loose and n >= 3 and rng.random() < 0.15:
+                text = rng.choice(event.loose).format(
+                    **{k: rng.choice(v) for k, v in event.slots.items()})
+                texts.append(text)
             else:
                 template = rng.choice(event.templates)
                 text = template.format(**{k: rng.choice(v) for k, v in event.slots.items()})
@@ -348,7 +363,8 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=12, help="30-minute cycles (default 12)")
     parser.add_argument("--database", help="warehouse URL (default: a temporary SQLite file)")
     parser.add_argument("--show", action="store_true",
-                        help="also print each stored event holding posts of several truths")
+                        help="also print each stored event holding posts of several truths, "
+                             "and each planted event split over several stored events")
     args = parser.parse_args()
     outcome = evaluate(args.seed, args.cycles, args.database)
     items, truth, predicted = outcome.items, outcome.truth, outcome.predicted
@@ -380,6 +396,14 @@ def main() -> int:
             if len(labels) > 1:
                 print(f"    event {event_id}: " + ", ".join(f"{k} {n}" for k, n in
                                                           labels.most_common()))
+        split: dict[str, Counter[int]] = defaultdict(Counter)
+        for key, label in truth.items():
+            if label in planted:
+                split[label][predicted[key]] += 1
+        for label, parts in sorted(split.items()):
+            if len(parts) > 1:
+                print(f"    {label} split: " + ", ".join(f"event {e} {n}" for e, n in
+                                                       parts.most_common()))
     alerted = sorted(incidents)
     if alerted:
         mean = sum(len(incidents[e]) for e in alerted) / len(alerted)

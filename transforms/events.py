@@ -49,6 +49,21 @@ PLACE_BONUS = 0.12
 # event, bounded so a big event costs no more than a small one.
 PROFILE_TERMS = 60
 PLACE_PREFIX = "@"
+# A busy event's signature: a word most of its posts use (滨河路, 辅警) and that, in the past
+# WINDOW, mostly its posts used (the happening's word right now, not the beat's). In a burst
+# people write one of its words and their own: "辅警到底有没有执法权？强烈要求严查打人辅警"
+# shares only 辅警 with the scuffle it is about. Such a post joins an event of SIGNATURE_SIZE
+# posts or more, busy at its time, with a second sign: the same specific place (both within
+# one district or station), or a rule topic rare enough to tell (执法争议, not 涉警: its
+# rarity weight at least SIGNATURE_TOPIC, i.e. used by under about one post in 14). A
+# signature word is specific in Chinese at large too (general_specificity at least
+# SIGNATURE_SPECIFIC: 辅警, 滨河路, 临江 are; 民警 0.4, 巡逻 0.5, 交警 0.5 are the beat's words
+# whatever a young warehouse has seen: measured, eval_events' school event took chatter by 民警).
+SIGNATURE_SIZE = 8
+SIGNATURE_SHARE = 0.5
+SIGNATURE_OWN = 0.5
+SIGNATURE_TOPIC = 1.0
+SIGNATURE_SPECIFIC = 0.8
 
 
 TOPIC_PREFIX = "#"
@@ -117,7 +132,7 @@ class Joining:
     """Why a post joined its event (stored with it: duty staff can ask)."""
 
     event_id: int | None               # None: it opens a new event
-    reason: str                        # "story" | "terms" | "new"
+    reason: str                        # "story" | "terms" | "signature" | "new"
     score: float = 0.0
     shared: tuple[str, ...] = ()
     place: str | None = None           # the place both share, when they do
@@ -201,10 +216,13 @@ def general_specificity(term: str) -> float:
 
 @dataclass(frozen=True)
 class Rarity:
-    """How many recent posts use each term (`using`) of how many (`recent`)."""
+    """How many recent posts use each term (`using`) of how many (`recent`); `window_using`:
+    how many posts of the past WINDOW use each word (for events' signatures; a word not
+    counted there is taken as used by the event's posts only)."""
 
     using: Mapping[str, int]
     recent: int
+    window_using: Mapping[str, int] = field(default_factory=dict)
 
     def weights(self, terms: Iterable[str]) -> dict[str, float]:
         """Rarity weight of each term: smoothed log ratio of recent posts to the posts using
@@ -240,17 +258,44 @@ def score(post: EventPost, event: EventProfile, weights: Mapping[str, float]
     return value, tuple(shared), place
 
 
+def activity(post: EventPost, event: EventProfile) -> float:
+    """The log of the event's activity at the post's time (see ACTIVITY_SCALE): 0 or more
+    while it has about a post per ACTIVITY_SCALE or more."""
+    gap = max(timedelta(0), post.seen_at - event.last_seen, event.first_seen - post.seen_at)
+    scale = ACTIVITY_SCALE.total_seconds()
+    span = max((event.last_seen - event.first_seen).total_seconds(), scale)
+    return math.log(max(event.size, 1) * scale / span) - gap.total_seconds() / scale
+
+
 def needed_score(post: EventPost, event: EventProfile) -> float:
     """JOIN_SCORE, raised when the event is quiet at the post's time (see QUIET_COST); not
     for an official account's post: a statement comes when the facts are in, often hours
     after the talk (or before it), and is about the happening, not chance talk."""
     if post.official:
         return JOIN_SCORE
-    gap = max(timedelta(0), post.seen_at - event.last_seen, event.first_seen - post.seen_at)
-    scale = ACTIVITY_SCALE.total_seconds()
-    span = max((event.last_seen - event.first_seen).total_seconds(), scale)
-    activity = math.log(max(event.size, 1) * scale / span) - gap.total_seconds() / scale
-    return JOIN_SCORE + QUIET_COST * max(0.0, -activity)
+    return JOIN_SCORE + QUIET_COST * max(0.0, -activity(post, event))
+
+
+def signature(event: EventProfile, rarity: Rarity) -> set[str]:
+    """The event's signature words (see SIGNATURE_SIZE); none for a small event."""
+    if event.size < SIGNATURE_SIZE:
+        return set()
+    return {t for t, n in event.terms.items()
+            if not t.startswith((TOPIC_PREFIX, PLACE_PREFIX)) and n >= SIGNATURE_SHARE * event.size
+            and n >= SIGNATURE_OWN * rarity.window_using.get(t, n)
+            and general_specificity(t) >= SIGNATURE_SPECIFIC}
+
+
+def joins_by_signature(post: EventPost, event: EventProfile, shared: Sequence[str],
+                       place: str | None, weights: Mapping[str, float], rarity: Rarity) -> bool:
+    """Does a post sharing fewer than MIN_SHARED words join this busy event by one of its
+    signature words and a second sign (SIGNATURE_SIZE)?"""
+    if event.size < SIGNATURE_SIZE or activity(post, event) < 0:
+        return False
+    if not signature(event, rarity).intersection(shared):
+        return False
+    return place is not None or any(t.startswith(TOPIC_PREFIX) and weights[t] >= SIGNATURE_TOPIC
+                                    for t in shared)
 
 
 def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) -> Joining:
@@ -259,6 +304,7 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) 
     if post.story_event is not None:
         return Joining(post.story_event, "story", 1.0)
     passed: list[tuple[float, int, tuple[str, ...], str | None]] = []
+    by_signature: set[int] = set()
     weights = rarity.weights(set(post.terms).union(*(e.terms for e in candidates)))
     for event in candidates:
         if not (event.first_seen - WINDOW <= post.seen_at <= event.last_seen + WINDOW
@@ -269,9 +315,14 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) 
         words = sum(not t.startswith(TOPIC_PREFIX) for t in shared)
         if words >= MIN_SHARED and value >= needed_score(post, event):
             passed.append((value, -event.id, shared, place))
+        elif value > 0 and words >= 1 and joins_by_signature(post, event, shared, place,
+                                                             weights, rarity):
+            passed.append((value, -event.id, shared, place))
+            by_signature.add(event.id)
     if not passed:
         return Joining(None, "new")
-    passed.sort(reverse=True)
+    # Closeness decides; a join by signature gives way to one by closeness.
+    passed.sort(key=lambda p: (-p[1] not in by_signature, p[0], p[1]), reverse=True)
     value, best, shared, place = passed[0]
     # A post that holds to two busy events tells they are one happening seen from two
     # sides (early posts in different words): they merge, when their places agree.
@@ -279,8 +330,10 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) 
     recent = {e.id for e in candidates if post.seen_at - e.last_seen <= BRIDGE_GAP}
     bridged = tuple(-other for v, other, _, _ in passed[1:]
                     if v >= BRIDGE_SCORE and -other in recent and -best in recent
+                    and not by_signature & {-other, -best}
                     and places_compatible(by_id[-best].jurisdiction, by_id[-other].jurisdiction))
-    return Joining(-best, "terms", round(value, 3), shared[:8], place, bridged)
+    return Joining(-best, "signature" if -best in by_signature else "terms", round(value, 3),
+                   shared[:8], place, bridged)
 
 
 def profile_terms(terms: Counter[str]) -> Counter[str]:

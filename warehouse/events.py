@@ -17,17 +17,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from jingyu.timeutil import as_utc_naive, from_db
 from transforms.events import (
     BASELINE,
+    BRIDGE_GAP,
     MIN_SHARED,
     PLACE_PREFIX,
     PROFILE_TERMS,
     TOPIC_PREFIX,
     WINDOW,
+    SIGNATURE_SIZE,
     Rarity,
     EventPost,
     EventProfile,
     Joining,
+    activity,
     choose,
     event_place,
+    signature,
     is_place_term,
     place_term,
     post_terms,
@@ -135,8 +139,11 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
     recent = session.scalar(select(func.sum(EventRow.size))
                             .where(EventRow.last_seen >= baseline)) or 0
     using: Counter[str] = Counter()
+    # Whose words are they right now: how many posts of the past WINDOW use each (for the
+    # signatures of big events), kept up to date through the batch.
+    window_using: Counter[str] = Counter()
     by_term: dict[str, list[int]] = defaultdict(list)
-    _count_using(session, words, baseline, using)
+    _count_using(session, words, baseline, using, since, window_using)
     for chunk in _chunks(words):
         ranked = (select(EventTerm.term, EventTerm.event_id,
                          func.row_number().over(partition_by=EventTerm.term,
@@ -150,7 +157,8 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
                          | set(story_events.values()))
     # A post is compared with an event's centroid: the rarity of the event's terms too.
     _count_using(session, {t for p in profiles.values() for t in p.terms} - words, baseline,
-                 using)
+                 using, since, window_using)
+    rarity = Rarity(using, recent, window_using)
 
     links: list[dict] = []
     term_counts: dict[tuple[int, str], list] = {}       # (event, term) -> [posts, last seen]
@@ -161,11 +169,7 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
         story_event = story_events.get(member.story_id) if member.story_id else None
         post = EventPost(member.post_id, member.seen_at, terms, member.jurisdiction,
                          story_event if story_event in profiles else None, member.official)
-        # Only events sharing MIN_SHARED of its words can take it: the others are not scored.
-        hits = Counter(e for t in terms if not t.startswith(TOPIC_PREFIX)
-                       for e in set(by_term.get(t, ())))
-        candidates = [profiles[e] for e, n in hits.items() if n >= MIN_SHARED and e in profiles]
-        joining = choose(post, candidates, Rarity(using, recent))
+        joining = choose(post, _candidates(post, by_term, profiles, rarity), rarity)
         if joining.event_id is None:
             row = EventRow(title=member.headline, title_post_id=member.post_id, title_score=0,
                            jurisdiction=member.jurisdiction, first_seen=member.seen_at,
@@ -179,22 +183,13 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
         assert event_id is not None
         for other in joining.bridged:
             _flush(session, links, term_counts)
-            merge_events(session, event_id, other)
-            gone = profiles.pop(other)
-            profiles[event_id].terms.update(gone.terms)
-            profiles[event_id].places.update(gone.places)
-            profiles[event_id].size += gone.size
-            profiles[event_id].first_seen = min(profiles[event_id].first_seen, gone.first_seen)
-            profiles[event_id].last_seen = max(profiles[event_id].last_seen, gone.last_seen)
-            for ids in by_term.values():
-                if other in ids:
-                    ids[ids.index(other)] = event_id
-            story_events = {s: (event_id if e == other else e) for s, e in story_events.items()}
+            _absorb(session, profiles, by_term, story_events, event_id, other)
             titles.pop(other, None)
             touched.discard(other)
         profile = profiles[event_id]
         new_terms = [t for t in terms if not profile.terms.get(t)]
         profile.add(post)
+        window_using.update(t for t in terms if not t.startswith(TOPIC_PREFIX))
         for term in new_terms:
             by_term[term].append(event_id)
         if member.story_id:
@@ -213,18 +208,96 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
         if typical > titles.get(event_id, (-1, 0, ""))[0]:
             titles[event_id] = (typical, member.post_id, member.headline)
     _flush(session, links, term_counts)
+    for single, into, joining in _second_look(session, members[0].seen_at, profiles, by_term,
+                                              touched, rarity):
+        _flush(session, links, term_counts)
+        post_id = session.scalar(select(EventPostRow.post_id)
+                                 .where(EventPostRow.event_id == single))
+        _absorb(session, profiles, by_term, story_events, into, single)
+        session.execute(update(EventPostRow).where(EventPostRow.post_id == post_id).values(
+            reason=joining.reason, score=joining.score, shared=list(joining.shared),
+            place=joining.place))
+        titles.pop(single, None)
+        touched.discard(single)
+        touched.add(into)
     refresh_events(session, touched, titles)
     return touched
 
 
-def _count_using(session: Session, terms: set[str], since: datetime, using: Counter[str]
-                 ) -> None:
-    """Add to `using` how many posts seen since `since` use each term (Rarity's counts)."""
+def _candidates(post: EventPost, by_term: dict[str, list[int]],
+                profiles: dict[int, EventProfile], rarity: Rarity,
+                exclude: int | None = None) -> list[EventProfile]:
+    """The events a post is scored against: those sharing MIN_SHARED of its words, or one
+    of their signature words (transforms.events.signature); never all events."""
+    hits = Counter(e for t in post.terms if not t.startswith(TOPIC_PREFIX)
+                   for e in set(by_term.get(t, ())))
+    found = []
+    for event_id, n in hits.items():
+        profile = profiles.get(event_id)
+        if profile is None or event_id == exclude:
+            continue
+        if n >= MIN_SHARED or signature(profile, rarity).intersection(post.terms):
+            found.append(profile)
+    return found
+
+
+def _second_look(session: Session, start: datetime, profiles: dict[int, EventProfile],
+                 by_term: dict[str, list[int]], grown: set[int], rarity: Rarity
+                 ) -> Iterable[tuple[int, int, Joining]]:
+    """Events of one post, seen since BRIDGE_GAP before the batch, that a busy event (of
+    SIGNATURE_SIZE posts or more, active at the post's time) which grew in the batch now takes (single pass makes grouping depend on arrival order: a post that
+    came before the words it shares with a happening opened an event of its own). Yields
+    (lone event, event taking it, why), oldest first, as the taking events grow."""
+    lone = sorted((p for p in profiles.values()
+                   if p.size == 1 and p.last_seen >= start - BRIDGE_GAP),
+                  key=lambda p: (p.first_seen, p.id))
+    for single in lone:
+        if profiles.get(single.id) is not single:
+            continue
+        places = list(single.places)
+        post = EventPost(-single.id, single.first_seen, frozenset(single.terms),
+                         places[0] if len(places) == 1 else None)
+        candidates = [c for c in _candidates(post, by_term, profiles, rarity, exclude=single.id)
+                      if c.id in grown and c.size >= SIGNATURE_SIZE and activity(post, c) >= 0]
+        if not candidates:
+            continue
+        joining = choose(post, candidates, rarity)
+        if joining.event_id is not None:
+            yield single.id, joining.event_id, joining
+
+
+def _absorb(session: Session, profiles: dict[int, EventProfile], by_term: dict[str, list[int]],
+            story_events: dict[int, int], into: int, other: int) -> None:
+    """Merge event `other` into `into`, in the warehouse and in the batch's working state."""
+    merge_events(session, into, other)
+    gone = profiles.pop(other)
+    kept = profiles[into]
+    kept.terms.update(gone.terms)
+    kept.places.update(gone.places)
+    kept.size += gone.size
+    kept.first_seen = min(kept.first_seen, gone.first_seen)
+    kept.last_seen = max(kept.last_seen, gone.last_seen)
+    for term, ids in by_term.items():
+        if other in ids:
+            ids[ids.index(other)] = into
+    for story, event in list(story_events.items()):
+        if event == other:
+            story_events[story] = into
+
+
+def _count_using(session: Session, terms: set[str], since: datetime, using: Counter[str],
+                 window_since: datetime, window_using: Counter[str]) -> None:
+    """Add to `using` how many posts seen since `since` use each term (Rarity's counts), and
+    to `window_using` those seen since `window_since` (later than `since`), in one query."""
     for chunk in _chunks(terms):
-        using.update(dict(session.execute(
-            select(EventTerm.term, func.sum(EventTerm.posts)).where(
-                EventTerm.term.in_(chunk), EventTerm.last_seen >= since)
-            .group_by(EventTerm.term)).all()))
+        for term, posts, recent in session.execute(
+                select(EventTerm.term, func.sum(EventTerm.posts),
+                       func.sum(case((EventTerm.last_seen >= window_since, EventTerm.posts),
+                                     else_=0)))
+                .where(EventTerm.term.in_(chunk), EventTerm.last_seen >= since)
+                .group_by(EventTerm.term)):
+            using[term] += posts or 0
+            window_using[term] += recent or 0
 
 
 def _flush(session: Session, links: list[dict], term_counts: dict[tuple[int, str], list]

@@ -137,3 +137,64 @@ def test_talk_chained_through_one_word_or_another_is_no_magnet() -> None:
     q = EventPost(9, T0 + timedelta(minutes=32), frozenset(["滨河路", "夜市", "某某店", "某某桥"]),
                   None)
     assert choose(q, [market], weights(q)).event_id == 2
+
+
+def busy(event_id: int, shares: dict[str, int], place: str | None, size: int = 12,
+         minutes: int = 40) -> EventProfile:
+    """An event of `size` posts over `minutes`, `shares`: how many of them use each term."""
+    p = EventProfile(event_id, T0, T0 + timedelta(minutes=minutes), size)
+    p.terms.update(shares)
+    if place:
+        p.places[place] = size
+    return p
+
+
+def test_a_busy_event_takes_a_post_by_its_signature_word_and_a_second_sign() -> None:
+    station = f"{LINJIANG}.linjiang_pcs"
+    market = busy(1, {"辅警": 11, "滨河路": 8, "夜市": 5, "摊主": 4, "#police": 12,
+                      "#police.enforcement_dispute": 4}, station)
+    rarity = Rarity(Counter({**USING, "#police": 90, "#police.enforcement_dispute": 3}), 100,
+                    Counter({"辅警": 14, "滨河路": 8}))
+    # One of its words, said the poster's own way, with the same rare rule topic.
+    angry = EventPost(99, T0 + timedelta(minutes=35), frozenset(
+        {"辅警", "执法权", "严查", "打人", "#police", "#police.enforcement_dispute"}), "qingchuan")
+    joining = choose(angry, [market], rarity)
+    assert joining.event_id == 1 and joining.reason == "signature"
+    # Its street, placed in its station's area.
+    crowd = EventPost(98, T0 + timedelta(minutes=38), frozenset(
+        {"滨河路", "横幅", "公道", "#police"}), station)
+    assert choose(crowd, [market], rarity).reason == "signature"
+    # The word alone, with only the beat's topic, is not enough...
+    plain = EventPost(97, T0 + timedelta(minutes=35), frozenset(
+        {"辅警", "过马路", "老人", "#police"}), "qingchuan")
+    assert choose(plain, [market], rarity).event_id is None
+    # ... nor a word the city uses as much outside the event (the beat's word, not its own).
+    common = Rarity(rarity.using, 100, Counter({"辅警": 40, "滨河路": 8}))
+    assert choose(angry, [market], common).event_id is None
+    # ... nor once the event has gone quiet,
+    late = EventPost(96, T0 + timedelta(hours=4), angry.terms, "qingchuan")
+    assert choose(late, [market], rarity).event_id is None
+    # ... nor a small event, nor a word under half of its posts use.
+    small = busy(2, {"辅警": 4, "滨河路": 4, "#police": 4,
+                     "#police.enforcement_dispute": 2}, station, size=4, minutes=10)
+    assert choose(angry, [small], rarity).event_id is None
+    few = EventPost(95, T0 + timedelta(minutes=35), frozenset(
+        {"摊主", "执法权", "#police", "#police.enforcement_dispute"}), "qingchuan")
+    assert choose(few, [market], rarity).event_id is None
+    # A sibling district never joins, signature or not.
+    beihu = EventPost(94, T0 + timedelta(minutes=38), crowd.terms, BEIHU)
+    assert choose(beihu, [market], rarity).event_id is None
+
+
+def test_the_beats_words_are_never_a_signature() -> None:
+    """民警 in every post of a school scuffle is still the beat's word: chatter about 民警
+    checking for drunk drivers does not join by it, whatever the warehouse has counted."""
+    school = busy(3, {"民警": 12, "江滨中学": 10, "学生": 9, "#police": 12, "#police.traffic": 4},
+                  None)
+    rarity = Rarity(Counter({"#police": 90, "#police.traffic": 3}), 100, Counter({"民警": 12}))
+    chatter = EventPost(90, T0 + timedelta(minutes=35), frozenset(
+        {"民警", "查酒", "体育馆", "#police", "#police.traffic"}), "qingchuan")
+    assert choose(chatter, [school], rarity).event_id is None
+    named = EventPost(91, T0 + timedelta(minutes=35), frozenset(
+        {"江滨中学", "家长群", "#police", "#police.traffic"}), "qingchuan")
+    assert choose(named, [school], rarity).reason == "signature"
