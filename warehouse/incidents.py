@@ -120,8 +120,9 @@ class IncidentStore:
     @staticmethod
     def _incident_of(session: Session, fingerprint: str, event_id: int | None
                      ) -> IncidentRow | None:
-        """The incident an alert updates, locked: the one it updated before (its own or its
-        event's), else the newest incident following its event; through merges."""
+        """The incident an alert updates, locked: the newest incident following its event
+        (`event_id`, the one carrying most of its evidence), else the one it updated before
+        (its own or its event's); through merges."""
         row = session.scalar(select(IncidentRow).where(IncidentRow.fingerprint == fingerprint)
                              .with_for_update())
         if row is None:
@@ -129,15 +130,21 @@ class IncidentStore:
                                       .where(AlertRow.fingerprint == fingerprint))
             if attached is not None:
                 row = session.get(IncidentRow, attached, with_for_update=True)
-        if row is None and event_id is not None:
-            row = session.scalar(select(IncidentRow)
-                                 .where(IncidentRow.event_id == event_id,
-                                        IncidentRow.merged_into.is_(None))
-                                 .order_by(IncidentRow.id.desc()).limit(1).with_for_update())
         seen: set[int] = set()
         while row is not None and row.merged_into is not None and row.id not in seen:
             seen.add(row.id)
             row = session.get(IncidentRow, row.merged_into, with_for_update=True)
+        if event_id is not None and (row is None or row.event_id is None
+                                     or live_event(session, row.event_id) != event_id):
+            # An alert whose evidence is now mostly another event's (a city-wide surge the
+            # next happening takes over) goes to the incident following that event, if any.
+            following = session.scalar(select(IncidentRow)
+                                       .where(IncidentRow.event_id == event_id,
+                                              IncidentRow.merged_into.is_(None))
+                                       .order_by(IncidentRow.id.desc()).limit(1)
+                                       .with_for_update())
+            if following is not None:
+                row = following
         return row
 
     def apply(self, incident_id: int, decide: Callable[[IncidentState], ChangeLike | None]

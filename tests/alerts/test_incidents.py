@@ -338,3 +338,41 @@ def test_merge_keeps_the_earlier_number_and_split_makes_a_new_one(wh):
     assert store.events(first)[-1].detail["into"] == new.id
     with pytest.raises(Exception, match="not in the event"):
         actions.split(store, first, [fire], "王五", NOW)
+
+
+def test_a_surge_follows_the_event_that_carries_most_of_its_posts(wh):
+    """A city-wide surge first about one happening, then mostly about another that has its
+    own incident: the surge's alert goes to that incident, not the one it first opened."""
+    from alerts.incidents.handling import event_of, record_with_incident
+
+    store_posts(wh, "weibo", NOW - timedelta(minutes=30), ["夜市辅警推人", "夜市摊贩被打"],
+                tag="m")
+    store_posts(wh, "weibo", NOW - timedelta(minutes=10), ["仓库起火", "仓库浓烟"],
+                high_risk=True, tag="f", keywords=("仓库", "火灾", "消防"))
+    posts = {p.id: p for p in wh.posts_since(NOW - timedelta(hours=1), NOW)}
+    market = [p.id for p in posts.values() if "夜市" in p.text]
+    fire = [p.id for p in posts.values() if "仓库" in p.text]
+    assert {posts[i].event_id for i in market}.isdisjoint({posts[i].event_id for i in fire})
+    store = IncidentStore(wh)
+
+    def surge(evidence: list[int], at: datetime):
+        alert = Alert(fingerprint="spike:qingchuan", kind="spike", level=3, title="激增",
+                      reason="r", evidence=tuple(Evidence(i, None, "t", "s", None)
+                                                 for i in evidence),
+                      jurisdiction="qingchuan", detected_at=at)
+        recorded = record_with_incident(store, desk(), alert, posts, (), at, None,
+                                        event_of(alert, posts))
+        return store.get(recorded.alert_id)
+
+    first = surge(market, NOW - timedelta(minutes=20))
+    assert first.event_id == posts[market[0]].event_id
+    # The fire's sensitive item opens its own incident.
+    [fire_item] = [r for r in raise_and_track(wh, desk(), NOW - timedelta(minutes=5))
+                   if r.alert_outcome == "new"]
+    by_alert = {a["id"]: a["incident_id"] for a in wh.alerts(limit=50)}
+    assert by_alert[fire_item.alert_id] != first.id
+    # Now the surge's posts are mostly the fire's: its alert moves to the fire's incident.
+    surge(fire + market[:1], NOW)
+    by_alert = {a["id"]: a["incident_id"] for a in wh.alerts(limit=50)}
+    assert by_alert[first.alert_id] == by_alert[fire_item.alert_id]
+    assert first.alert_id in [a["id"] for a in store.alerts_of(by_alert[fire_item.alert_id])]
