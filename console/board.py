@@ -165,6 +165,7 @@ class BoardCache:
 HOT_EVENTS = 8             # 热点事件 on the board
 HOT_HOURS = 24
 HOT_STORIES = 3           # stories listed under each; the rest counted
+HOT_MIN_POSTS = 2         # a lone post is not a hot event (search and the reports have it)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,8 @@ def hot_event_views(request: Request, account: Account, now: datetime
     views = []
     for hot in hot_events(console.warehouse.engine, params):
         e, stories = hot.event, hot.stories
+        if e["posts"] < HOT_MIN_POSTS:
+            break                                   # ranked by posts: the rest are smaller
         title, url = e["title"], e["url"]
         if not sees(account, e["jurisdiction"]) and stories:
             # the event's headline is another district's post: name it by a post in scope
@@ -232,6 +235,7 @@ def board_html(request: Request, account: Account) -> Markup:
         return ENV.get_template("board_cards.html").render(
             cards=cards, counts=counts, now=now, stamp=stamp, csrf=BoardCache.TOKEN,
             hot=hot_event_views(request, account, now), hot_hours=HOT_HOURS,
+            hot_min=HOT_MIN_POSTS,
             can={"act": act},
             unacknowledged=sum(1 for c in cards if c.incident.status == Status.NEW))
 
