@@ -81,3 +81,32 @@ def test_a_missing_or_foreign_model_file_is_named(tmp_path) -> None:
     np.savez(other, format_version=np.array(99), stances=np.array(STANCES))
     with pytest.raises(RuntimeError, match=r"other\.npz has stance model format 99"):
         load_model(other)
+
+
+def _target_check_rows() -> list[tuple[str, str]]:
+    import csv
+    from pathlib import Path
+
+    path = Path(stance.__file__).resolve().parents[1] / "datasets" / "stance" / "target_check.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [(row["text"], row["kind"]) for row in csv.DictReader(handle)]
+
+
+@pytest.mark.parametrize("text, kind", _target_check_rows())
+def test_the_guides_target_words_tell_appeals_from_criticism(text: str, kind: str) -> None:
+    # datasets/stance/target_check.csv: appeals and anger at an offender carry no criticism
+    # cue (the guide's neutral cases), criticism sits next to a police word.
+    cues = stance.target_cues(text)
+    near = {f"${kind}<", f"${kind}>"}
+    if kind in ("appeal", "offender"):
+        assert f"${kind}_only" in cues
+    else:
+        assert cues & near, f"no {kind} word next to a police word in {text}: {sorted(cues)}"
+    if kind != "criticism":
+        assert not any(cue.startswith("$criticism") for cue in cues)
+    assert {stance._hashed(cue) for cue in cues} <= set(cue_features(text, ()))
+
+
+def test_target_words_count_only_in_texts_with_a_police_word() -> None:
+    assert stance.target_cues("学校包庇，恳请严查") == set()
+    assert stance.target_cues("学校包庇，恳请警方严查") >= {"$criticism", "$appeal>"}
