@@ -232,6 +232,7 @@ def cases(now: datetime, window_days: int) -> list[tuple[str, str, QueryParams]]
          replace(base, by=("day", "topic"), jurisdiction="qingchuan.linjiang")),
         ("top_stories", "", base),
         ("top_stories", "--polarity negative", replace(base, polarity="negative")),
+        ("top_events", "--stance negative", replace(base, stance="negative")),
         ("posts", "--polarity negative --topic police.assault",
          replace(base, polarity="negative", topic="police.assault")),
         ("alerts", "", base),
