@@ -173,12 +173,18 @@ class IncidentStore:
             session.execute(update(AlertRow).where(
                 (AlertRow.incident_id == other_id) | (AlertRow.id == other.alert_id))
                 .values(incident_id=keep_id))
-            if other.event_id is not None and other.event_id != kept.event_id:
-                if kept.event_id is None:
-                    rows[keep_id].event_id = other.event_id
+            # The events they follow now (the grouping may have merged either since).
+            kept_event = live_event(session, kept.event_id) if kept.event_id else None
+            other_event = live_event(session, other.event_id) if other.event_id else None
+            if kept_event is not None:
+                rows[keep_id].event_id = kept_event
+            if other_event is not None and other_event != kept_event:
+                if kept_event is None:
+                    rows[keep_id].event_id = other_event
                 else:
-                    merge_events(session, kept.event_id, other.event_id)
-                    rows[other_id].event_id = kept.event_id
+                    merge_events(session, kept_event, other_event)
+            if rows[keep_id].event_id is not None:
+                rows[other_id].event_id = rows[keep_id].event_id
             session.flush()
             return self._state(session, rows[keep_id])
 

@@ -164,8 +164,34 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
     recorded = [record_with_incident(store, desk, alert, by_id, silences, now, run_id,
                                      event_of(alert, by_id))
                 for alert in detect_all(posts, settings, now, topic_labels, surges, ongoing)]
+    follow_event_merges(store, now)
     match_statements(store, now)
     return recorded
+
+
+def follow_event_merges(store: IncidentStore, now: datetime) -> int:
+    """Open incidents whose events the grouping has since made one (a lone post's event taken
+    into a busy one, a post bridging two halves of a happening) become one incident: the
+    earlier number carries on, the other closes pointing to it (domain.merge, in the audit
+    trail as the system's). Returns how many were merged."""
+    from warehouse.events import EventStore
+
+    following = [i for i in store.incidents(limit=500, statuses=OPEN_STATUSES)
+                 if i.kind != WATCHDOG and i.event_id is not None and i.merged_into is None]
+    if len(following) < 2:
+        return 0
+    events = EventStore(store.warehouse)
+    by_event: dict[int, list[int]] = {}
+    for incident in following:
+        by_event.setdefault(events.live_event(incident.event_id), []).append(incident.id)
+    merged = 0
+    for ids in by_event.values():
+        keep, *others = sorted(ids)
+        for other in others:
+            store.merge(keep, other, lambda k, o: domain.merge(
+                k, o, domain.SYSTEM, now, note="同一事件：分组已将两者的事件合并"))
+            merged += 1
+    return merged
 
 
 def event_of(alert: Alert, posts: Mapping[int, PostRow]) -> int | None:

@@ -376,3 +376,36 @@ def test_a_surge_follows_the_event_that_carries_most_of_its_posts(wh):
     by_alert = {a["id"]: a["incident_id"] for a in wh.alerts(limit=50)}
     assert by_alert[first.alert_id] == by_alert[fire_item.alert_id]
     assert first.alert_id in [a["id"] for a in store.alerts_of(by_alert[fire_item.alert_id])]
+
+
+def test_incidents_follow_their_events_when_the_grouping_merges_them(wh):
+    """Two sensitive posts first grouped apart (two events, two incidents); the grouping then
+    finds they are one happening and merges the events: the next cycle makes the incidents
+    one — the earlier number carries on, the other points to it, in the audit trail."""
+    from sqlalchemy.orm import Session
+
+    from warehouse.events import EventStore, merge_events
+    from warehouse.models import EventRow
+
+    store_posts(wh, "weibo", NOW - timedelta(minutes=20), ["辅警推倒摊贩"], high_risk=True)
+    store_posts(wh, "weibo", NOW - timedelta(minutes=15), ["严查打人辅警"], high_risk=True,
+                tag="b", keywords=("打人", "严查", "执法权"))
+    raise_and_track(wh, desk(), NOW - timedelta(minutes=10))
+    store = IncidentStore(wh)
+    first, second = sorted(store.incidents(), key=lambda i: i.id)
+    assert first.event_id != second.event_id
+    with Session(wh.engine) as session, session.begin():
+        merge_events(session, second.event_id, first.event_id)   # the later event keeps
+        assert session.get(EventRow, first.event_id).merged_into == second.event_id
+    raise_and_track(wh, desk(), NOW)
+    kept, gone = store.get(first.id), store.get(second.id)
+    assert kept.merged_into is None and gone.merged_into == first.id
+    assert gone.status == "closed" and kept.status == "new"
+    assert EventStore(wh).live_event(kept.event_id) == second.event_id
+    assert [i.id for i in store.incidents(statuses=("new",))] == [first.id]
+    merged_in = [e for e in store.events(first.id) if e.action == "merged_in"]
+    assert len(merged_in) == 1 and merged_in[0].detail["from"] == second.id
+    assert merged_in[0].actor == "system"
+    # Nothing more to merge: a further cycle changes nothing.
+    raise_and_track(wh, desk(), NOW + timedelta(minutes=1))
+    assert len([e for e in store.events(first.id) if e.action == "merged_in"]) == 1
