@@ -15,7 +15,8 @@ from flows.present import format_alerts, format_run, format_sources
 from flows.settings import load_cycle_settings
 from jingyu.config import config_file, load_yaml
 from jingyu.progress import progress
-from jingyu.timeutil import utcnow
+from jingyu.timeutil import SHANGHAI, utcnow
+from warehouse.incidents import IncidentStore
 from warehouse.store import Warehouse
 
 
@@ -87,6 +88,8 @@ def summarise(summary: dict, warehouse: Warehouse, workdir: Path, history: int =
     share = f"{police / posts:.0%}" if posts else "-"
     polarity = counts["polarity"]
     alerts = warehouse.alerts()
+    store = IncidentStore(warehouse)
+    incidents = [i for i in store.incidents(limit=20) if i.merged_into is None]
     lines = [
         "",
         "==== jingyu demo: one monitoring cycle on the bundled sample feeds ====",
@@ -104,8 +107,23 @@ def summarise(summary: dict, warehouse: Warehouse, workdir: Path, history: int =
         f"Alerts raised: {len(alerts)}",
         format_alerts(alerts),
         "",
+        f"Incidents: {len(incidents)} (alerts about one real-world event share one incident)",
+        *(f"  #{i.id} {i.title[:60]}  ({len(store.alerts_of(i.id))} alerts; "
+          + (_statement(i.official_statement_at, i.opened_at) if i.official_statement_at
+             else "no official statement yet") + ")"
+          for i in incidents),
+        "",
         f"Warehouse: {warehouse.url}",
         f"Notifications written to: {(workdir / 'notifications.jsonl').resolve()}",
         "Query it:  jingyu alerts --database " + warehouse.url,
     ]
     return "\n".join(lines)
+
+
+def _statement(at: datetime, opened: datetime) -> str:
+    """When the police spoke, against detection: "official statement 21:11, 20 min before
+    detection"."""
+    minutes = round((at - opened).total_seconds() / 60)
+    when = (f"{-minutes} min before detection" if minutes < 0 else
+            f"{minutes} min after detection")
+    return f"official statement {at.astimezone(SHANGHAI):%H:%M}, {when}"
