@@ -53,8 +53,8 @@ PLACE_PREFIX = "@"
 # WINDOW, mostly its posts used (the happening's word right now, not the beat's). In a burst
 # people write one of its words and their own: "辅警到底有没有执法权？强烈要求严查打人辅警"
 # shares only 辅警 with the scuffle it is about. Such a post joins an event of SIGNATURE_SIZE
-# posts or more, busy at its time, with a second sign: the same specific place (both within
-# one district or station), or a rule topic rare enough to tell (执法争议, not 涉警: its
+# posts or more, busy at its time, with a second sign: the same station's area (both placed
+# within it), or a rule topic rare enough to tell (执法争议, not 涉警: its
 # rarity weight at least SIGNATURE_TOPIC, i.e. used by under about one post in 14). A
 # signature word is specific in Chinese at large too (general_specificity at least
 # SIGNATURE_SPECIFIC: 辅警, 滨河路, 临江 are; 民警 0.4, 巡逻 0.5, 交警 0.5 are the beat's words
@@ -64,6 +64,9 @@ SIGNATURE_SHARE = 0.5
 SIGNATURE_OWN = 0.5
 SIGNATURE_TOPIC = 1.0
 SIGNATURE_SPECIFIC = 0.8
+# The same place as second sign means a station's area (city.district.station) or finer: a
+# district is too wide ("临江区辅警帮忙找回了钱包" during the 滨河路 scuffle; measured, seed 5).
+SIGNATURE_PLACE_DEPTH = 2
 
 
 TOPIC_PREFIX = "#"
@@ -294,8 +297,8 @@ def joins_by_signature(post: EventPost, event: EventProfile, shared: Sequence[st
         return False
     if not signature(event, rarity).intersection(shared):
         return False
-    return place is not None or any(t.startswith(TOPIC_PREFIX) and weights[t] >= SIGNATURE_TOPIC
-                                    for t in shared)
+    return ((place is not None and place.count(".") >= SIGNATURE_PLACE_DEPTH)
+            or any(t.startswith(TOPIC_PREFIX) and weights[t] >= SIGNATURE_TOPIC for t in shared))
 
 
 def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) -> Joining:

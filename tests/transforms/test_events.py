@@ -198,3 +198,15 @@ def test_the_beats_words_are_never_a_signature() -> None:
     named = EventPost(91, T0 + timedelta(minutes=35), frozenset(
         {"江滨中学", "家长群", "#police", "#police.traffic"}), "qingchuan")
     assert choose(named, [school], rarity).reason == "signature"
+
+
+def test_a_district_is_too_wide_a_second_sign() -> None:
+    station = f"{LINJIANG}.linjiang_pcs"
+    market = busy(1, {"辅警": 11, "滨河路": 8, "#police": 12}, station)
+    rarity = Rarity(Counter({"#police": 90}), 100, Counter({"辅警": 12, "滨河路": 8}))
+    wallet = EventPost(93, T0 + timedelta(minutes=35), frozenset(
+        {"辅警", "钱包", "找回", "#police"}), LINJIANG)
+    assert choose(wallet, [market], rarity).event_id is None
+    crowd = EventPost(92, T0 + timedelta(minutes=35), frozenset(
+        {"滨河路", "横幅", "#police"}), station)
+    assert choose(crowd, [market], rarity).reason == "signature"
