@@ -6,14 +6,15 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from alerts.channel_options import CHANNEL_OPTIONS, LEVEL_FIX, ChannelOptions
 from alerts.levels import LEVELS
 from jingyu.config import (
     ConfigError,
+    ConfigProblem,
     config_dir,
     config_error,
     load_yaml,
@@ -87,6 +88,49 @@ class SpikeSettings:
         return timedelta(hours=self.follow_hours)
 
 
+_SPREAD_FIX = ("give the event's spread (its posts plus their reposts and comments) from which "
+               "an incident is at least this level, a whole number above 0; defaults 10000 "
+               "(III), 100000 (II), 1000000 (I)")
+Spread = Annotated[int, Strict(), Field(gt=0, json_schema_extra={"fix": _SPREAD_FIX})]
+
+
+class EventLevelSettings(BaseModel):
+    """分级预警 by spread: an open incident following an event is at least level 3, 2 or 1
+    once its event's spread (posts + their reposts + comments) reaches level_3, level_2 or
+    level_1. The practitioner's rule of thumb: IV below ~1,000, III from ~10,000, I above
+    ~1,000,000."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: Annotated[bool, Strict()] = Field(True, json_schema_extra={
+        "fix": "write true or false"})
+    level_3: Spread = 10_000
+    level_2: Spread = 100_000
+    level_1: Spread = 1_000_000
+
+    @model_validator(mode="after")
+    def _rising(self) -> EventLevelSettings:
+        if not self.level_3 < self.level_2 < self.level_1:
+            raise ConfigProblem(
+                f"the spreads must grow with severity: level_3 {self.level_3:,} < level_2 "
+                f"{self.level_2:,} < level_1 {self.level_1:,} does not hold",
+                "give the more severe level the larger spread, e.g. level_3: 10000, "
+                "level_2: 100000, level_1: 1000000", field="level_2")
+        return self
+
+    def floor(self, spread: int) -> int | None:
+        """The least severe level an event of this spread allows (None: no floor)."""
+        if not self.enabled:
+            return None
+        for level, at in ((1, self.level_1), (2, self.level_2), (3, self.level_3)):
+            if spread >= at:
+                return level
+        return None
+
+    def threshold(self, level: int) -> int:
+        return {1: self.level_1, 2: self.level_2, 3: self.level_3}[level]
+
+
 @dataclass(frozen=True)
 class ConsoleLinkSettings:
     """Where duty staff's phones reach the duty console, for the 签收/查看 buttons of messages.
@@ -108,6 +152,7 @@ class AlertSettings:
     spike: SpikeSettings
     channels: tuple[ChannelOptions, ...]
     console: ConsoleLinkSettings = ConsoleLinkSettings()
+    event_levels: EventLevelSettings = EventLevelSettings()
 
     def channels_for(self, level: int) -> tuple[str, ...]:
         """Names of the enabled duty channels that must receive an alert of this level."""
@@ -141,8 +186,14 @@ def parse_alert_settings(data: Any, file: str | Path) -> AlertSettings:
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", "must be a mapping",
                           "write 'sensitive_item:', 'spike:' and 'channels:' sections")
-    reject_unknown_keys(data, {"sensitive_item", "spike", "channels", "console"}, file, "")
+    reject_unknown_keys(data, {"sensitive_item", "spike", "channels", "console",
+                               "event_levels"}, file, "")
+    try:
+        event_levels = EventLevelSettings.model_validate(_section(data, "event_levels", file))
+    except ValidationError as exc:
+        raise config_error(exc, file, "event_levels", EventLevelSettings) from None
     return AlertSettings(
+        event_levels=event_levels,
         sensitive_item=_parse_sensitive_item(_section(data, "sensitive_item", file), file),
         spike=_parse_spike(_section(data, "spike", file), file),
         channels=_parse_channels(data.get("channels"), file),

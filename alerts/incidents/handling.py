@@ -21,6 +21,7 @@ from alerts.incidents import incident as domain
 from alerts.incidents.incident import Change, IncidentOpening
 from alerts.incidents.notices import (
     ESCALATION,
+    LEVEL_RISEN,
     REMINDER,
     RESOLVED,
     ack_hint,
@@ -53,6 +54,7 @@ from alerts.incidents.watchdog import (
     check_ledger,
     check_sources,
 )
+from alerts.levels import LEVELS
 from alerts.settings import AlertSettings
 from jingyu.timeutil import local_minute
 from warehouse.incidents import IncidentStore
@@ -165,6 +167,7 @@ def raise_and_track(warehouse: Warehouse, desk: Desk, now: datetime, run_id: int
                                      event_of(alert, by_id))
                 for alert in detect_all(posts, settings, now, topic_labels, surges, ongoing)]
     follow_event_merges(store, now)
+    rise_with_events(store, desk, now)
     match_statements(store, now)
     return recorded
 
@@ -192,6 +195,62 @@ def follow_event_merges(store: IncidentStore, now: datetime) -> int:
                 k, o, domain.SYSTEM, now, note="同一事件：分组已将两者的事件合并"))
             merged += 1
     return merged
+
+
+def rise_with_events(store: IncidentStore, desk: Desk, now: datetime) -> int:
+    """分级预警 by spread: an open incident following an event is raised to the level its
+    event's spread (posts + their reposts and comments, event_levels in alerts.yaml) allows,
+    with the reason in its audit trail and one notice to those its new level routes to.
+    Never lowers; a level a person lowered by hand holds until the event crosses a more
+    severe threshold than the one it had reached then. Returns how many rose."""
+    from warehouse.events import EventStore
+
+    levels = desk.settings.event_levels
+    if not levels.enabled:
+        return 0
+    following = [i for i in store.incidents(limit=500, statuses=OPEN_STATUSES)
+                 if i.kind != WATCHDOG and i.event_id is not None and i.merged_into is None
+                 and i.level > 1]
+    if not following:
+        return 0
+    reach = EventStore(store.warehouse).reach(i.event_id for i in following)
+    silences = (*desk.routing.silences, *store.silences(now))
+    raised = 0
+    for incident in following:
+        spread = reach.get(incident.event_id or -1, 0)
+        floor = levels.floor(spread)
+        if floor is None or floor >= incident.level:
+            continue
+        held = _held_floor(store, incident.id)
+        if held is False:      # lowered by hand since: this spread is what the hand weighed
+            store.apply(incident.id, partial(
+                domain.note, now=now, actor=domain.SYSTEM, action=domain.EVENT_LEVEL_HELD,
+                detail={"floor": floor, "spread": spread,
+                        "reason": f"事件传播 {spread:,} 条；级别已由人工调整，暂不随传播升级"}))
+            continue
+        silence = silenced_by(incident.fingerprint, silences, now)
+        risen = replace(incident, level=floor)
+        routed = desk.route_for(_subject(risen), incident.kind, now)
+        threshold = levels.threshold(floor)
+        lines = [f"事件传播 {spread:,} 条，达到{LEVELS[floor]['roman']}级阈值 {threshold:,} 条，"
+                 f"级别由{LEVELS[incident.level]['roman']}级升为{LEVELS[floor]['roman']}级"]
+        raised += _applied(store, incident.id, partial(
+            domain.rise_with_event, floor=floor, spread=spread, threshold=threshold, now=now,
+            held=held, notices=_notices(risen, LEVEL_RISEN, lines, routed, silence),
+            detail=_detail(routed, silence)))
+    return raised
+
+
+def _held_floor(store: IncidentStore, incident_id: int) -> int | None | bool:
+    """After a person last lowered the level by hand: the floor then noted as held (int),
+    or False when none is noted yet; None when no person lowered it."""
+    held: int | None | bool = None
+    for event in store.events(incident_id):
+        if event.action == "level_lowered" and event.actor != domain.SYSTEM:
+            held = False
+        elif event.action == domain.EVENT_LEVEL_HELD and held is False:
+            held = int(event.detail["floor"])
+    return held
 
 
 def event_of(alert: Alert, posts: Mapping[int, PostRow]) -> int | None:

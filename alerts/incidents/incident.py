@@ -200,6 +200,32 @@ def worth_notifying(current: IncidentState | None, level: int, sensitive: bool) 
     return level < current.level or (sensitive and not current.sensitive)
 
 
+EVENT_LEVEL = "event_level"        # the audit action of a level raised by the event's spread
+EVENT_LEVEL_HELD = "event_level_held"
+
+
+def rise_with_event(incident: IncidentState, floor: int | None, spread: int, threshold: int,
+                    now: datetime, held: int | None,
+                    notices: Sequence[tuple[str, Mapping[str, Any]]],
+                    detail: Mapping[str, Any]) -> Change | None:
+    """The incident is at least the level its event's spread allows (`floor`, reached at
+    `threshold`): raised with the reason in the audit trail and a notice queued once per
+    level. Never lowers. `held` is the floor a person's later hand-lowering was weighed
+    against: the hand's level holds until the event crosses a more severe threshold.
+    None when nothing changes (the same floor next cycle: no second page)."""
+    if floor is None or floor >= incident.level or not status_of(incident).is_open:
+        return None
+    if held is not None and floor >= held:
+        return None
+    reason = f"事件传播 {spread:,} 条（达到{LEVELS[floor]['roman']}级阈值 {threshold:,} 条）"
+    after = replace(incident, level=floor, updated_at=now,
+                    last_notified_at=now if notices else incident.last_notified_at)
+    return Change(after, (Event("level_raised", SYSTEM, now, {
+        "from": incident.level, "to": floor, "reason": reason, "spread": spread,
+        "by": EVENT_LEVEL, "notified": [c for c, _ in notices], **detail}),),
+        _queued(notices, f"event-level-{floor}", now))
+
+
 # ---- people's actions -----------------------------------------------------------------------
 
 def acknowledge(incident: IncidentState, by: str, now: datetime, note: str = "",

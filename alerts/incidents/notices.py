@@ -1,4 +1,5 @@
-"""Render incident notices (reminder, escalation, resolved) as outbox payloads."""
+"""Render incident notices (reminder, escalation, resolved, level risen with the event) as
+outbox payloads."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,8 +14,9 @@ from jingyu.timeutil import local_minute
 from warehouse.records import IncidentState
 
 REMINDER, ESCALATION, RESOLVED = "reminder", "escalation", "resolved"
+LEVEL_RISEN = "level_risen"
 _HEADINGS = {REMINDER: "【未签收提醒】", ESCALATION: "【超时升级·请带班领导督办】",
-             RESOLVED: "【已处置】"}
+             RESOLVED: "【已处置】", LEVEL_RISEN: "【级别上升】"}
 
 
 def ack_hint(incident_id: int, ack_minutes: int | None = None) -> str:
