@@ -67,6 +67,7 @@ def _event_show(args: argparse.Namespace) -> int:
         store = EventStore(warehouse)
         try:
             event, links = store.event(args.event, utcnow())
+            separations = store.separations(event.id)
         except LookupError as exc:
             print(f"jingyu: {exc}: see 'jingyu events --min-size 1'", file=sys.stderr)
             return 1
@@ -79,6 +80,13 @@ def _event_show(args: argparse.Namespace) -> int:
           f"{local(event.last_seen)}")
     print(f"  sources: {', '.join(event.sources)}; official statement: "
           f"{local(event.official_first_at) if event.has_official_post else 'none yet'}")
+    for sep in separations:
+        other = sep.apart_from if sep.event_id == event.id else sep.event_id
+        state = (f"lifted by {_plain(sep.lifted_by or '')} {local(sep.lifted_at)}"
+                 if sep.lifted_at else "the grouping keeps them apart")
+        print(f"  人工拆分: event {other} split from this one by {_plain(sep.created_by)} "
+              f"{local(sep.created_at)} (incident {sep.incident_id} -> "
+              f"{sep.split_incident_id}); {state}")
     why = {"new": "opened the event", "story": "same story as an earlier post",
            "merged": "moved in by a merge", "split": "split off by hand"}
     rows = []
@@ -87,6 +95,9 @@ def _event_show(args: argparse.Namespace) -> int:
         reason = why.get(link.reason) or (
             f"shares {'、'.join(link.shared)}" + (f"; place {link.place}" if link.place else "")
             + f"; score {link.score:.2f}")
+        if link.apart:
+            reason += ("; not joined to event " + ", ".join(map(str, link.apart))
+                       + ": 人工拆分")
         rows.append([link.post_id, local(post.seen_at) if post else "-",
                      post.source_id if post else "-",
                      _plain((post.title or post.text) if post else "", 36), reason])

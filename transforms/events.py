@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -140,6 +141,8 @@ class Joining:
     shared: tuple[str, ...] = ()
     place: str | None = None           # the place both share, when they do
     bridged: tuple[int, ...] = ()      # other events it joins as well: one happening
+    kept_apart: tuple[int, ...] = ()   # events it would have joined as well, but a person
+                                       # split them from this one (人工拆分)
 
 
 def event_place(places: Mapping[str, int]) -> str | None:
@@ -301,9 +304,12 @@ def joins_by_signature(post: EventPost, event: EventProfile, shared: Sequence[st
             or any(t.startswith(TOPIC_PREFIX) and weights[t] >= SIGNATURE_TOPIC for t in shared))
 
 
-def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) -> Joining:
+def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity,
+           apart: Mapping[int, AbstractSet[int]] | None = None) -> Joining:
     """The event a post joins: its story's, else the best-scoring candidate seen within
-    WINDOW that reaches its needed_score with MIN_SHARED words, else a new one."""
+    WINDOW that reaches its needed_score with MIN_SHARED words, else a new one. `apart`:
+    event -> the events a person split from it; a post close to two of them joins the
+    closer and bridges nothing between them (a human split is binding)."""
     if post.story_event is not None:
         return Joining(post.story_event, "story", 1.0)
     passed: list[tuple[float, int, tuple[str, ...], str | None]] = []
@@ -331,12 +337,22 @@ def choose(post: EventPost, candidates: Sequence[EventProfile], rarity: Rarity) 
     # sides (early posts in different words): they merge, when their places agree.
     by_id = {e.id: e for e in candidates}
     recent = {e.id for e in candidates if post.seen_at - e.last_seen <= BRIDGE_GAP}
-    bridged = tuple(-other for v, other, _, _ in passed[1:]
-                    if v >= BRIDGE_SCORE and -other in recent and -best in recent
-                    and not by_signature & {-other, -best}
-                    and places_compatible(by_id[-best].jurisdiction, by_id[-other].jurisdiction))
+    apart = apart or {}
+    bridged: list[int] = []
+    kept_apart: list[int] = []
+    for v, other, _, _ in passed[1:]:
+        if not (v >= BRIDGE_SCORE and -other in recent and -best in recent
+                and not by_signature & {-other, -best}
+                and places_compatible(by_id[-best].jurisdiction, by_id[-other].jurisdiction)):
+            continue
+        # Split by hand from the event it joins, or from one it already bridges: stays apart.
+        if any(-other in apart.get(e, ()) or e in apart.get(-other, ())
+               for e in (-best, *bridged)):
+            kept_apart.append(-other)
+        else:
+            bridged.append(-other)
     return Joining(-best, "signature" if -best in by_signature else "terms", round(value, 3),
-                   shared[:8], place, bridged)
+                   shared[:8], place, tuple(bridged), tuple(kept_apart))
 
 
 def profile_terms(terms: Counter[str]) -> Counter[str]:

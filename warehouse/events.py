@@ -14,7 +14,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from jingyu.timeutil import as_utc_naive, from_db
+from jingyu.timeutil import as_utc_naive, from_db, utcnow
 from transforms.events import (
     BASELINE,
     BRIDGE_GAP,
@@ -38,7 +38,7 @@ from transforms.events import (
     title_score,
 )
 from warehouse.db import one_at_a_time
-from warehouse.models import EventPostRow, EventRow, EventTerm, Post, Source
+from warehouse.models import EventPostRow, EventRow, EventSeparation, EventTerm, Post, Source
 
 # The most recent events per term that are compared with a new post: a word used by a
 # thousand events (民警) brings back only the latest few, whose profiles its rarer words
@@ -99,6 +99,28 @@ class EventLink:
     score: float
     shared: tuple[str, ...]
     place: str | None
+    apart: tuple[int, ...] = ()       # events it stayed out of: split from this one by hand
+
+
+@dataclass(frozen=True)
+class Separation:
+    """A human split the grouping respects (models.EventSeparation), as it now stands: the
+    live events on both sides (following merges), who split and when, lifted or not."""
+
+    id: int
+    event_id: int
+    apart_from: int
+    incident_id: int | None
+    split_incident_id: int | None
+    posts: tuple[int, ...]
+    created_by: str
+    created_at: datetime              # aware UTC
+    lifted_at: datetime | None
+    lifted_by: str | None
+
+
+class EventsKeptApart(ValueError):
+    """The grouping (or the system) tried to merge two events a person split apart."""
 
 
 def _chunks(values: Iterable, size: int = _IN_CHUNK) -> Iterable[list]:
@@ -159,6 +181,7 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
     _count_using(session, {t for p in profiles.values() for t in p.terms} - words, baseline,
                  using, since, window_using)
     rarity = Rarity(using, recent, window_using)
+    apart = _apart(session, set(profiles))
 
     links: list[dict] = []
     term_counts: dict[tuple[int, str], list] = {}       # (event, term) -> [posts, last seen]
@@ -169,7 +192,7 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
         story_event = story_events.get(member.story_id) if member.story_id else None
         post = EventPost(member.post_id, member.seen_at, terms, member.jurisdiction,
                          story_event if story_event in profiles else None, member.official)
-        joining = choose(post, _candidates(post, by_term, profiles, rarity), rarity)
+        joining = choose(post, _candidates(post, by_term, profiles, rarity), rarity, apart)
         if joining.event_id is None:
             row = EventRow(title=member.headline, title_post_id=member.post_id, title_score=0,
                            jurisdiction=member.jurisdiction, first_seen=member.seen_at,
@@ -183,7 +206,7 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
         assert event_id is not None
         for other in joining.bridged:
             _flush(session, links, term_counts)
-            _absorb(session, profiles, by_term, story_events, event_id, other)
+            _absorb(session, profiles, by_term, story_events, event_id, other, apart)
             titles.pop(other, None)
             touched.discard(other)
         profile = profiles[event_id]
@@ -197,7 +220,8 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
         touched.add(event_id)
         links.append({"post_id": member.post_id, "event_id": event_id,
                       "reason": joining.reason, "score": joining.score,
-                      "shared": list(joining.shared), "place": joining.place})
+                      "shared": list(joining.shared), "place": joining.place,
+                      "apart": list(joining.kept_apart) or None})
         index_terms = set(terms) | ({place_term(member.jurisdiction)}
                                     if member.jurisdiction else set())
         for term in index_terms:
@@ -209,11 +233,11 @@ def join_events(session: Session, members: Sequence[EventMember]) -> set[int]:
             titles[event_id] = (typical, member.post_id, member.headline)
     _flush(session, links, term_counts)
     for single, into, joining in _second_look(session, members[0].seen_at, profiles, by_term,
-                                              touched, rarity):
+                                              touched, rarity, apart):
         _flush(session, links, term_counts)
         post_id = session.scalar(select(EventPostRow.post_id)
                                  .where(EventPostRow.event_id == single))
-        _absorb(session, profiles, by_term, story_events, into, single)
+        _absorb(session, profiles, by_term, story_events, into, single, apart)
         session.execute(update(EventPostRow).where(EventPostRow.post_id == post_id).values(
             reason=joining.reason, score=joining.score, shared=list(joining.shared),
             place=joining.place))
@@ -242,12 +266,13 @@ def _candidates(post: EventPost, by_term: dict[str, list[int]],
 
 
 def _second_look(session: Session, start: datetime, profiles: dict[int, EventProfile],
-                 by_term: dict[str, list[int]], grown: set[int], rarity: Rarity
-                 ) -> Iterable[tuple[int, int, Joining]]:
+                 by_term: dict[str, list[int]], grown: set[int], rarity: Rarity,
+                 apart: dict[int, set[int]]) -> Iterable[tuple[int, int, Joining]]:
     """Events of one post, seen since BRIDGE_GAP before the batch, that a busy event (of
     SIGNATURE_SIZE posts or more, active at the post's time) which grew in the batch now takes (single pass makes grouping depend on arrival order: a post that
     came before the words it shares with a happening opened an event of its own). Yields
-    (lone event, event taking it, why), oldest first, as the taking events grow."""
+    (lone event, event taking it, why), oldest first, as the taking events grow. Never an event
+    a person split the lone one from (`apart`)."""
     lone = sorted((p for p in profiles.values()
                    if p.size == 1 and p.last_seen >= start - BRIDGE_GAP),
                   key=lambda p: (p.first_seen, p.id))
@@ -258,18 +283,25 @@ def _second_look(session: Session, start: datetime, profiles: dict[int, EventPro
         post = EventPost(-single.id, single.first_seen, frozenset(single.terms),
                          places[0] if len(places) == 1 else None)
         candidates = [c for c in _candidates(post, by_term, profiles, rarity, exclude=single.id)
-                      if c.id in grown and c.size >= SIGNATURE_SIZE and activity(post, c) >= 0]
+                      if c.id in grown and c.size >= SIGNATURE_SIZE and activity(post, c) >= 0
+                      and c.id not in apart.get(single.id, ())]
         if not candidates:
             continue
-        joining = choose(post, candidates, rarity)
+        joining = choose(post, candidates, rarity, apart)
         if joining.event_id is not None:
             yield single.id, joining.event_id, joining
 
 
 def _absorb(session: Session, profiles: dict[int, EventProfile], by_term: dict[str, list[int]],
-            story_events: dict[int, int], into: int, other: int) -> None:
-    """Merge event `other` into `into`, in the warehouse and in the batch's working state."""
+            story_events: dict[int, int], into: int, other: int,
+            apart: dict[int, set[int]]) -> None:
+    """Merge event `other` into `into`, in the warehouse and in the batch's working state
+    (the separations of `other` become those of `into`)."""
     merge_events(session, into, other)
+    for event_id in apart.pop(other, set()):
+        apart.setdefault(into, set()).add(event_id)
+        apart[event_id].discard(other)
+        apart[event_id].add(into)
     gone = profiles.pop(other)
     kept = profiles[into]
     kept.terms.update(gone.terms)
@@ -283,6 +315,22 @@ def _absorb(session: Session, profiles: dict[int, EventProfile], by_term: dict[s
     for story, event in list(story_events.items()):
         if event == other:
             story_events[story] = into
+
+
+def _apart(session: Session, event_ids: set[int]) -> dict[int, set[int]]:
+    """event -> the events a standing human split keeps it apart from (both ways), for
+    these events. Splits are few: one indexed lookup per 500 events."""
+    found: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(event_ids):
+        for a, b in session.execute(
+                select(EventSeparation.event_id, EventSeparation.apart_from)
+                .where(EventSeparation.lifted_at.is_(None),
+                       EventSeparation.event_id.in_(chunk)
+                       | EventSeparation.apart_from.in_(chunk))):
+            if a != b:
+                found[a].add(b)
+                found[b].add(a)
+    return dict(found)
 
 
 def _count_using(session: Session, terms: set[str], since: datetime, using: Counter[str],
@@ -448,8 +496,39 @@ def event_links(session: Session, event_id: int) -> list[EventLink]:
     rows = session.execute(
         select(EventPostRow).join(Post, Post.id == EventPostRow.post_id)
         .where(EventPostRow.event_id == event_id).order_by(Post.seen_at, Post.id)).scalars()
-    return [EventLink(r.post_id, r.reason, r.score, tuple(r.shared or ()), r.place)
-            for r in rows]
+    return [EventLink(r.post_id, r.reason, r.score, tuple(r.shared or ()), r.place,
+                      tuple(r.apart or ())) for r in rows]
+
+
+def separate_events(session: Session, event_id: int, apart_from: int, by: str, at: datetime,
+                    post_ids: Sequence[int] = (), incident_id: int | None = None,
+                    split_incident_id: int | None = None) -> None:
+    """Record a human split: `apart_from` holds posts split off `event_id`; from now on the
+    grouping keeps the two apart (and the events either is merged into) until a human merge
+    lifts it (merge_events with lift_by)."""
+    if event_id == apart_from:
+        return
+    session.add(EventSeparation(event_id=event_id, apart_from=apart_from,
+                                incident_id=incident_id, split_incident_id=split_incident_id,
+                                posts=list(post_ids), created_by=by,
+                                created_at=as_utc_naive(at)))
+    session.flush()
+
+
+def event_separations(session: Session, event_id: int) -> list[Separation]:
+    """The human splits on either side of an event (standing and lifted), oldest first."""
+    rows = session.scalars(select(EventSeparation).where(
+        (EventSeparation.event_id == event_id) | (EventSeparation.apart_from == event_id))
+        .order_by(EventSeparation.created_at, EventSeparation.id))
+    return [_separation(r) for r in rows]
+
+
+def _separation(row: EventSeparation) -> Separation:
+    created = from_db(row.created_at)
+    assert created is not None
+    return Separation(row.id, row.event_id, row.apart_from, row.incident_id,
+                      row.split_incident_id, tuple(row.posts or ()), row.created_by, created,
+                      from_db(row.lifted_at), row.lifted_by)
 
 
 def events_of_posts(session: Session, post_ids: Iterable[int]) -> dict[int, int]:
@@ -535,12 +614,31 @@ def move_posts(session: Session, post_ids: Sequence[int], into: int | None, reas
     return into
 
 
-def merge_events(session: Session, keep: int, other: int) -> None:
+def merge_events(session: Session, keep: int, other: int, lift_by: str | None = None,
+                 at: datetime | None = None) -> list[Separation]:
     """Move every post of `other` into `keep` (their index counts added up); `other` points
-    to `keep` from now on."""
+    to `keep` from now on, and its separations (human splits) are `keep`'s. Two events a
+    person split apart merge only by a person's hand (`lift_by`, at `at`): the split is then
+    lifted and returned (for the audit trail); otherwise EventsKeptApart."""
     if keep == other:
-        return
+        return []
     one_at_a_time(session, _EVENT_LOCK)
+    between = list(session.scalars(select(EventSeparation).where(
+        EventSeparation.lifted_at.is_(None),
+        ((EventSeparation.event_id == keep) & (EventSeparation.apart_from == other))
+        | ((EventSeparation.event_id == other) & (EventSeparation.apart_from == keep)))))
+    if between and lift_by is None:
+        raise EventsKeptApart(f"events {keep} and {other} were split apart by "
+                              f"{between[0].created_by}: only a person can merge them")
+    for row in between:
+        row.lifted_at = as_utc_naive(at or utcnow())
+        row.lifted_by = lift_by
+    session.flush()
+    standing = EventSeparation.lifted_at.is_(None)
+    session.execute(update(EventSeparation).where(standing, EventSeparation.event_id == other)
+                    .values(event_id=keep))
+    session.execute(update(EventSeparation).where(standing, EventSeparation.apart_from == other)
+                    .values(apart_from=keep))
     session.execute(update(EventRow).where(EventRow.id == other).values(merged_into=keep))
     session.execute(update(EventPostRow).where(EventPostRow.event_id == other)
                     .values(event_id=keep, reason="merged"))
@@ -550,6 +648,8 @@ def merge_events(session: Session, keep: int, other: int) -> None:
     session.execute(delete(EventTerm).where(EventTerm.event_id == other))
     _upsert_terms(session, moved)
     refresh_events(session, {keep, other})
+    session.flush()
+    return [_separation(row) for row in between]
 
 
 class EventStore:
@@ -570,6 +670,11 @@ class EventStore:
             if not found or found[0].size == 0:
                 raise LookupError(f"no event {event_id}")
             return found[0], event_links(session, found[0].id)
+
+    def separations(self, event_id: int) -> list[Separation]:
+        """The human splits on either side of an event (followed through merges)."""
+        with self._session() as session:
+            return event_separations(session, live_event(session, event_id))
 
     def events_of_posts(self, post_ids: Iterable[int]) -> dict[int, int]:
         with self._session() as session:

@@ -13,6 +13,7 @@ from jingyu.timeutil import as_utc_naive, from_db
 from warehouse.models import (
     AlertRow,
     EventPostRow,
+    EventSeparation,
     IncidentEventRow,
     IncidentRow,
     IncidentTrackRow,
@@ -30,7 +31,14 @@ from warehouse.records import (
     SourceYield,
     TrackState,
 )
-from warehouse.events import events_of_posts, headline, live_event, merge_events, move_posts
+from warehouse.events import (
+    events_of_posts,
+    headline,
+    live_event,
+    merge_events,
+    move_posts,
+    separate_events,
+)
 from warehouse.store import AlertLike, Notifier, StoredAlert, Warehouse, _json
 
 
@@ -160,10 +168,12 @@ class IncidentStore:
             return self._save(session, row, change)
 
     def merge(self, keep_id: int, other_id: int,
-              decide: Callable[[IncidentState, IncidentState], tuple[ChangeLike, ChangeLike]]
-              ) -> IncidentState:
+              decide: Callable[[IncidentState, IncidentState], tuple[ChangeLike, ChangeLike]],
+              by_hand: bool = False) -> IncidentState:
         """Merge incident `other_id` into `keep_id` as `decide` says, in one transaction: both
-        changes stored, the other's alerts and event follow the kept one."""
+        changes stored, the other's alerts and event follow the kept one. Events a person
+        split apart merge only `by_hand` (a person's merge): the split is lifted, in the kept
+        incident's audit trail; otherwise warehouse.events.EventsKeptApart."""
         with self._session.begin() as session:
             rows = {i: self._locked(session, i) for i in sorted({keep_id, other_id})}
             keep_change, other_change = decide(self._state(session, rows[keep_id]),
@@ -182,7 +192,17 @@ class IncidentStore:
                 if kept_event is None:
                     rows[keep_id].event_id = other_event
                 else:
-                    merge_events(session, kept_event, other_event)
+                    actor = next((e.actor for e in keep_change.events), "system")
+                    at = next((e.at for e in keep_change.events), None)
+                    for lifted in merge_events(session, kept_event, other_event,
+                                               lift_by=actor if by_hand else None, at=at):
+                        session.add(IncidentEventRow(
+                            incident_id=keep_id, at=as_utc_naive(at or kept.updated_at),
+                            actor=actor, action="split_lifted", detail=_json({
+                                "events": [lifted.event_id, lifted.apart_from],
+                                "split_by": lifted.created_by,
+                                "split_at": lifted.created_at,
+                                "incidents": [lifted.incident_id, lifted.split_incident_id]})))
             if rows[keep_id].event_id is not None:
                 rows[other_id].event_id = rows[keep_id].event_id
             session.flush()
@@ -227,10 +247,34 @@ class IncidentStore:
             new = self._save(session, None, new_change)
             alert.incident_id = new.id
             new_row = session.get_one(IncidentRow, new.id)
+            old_events = {live_event(session, e) for e in
+                          events_of_posts(session, [p.id for p in posts]).values()}
             new_row.event_id = move_posts(session, [p.id for p in posts], None, "split")
+            # Binding: the grouping never brings them back together (nor the system's merge
+            # of incidents); a person's merge of the two incidents lifts it.
+            by = next((e.actor for e in new_change.events), "system")
+            for event_id in sorted(old_events):
+                separate_events(session, event_id, new_row.event_id, by, now,
+                                [p.id for p in posts], incident_id, new.id)
             new_row.content_hashes = list(dict.fromkeys(p.content_hash for p in posts))
             session.flush()
             return self._state(session, new_row)
+
+    def kept_apart(self, incident_ids: Sequence[int]) -> set[frozenset[int]]:
+        """Pairs of these incidents a person split apart (a standing split between them)."""
+        ids = list(set(incident_ids))
+        found: set[frozenset[int]] = set()
+        with self._session() as session:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                for a, b in session.execute(
+                        select(EventSeparation.incident_id, EventSeparation.split_incident_id)
+                        .where(EventSeparation.lifted_at.is_(None),
+                               EventSeparation.incident_id.in_(chunk)
+                               | EventSeparation.split_incident_id.in_(chunk))):
+                    if a is not None and b is not None:
+                        found.add(frozenset((a, b)))
+        return found
 
     def add_silence(self, silence: Silence, now: datetime) -> Silence:
         with self._session.begin() as session:

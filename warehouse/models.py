@@ -426,6 +426,32 @@ class EventPostRow(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     shared: Mapped[list[Any]] = mapped_column(default=list)
     place: Mapped[str | None] = mapped_column(String(100))
+    # Events the post was close enough to join as well (one happening seen from two sides)
+    # but that a person split apart (event_separations): it stayed out of them.
+    apart: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class EventSeparation(Base):
+    """A human split: posts of event `event_id` were split off into event `apart_from` (by
+    `created_by`, at `created_at`, from incident `incident_id` into `split_incident_id`).
+    While it stands the grouping never merges the two events (nor the events they are merged
+    into), and incidents following them are not merged by the system; a human merge of the
+    two lifts it (`lifted_at`, `lifted_by`)."""
+
+    __tablename__ = "event_separations"
+    __table_args__ = (Index("ix_event_separations_event_id", "event_id"),
+                      Index("ix_event_separations_apart_from", "apart_from"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(Id)
+    apart_from: Mapped[int] = mapped_column(Id)
+    incident_id: Mapped[int | None] = mapped_column(Id)
+    split_incident_id: Mapped[int | None] = mapped_column(Id)
+    posts: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class EventTerm(Base):

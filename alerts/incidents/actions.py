@@ -57,15 +57,19 @@ def close(store: IncidentStore, incident_id: int, by: str, now: datetime, note: 
 def merge(store: IncidentStore, first: int, second: int, by: str, now: datetime,
           note: str = "", via: str = "") -> IncidentState:
     """Two incidents are one happening: the earlier number carries on (higher level, both
-    evidences, the earlier statement, the events joined); the later closes, pointing to it."""
+    evidences, the earlier statement, the events joined); the later closes, pointing to it.
+    A person's merge may undo a split (the grouping's and the system's may not): the split is
+    lifted, in the audit trail."""
     keep, other = sorted((first, second))
-    return store.merge(keep, other, lambda k, o: domain.merge(k, o, by, now, note, via))
+    return store.merge(keep, other, lambda k, o: domain.merge(k, o, by, now, note, via),
+                       by_hand=True)
 
 
 def split(store: IncidentStore, incident_id: int, post_ids: list[int], by: str,
           now: datetime, note: str = "", via: str = "") -> IncidentState:
     """Posts of an incident that are another happening become a new incident (returned),
-    with an event of their own."""
+    with an event of their own, kept apart from the old one: the grouping never merges the
+    two events again, nor the system the two incidents (only `merge` by a person)."""
     return store.split(incident_id, post_ids, now, lambda i, new_id, title: domain.split_off(
         i, post_ids, new_id, title, by, now, note, via))
 

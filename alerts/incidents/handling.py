@@ -176,7 +176,8 @@ def follow_event_merges(store: IncidentStore, now: datetime) -> int:
     """Open incidents whose events the grouping has since made one (a lone post's event taken
     into a busy one, a post bridging two halves of a happening) become one incident: the
     earlier number carries on, the other closes pointing to it (domain.merge, in the audit
-    trail as the system's). Returns how many were merged."""
+    trail as the system's). Never two a person split apart (IncidentStore.kept_apart).
+    Returns how many were merged."""
     from warehouse.events import EventStore
 
     following = [i for i in store.incidents(limit=500, statuses=OPEN_STATUSES)
@@ -188,9 +189,12 @@ def follow_event_merges(store: IncidentStore, now: datetime) -> int:
     for incident in following:
         by_event.setdefault(events.live_event(incident.event_id), []).append(incident.id)
     merged = 0
+    apart = store.kept_apart([i.id for i in following])
     for ids in by_event.values():
         keep, *others = sorted(ids)
         for other in others:
+            if frozenset((keep, other)) in apart:
+                continue    # split by a person: only a person merges them again
             store.merge(keep, other, lambda k, o: domain.merge(
                 k, o, domain.SYSTEM, now, note="同一事件：分组已将两者的事件合并"))
             merged += 1
