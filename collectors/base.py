@@ -49,17 +49,23 @@ class _Failed(Exception):
         self.failure = failure
 
 
-def collect(source: SourceConfig, cursor: SourceCursor, client: PoliteClient) -> FetchResult:
-    """Fetch one source by its kind; never raises, so one broken source cannot stop the others."""
+def collect(source: SourceConfig, cursor: SourceCursor, client: PoliteClient,
+            now: datetime | None = None) -> FetchResult:
+    """Fetch one source by its kind; never raises, so one broken source cannot stop the others.
+
+    `now` is the clock of the cycle fetching: posts are stamped fetched at it (and pages'
+    relative dates, "3小时前", count back from it). None, as in a live cycle, is the wall
+    clock at the fetch; a cycle run at a given time (a replay) stamps that time.
+    """
     started = time.monotonic()
     kind = kind_named(source.kind)
     try:
         if kind is None:
             raise _Failed(f"unknown source kind {source.kind!r}")
         if isinstance(kind, HttpKind):
-            result = _collect_http(kind, source, cursor, client)
+            result = _collect_http(kind, source, cursor, client, now)
         elif isinstance(kind, FileKind):
-            result = _collect_files(kind, source, cursor)
+            result = _collect_files(kind, source, cursor, now)
         else:
             raise _Failed(f"kind {kind.name!r} has no transport")
     except _Failed as failed:
@@ -94,17 +100,17 @@ def _options(kind: SourceKind, source: SourceConfig) -> object:
 # ---- over HTTP ------------------------------------------------------------------------------
 
 def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
-                  client: PoliteClient) -> FetchResult:
+                  client: PoliteClient, now: datetime | None) -> FetchResult:
     _options(kind, source)
     response = _get(client, source.url, cursor.etag, cursor.last_modified, source.lane)
     if response.status == 304:
         return FetchResult(source.id, FETCH_NOT_MODIFIED, cursor, http_status=304)
-    page, note = _page(source.url, response, frozenset(cursor.seen_ids))
+    page, note = _page(source.url, response, now, frozenset(cursor.seen_ids))
     if not page.text.strip():
         _check_content(source.url, page)   # nothing to parse: a blank answer
 
     def follow(url: str) -> Page:
-        return _page(url, _get(client, url, lane=source.lane))[0]
+        return _page(url, _get(client, url, lane=source.lane), now)[0]
 
     try:
         parsed = kind.parse(page, source, follow)
@@ -118,7 +124,8 @@ def _collect_http(kind: HttpKind, source: SourceConfig, cursor: SourceCursor,
     if not parsed.items:
         _check_content(source.url, page)
     _check_items(source.url, parsed)
-    fresh, seen_ids, warnings = _fresh(source, cursor, parsed, kind, source.url)
+    fresh, seen_ids, warnings = _fresh(source, cursor, parsed, kind, source.url,
+                                       now or utcnow())
     new_cursor = SourceCursor(etag=response.headers.get("etag"),
                               last_modified=response.headers.get("last-modified"),
                               seen_ids=seen_ids, extra=cursor.extra)
@@ -200,17 +207,19 @@ def _excerpt(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _page(url: str, response: HttpResponse,
+def _page(url: str, response: HttpResponse, now: datetime | None,
           seen: frozenset[str] = frozenset()) -> tuple[Page, str | None]:
     decoded = decode_body(response.body, response.headers)
     note = f"{decoded.note} at {url}" if decoded.note else None
     return Page(url=response.url, status=response.status, headers=response.headers,
-                text=storable(decoded.text), encoding=decoded.encoding, seen=seen), note
+                text=storable(decoded.text), encoding=decoded.encoding, seen=seen,
+                fetched_at=now), note
 
 
 # ---- from files -----------------------------------------------------------------------------
 
-def _collect_files(kind: FileKind, source: SourceConfig, cursor: SourceCursor) -> FetchResult:
+def _collect_files(kind: FileKind, source: SourceConfig, cursor: SourceCursor,
+                   now: datetime | None) -> FetchResult:
     options = _options(kind, source)
     path = Path(source.url)
     try:
@@ -253,7 +262,8 @@ def _collect_files(kind: FileKind, source: SourceConfig, cursor: SourceCursor) -
         seen_files[str(file)] = fingerprint
     if bad_rows and not items:
         raise _Failed(f"no usable {kind.item_noun}; {_joined(warnings)}")
-    fresh, seen_ids, more = _fresh(source, cursor, Parsed(items), kind, str(path))
+    fresh, seen_ids, more = _fresh(source, cursor, Parsed(items), kind, str(path),
+                                   now or utcnow())
     new_cursor = SourceCursor(etag=cursor.etag, last_modified=cursor.last_modified,
                               seen_ids=seen_ids, extra={**cursor.extra, "files": seen_files})
     return FetchResult(source.id, FETCH_OK, new_cursor, posts=fresh,
@@ -263,11 +273,12 @@ def _collect_files(kind: FileKind, source: SourceConfig, cursor: SourceCursor) -
 # ---- shared ---------------------------------------------------------------------------------
 
 def _fresh(source: SourceConfig, cursor: SourceCursor, parsed: Parsed, kind: SourceKind,
-           place: str) -> tuple[tuple[RawPost, ...], tuple[str, ...], list[str]]:
-    """The parsed items not seen before as clean RawPosts, the new seen-ids window, warnings."""
+           place: str, fetched_at: datetime
+           ) -> tuple[tuple[RawPost, ...], tuple[str, ...], list[str]]:
+    """The parsed items not seen before as clean RawPosts stamped `fetched_at`, the new
+    seen-ids window, warnings."""
     if parsed.bad and not parsed.items:
         raise _Failed(f"no usable {kind.item_noun}; {_bad_summary(parsed.bad, kind, place)}")
-    fetched_at = utcnow()
     cleaned = sum(1 for item in parsed.items if _unstorable(item))
     posts = [_raw_post(source.id, item, fetched_at) for item in parsed.items]
     fresh, seen_ids = keep_unseen(newest_first(posts), cursor)

@@ -81,7 +81,7 @@ class Html(HttpKind):
         if not nodes:
             raise ParseError(f"the items selector {options.items!r} matched nothing at "
                              f"{page.url} — has the page changed?")
-        fetched_at = utcnow()
+        fetched_at = page.fetched_at or utcnow()
         parsed = Parsed()
         for number, node in enumerate(nodes, start=1):
             link = _first(node, options.link) if options.link else \

@@ -68,6 +68,8 @@ class Page:
     # External ids the source delivered before: a kind fetching detail pages or paging
     # skips what is already known.
     seen: frozenset[str] = frozenset()
+    # The clock of the cycle fetching, when it runs at a given time (a replay); None: now.
+    fetched_at: datetime | None = None
 
 
 @dataclass

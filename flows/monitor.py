@@ -70,8 +70,9 @@ class WarehouseWatch:
 @task(name="fetch-source", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2,
       task_run_name="fetch-{source.id}")
 def fetch_source(source: SourceConfig, cursor: SourceCursor | None,
-                 client: PoliteClient) -> FetchResult:
-    result = collectors.fetch(source, cursor or SourceCursor(), client)
+                 client: PoliteClient, now: datetime | None = None) -> FetchResult:
+    """`now`: the cycle's clock when it runs at a given time, stamped as the fetch time."""
+    result = collectors.fetch(source, cursor or SourceCursor(), client, now)
     logger = get_run_logger()
     if result.status == FETCH_ERROR:
         logger.warning("source %s failed: %s", source.id, result.error)
@@ -103,7 +104,7 @@ def score_with_progress(scorer: Scorer, source_id: str, posts: Sequence[RawPost]
       task_run_name="store-{result.source_id}")
 def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | None,
                     run_id: int, scheduled_at: datetime,
-                    watch: WarehouseWatch) -> dict[str, Any]:
+                    watch: WarehouseWatch, now: datetime | None = None) -> dict[str, Any]:
     """Score and store one source's fetch: its new posts and the seconds storing took
     (stored False: not stored, the warehouse was lost)."""
     done: dict[str, Any] = {"stored": False, "new": 0, "fetch_s": result.elapsed_s,
@@ -114,8 +115,8 @@ def score_and_store(result: FetchResult, scorer: Scorer, database_url: str | Non
     started = time.perf_counter()
     with watch.guard():
         if not watch.lost:
-            done["new"] = _warehouse(database_url).store_fetch(run_id, result, scored, utcnow(),
-                                                               scheduled_at)
+            done["new"] = _warehouse(database_url).store_fetch(run_id, result, scored,
+                                                               now or utcnow(), scheduled_at)
             done["stored"] = True
     done["store_s"] = time.perf_counter() - started
     return done
@@ -211,9 +212,12 @@ def monitor(config_dir: str | None = None, database_url: str | None = None,
         with PoliteClient(HttpPolicy(per_host_delay_s=per_host_delay_s)) as client:
             stores = []
             for source in due:
-                fetched = fetch_source.submit(source, cursors.get(source.id), quote(client))
+                # A cycle run at a given time (a replay) fetches and stores at that time too,
+                # so its detection sees what it fetched; a live cycle uses the wall clock.
+                fetched = fetch_source.submit(source, cursors.get(source.id), quote(client), now)
                 stores.append((source, score_and_store.submit(fetched, quote(scorer), database_url,
-                                                              run_id, scheduled, quote(watch))))
+                                                              run_id, scheduled, quote(watch),
+                                                              now)))
             for source, stored in stores:
                 try:
                     done = stored.result()

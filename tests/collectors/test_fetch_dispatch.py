@@ -1,6 +1,7 @@
 """collectors.fetch: dispatch by kind, and no exception ever escapes for one source."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -92,3 +93,23 @@ def test_a_source_key_never_reaches_its_error(client: PoliteClient,
             result = fetch(feed_source(url), SourceCursor(), client)
             assert result.status == FETCH_ERROR and result.error
             assert key not in result.error and "***" in result.error
+
+
+def test_a_fetch_at_a_given_time_is_stamped_then(recorded_feed: Callable[[str], bytes],
+                                                 tmp_path: Path, client: PoliteClient,
+                                                 feed_source: Callable[..., SourceConfig]
+                                                 ) -> None:
+    """A cycle run at a given time (a replay) stamps its posts fetched at that time."""
+    at = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+    path = tmp_path / "export.jsonl"
+    path.write_text('{"content": "民警护送高考考生"}\n', encoding="utf-8")
+    exported = SourceConfig(id="export", name="导出", kind="file", url=str(path),
+                            options={"format": "jsonl", "columns": {"text": "content"}})
+    with FeedReplayServer({"/rss.xml": Route(recorded_feed("rdf_legal_channel.xml"))}) as srv:
+        over_http = fetch(feed_source(srv.url("/rss.xml")), SourceCursor(), client, now=at)
+        live = fetch(feed_source(srv.url("/rss.xml")), SourceCursor(), client)
+    from_file = fetch(exported, SourceCursor(), client, now=at)
+
+    assert over_http.posts and {p.fetched_at for p in over_http.posts} == {at}
+    assert [p.fetched_at for p in from_file.posts] == [at]
+    assert all(p.fetched_at > at for p in live.posts)   # live: the wall clock

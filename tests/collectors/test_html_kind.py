@@ -139,3 +139,13 @@ def beijing(*parts: int) -> datetime:
 ])
 def test_page_dates(text: str, expected: datetime | None) -> None:
     assert parse_page_date(text, NOW) == expected
+
+
+def test_relative_dates_count_back_from_a_given_fetch_time(site: FeedReplayServer,
+                                                          client: PoliteClient) -> None:
+    """A cycle run at a given time (a replay) reads "3小时前" from that time, not the clock."""
+    at = datetime(2026, 12, 4, 10, 0, tzinfo=timezone.utc)
+    result = fetch(source(site.url("/jqtb/")), SourceCursor(), client, now=at)
+    accident = next(p for p in result.posts if p.title == "关于江城路交通事故的警情通报")
+    assert accident.published_at == at - timedelta(hours=3)
+    assert {p.fetched_at for p in result.posts} == {at}
