@@ -16,6 +16,9 @@ from transforms.text import normalise
 LEVELS = ("city", "county", "station")
 JURISDICTION_KEYS = ("id", "name", "level", "unit", "aliases")
 _JURISDICTION_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+# A repost chain's "//@某某:" names who passed the text on ("//@云溪发布会:"), not where it
+# happened; a plain @ (people @ their local police account) still counts.
+_REPOST_NAME = re.compile(r"//@[^:：\s]{1,30}[:：]")
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,10 @@ class Gazetteer:
         then in order of appearance.
 
         Where names overlap the longest wins ("临江派出所" is the station, not 临江区), so
-        places[0] is where the post is most precisely about.
+        places[0] is where the post is most precisely about. The user names of a repost
+        chain ("转发微博//@云溪发布会:…") are not places the post names.
         """
+        text = _REPOST_NAME.sub(" ", text)
         matches = sorted(self._scanner.scan(text.casefold()), key=lambda m: (m[0], m[0] - m[1]))
         found: dict[str, int] = {}
         taken_until = 0

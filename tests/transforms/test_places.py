@@ -41,6 +41,11 @@ def test_the_shipped_tree_loads(gazetteer: Gazetteer) -> None:
     # Full-width and case do not matter (the text is normalised first).
     ("ＱＱ群里说青川公安出警了", ("qingchuan",)),
     ("今天天气很好", ()),
+    # A repost chain's user names are who passed it on, not where it happened ...
+    ("转发微博//@云溪发布会:摊主在夜市被推倒", ()),
+    ("太过分了//@北湖生活圈：滨河路夜市又出事了", ("qingchuan.linjiang.linjiang_pcs",)),
+    # ... but people @ their local police account: that place counts.
+    ("@云溪县公安局 管管吧", ("qingchuan.yunxi",)),
 ])
 def test_places_named_in_a_text(gazetteer: Gazetteer, text: str,
                                 places: tuple[str, ...]) -> None:
