@@ -267,32 +267,30 @@ def format_watchdog(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _cut(value: Any, chars: int) -> str:
+    """One clean line of at most `chars` characters, "…" where cut (terminal table cells)."""
+    text = one_line(value)
+    return text if len(text) <= chars else text[:chars - 1] + "…"
+
+
 def format_search(result: Any, labels: Any) -> str:
     """Search hits as a terminal table (warehouse.search.SearchResult; reports.blocks.Labels)."""
-    def cut(value: str | None, size: int) -> str:
-        text = one_line(value)
-        return text if len(text) <= size else text[:size - 1] + "…"
-
     order = "相关度" if result.query.order == "relevance" else "时间"
     head = (f"共 {result.total_text} 条，按{order}排序" + (
         f"，显示第 {result.query.offset + 1}–{result.query.offset + len(result.hits)} 条"
         if result.hits else ""))
     if not result.hits:
         return head
-    rows = [(local(h.seen_at), cut(h.source_name, 16), cut(labels.jurisdiction(h.jurisdiction), 10),
-             cut(h.snippet, 50), h.post_id, h.story_id or "-",
-             "、".join(f"#{i}" for i in h.incident_ids) or "-", cut(h.url, 60))
+    rows = [(local(h.seen_at), _cut(h.source_name, 16),
+             _cut(labels.jurisdiction(h.jurisdiction), 10),
+             _cut(h.snippet, 50), h.post_id, h.story_id or "-",
+             "、".join(f"#{i}" for i in h.incident_ids) or "-", _cut(h.url, 60))
             for h in result.hits]
     return head + "\n" + format_table(
         ["时间", "来源", "辖区", "摘要", "帖子ID", "热点编号", "事件", "链接"], rows)
 
 
 STORIES_PER_EVENT = 5      # stories listed under each event on the terminal (-o has all)
-
-
-def _cut(value: Any, chars: int) -> str:
-    text = one_line(value)
-    return text if len(text) <= chars else text[:chars - 1] + "…"
 
 
 def format_top_stories(records: Sequence[Mapping[str, Any]]) -> str:
