@@ -31,6 +31,15 @@ def add_parser(p: argparse.ArgumentParser, with_database) -> None:
     show.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
                       help="warehouse URL (default: $JINGYU_DATABASE_URL or "
                            "sqlite:///data/jingyu.db)")
+    rebuild = actions.add_parser(
+        "rebuild", help="group stored posts into events again (after an upgrade, or a change "
+                        "to the grouping); human splits and incidents carry over")
+    rebuild.set_defaults(handler=_events_rebuild)
+    rebuild.add_argument("--since", default=argparse.SUPPRESS,
+                         help="only posts seen from then, Asia/Shanghai (default: all posts)")
+    rebuild.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
+                         help="warehouse URL (default: $JINGYU_DATABASE_URL or "
+                              "sqlite:///data/jingyu.db)")
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -102,4 +111,20 @@ def _event_show(args: argparse.Namespace) -> int:
                      post.source_id if post else "-",
                      _plain((post.title or post.text) if post else "", 36), reason])
     print(format_table(["post", "seen", "source", "text", "why it is here"], rows))
+    return 0
+
+
+def _events_rebuild(args: argparse.Namespace) -> int:
+    from warehouse.events import rebuild_events
+    from warehouse.store import Warehouse
+
+    since = parse_local(args.since) if args.since else None
+    warehouse = Warehouse(args.database)
+    try:
+        done = rebuild_events(warehouse, since=since)
+    finally:
+        warehouse.close()
+    print(f"grouped {done.posts} posts{f' seen since {local(since)}' if since else ''} again: "
+          f"{done.events} events stand; {done.incidents} incidents follow their new events; "
+          f"{done.splits} human splits (人工拆分) kept, {done.split_again} of them split again")
     return 0

@@ -694,10 +694,38 @@ class EventStore:
         return {event_id: reach.get(into, 0) for event_id, into in live.items()}
 
 
+@dataclass(frozen=True)
+class Rebuilt:
+    """What rebuild_events did."""
+
+    posts: int          # posts grouped again
+    events: int         # events standing afterwards (all of them, not only the regrouped)
+    incidents: int      # incidents that now follow a new event
+    splits: int         # human splits kept
+    split_again: int    # of those, split again because the regrouping had joined the halves
+
+
+def _posts_of_live(session: Session, event_id: int) -> list[int]:
+    live = live_event(session, event_id)
+    return list(session.scalars(select(EventPostRow.post_id)
+                                .where(EventPostRow.event_id == live)))
+
+
+def _most_held(placed: dict[int, int], posts: Iterable[int]) -> int | None:
+    """The event now holding most of these posts (None: none of them is in an event)."""
+    held = Counter(placed[p] for p in posts if p in placed)
+    return held.most_common(1)[0][0] if held else None
+
+
 def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: int = 500
-                   ) -> int:
+                   ) -> Rebuilt:
     """Group stored posts into events again from scratch (posts seen since `since`, or all):
-    after an upgrade, or a change to the grouping. Returns the number of events."""
+    after an upgrade, or a change to the grouping. What people did stays: each standing human
+    split (event_separations) is carried over to the new events holding its two halves, and
+    split again if the regrouping put the halves together; each incident then follows the new
+    event holding most of the posts its event held."""
+    from warehouse.models import IncidentRow
+
     session_of = sessionmaker(warehouse.engine, expire_on_commit=False)
     with session_of.begin() as session:
         one_at_a_time(session, _EVENT_LOCK)
@@ -705,17 +733,43 @@ def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: i
         if since is not None:
             stale = stale.where(Post.seen_at >= as_utc_naive(since))
         events = set(session.scalars(stale.distinct()))
+        # The halves of each standing split and the posts each incident's event held, by
+        # post: post ids outlive the events.
+        halves: dict[int, tuple[list[int], list[int]]] = {}
+        for row in session.scalars(select(EventSeparation)
+                                   .where(EventSeparation.lifted_at.is_(None))):
+            kept, apart = live_event(session, row.event_id), live_event(session, row.apart_from)
+            if {kept, apart} & events:
+                halves[row.id] = (_posts_of_live(session, kept), _posts_of_live(session, apart))
+                # Until carried over, the split names no event: new events may reuse old ids.
+                row.event_id = row.apart_from = -row.id
+        followed: dict[int, list[int]] = {}
+        for incident_id, event_id in session.execute(
+                select(IncidentRow.id, IncidentRow.event_id)
+                .where(IncidentRow.event_id.is_not(None))):
+            if live_event(session, event_id) in events:
+                followed[incident_id] = _posts_of_live(session, event_id)
+        # An event with a post since `since` may hold older ones: they are grouped again too.
+        older: set[int] = set()
         for chunk in _chunks(events):
+            if since is not None:
+                older.update(session.scalars(
+                    select(EventPostRow.post_id).join(Post, Post.id == EventPostRow.post_id)
+                    .where(EventPostRow.event_id.in_(chunk),
+                           Post.seen_at < as_utc_naive(since))))
             session.execute(delete(EventPostRow).where(EventPostRow.event_id.in_(chunk)))
             session.execute(delete(EventTerm).where(EventTerm.event_id.in_(chunk)))
             session.execute(delete(EventRow).where(EventRow.id.in_(chunk)))
     query = select(Post.id, Post.seen_at, Post.keywords, Post.jurisdiction, Post.story_id,
-                   Post.title, Post.text, Post.topics, Post.source_id
-                   ).order_by(Post.seen_at, Post.id)
-    if since is not None:
-        query = query.where(Post.seen_at >= as_utc_naive(since))
+                   Post.title, Post.text, Post.topics, Post.source_id)
     with session_of() as session:
-        rows = list(session.execute(query))
+        if since is None:
+            rows = list(session.execute(query))
+        else:
+            rows = list(session.execute(query.where(Post.seen_at >= as_utc_naive(since))))
+            for chunk in _chunks(older):
+                rows.extend(session.execute(query.where(Post.id.in_(chunk))))
+        rows.sort(key=lambda r: (r.seen_at, r.id))
         official = {source_id for source_id, tags in session.execute(
             select(Source.id, Source.tags)) if "official" in (tags or ())}
     for chunk in _chunks(rows, batch):
@@ -725,6 +779,27 @@ def rebuild_events(warehouse: Warehouse, since: datetime | None = None, batch: i
                                               headline(r.title, r.text),
                                               tuple(r.topics or ()),
                                               r.source_id in official) for r in chunk])
-    with session_of() as session:
-        return session.scalar(select(func.count()).select_from(EventRow)
-                              .where(EventRow.merged_into.is_(None))) or 0
+    split_again = 0
+    with session_of.begin() as session:
+        one_at_a_time(session, _EVENT_LOCK)
+        for row in session.scalars(select(EventSeparation)
+                                   .where(EventSeparation.id.in_(list(halves)))):
+            kept_posts, apart_posts = halves[row.id]
+            placed = events_of_posts(session, kept_posts + apart_posts)
+            kept, apart = _most_held(placed, kept_posts), _most_held(placed, apart_posts)
+            if kept is not None and kept == apart:
+                apart = move_posts(session, [p for p in apart_posts if placed.get(p) == kept],
+                                   None, "split")
+                split_again += 1
+            if kept is not None and apart is not None:
+                row.event_id, row.apart_from = kept, apart
+            else:       # a half has no post left: nothing to keep apart
+                row.lifted_at, row.lifted_by = as_utc_naive(utcnow()), "rebuild"
+        session.flush()
+        for incident in session.scalars(select(IncidentRow)
+                                        .where(IncidentRow.id.in_(list(followed)))):
+            placed = events_of_posts(session, followed[incident.id])
+            incident.event_id = _most_held(placed, followed[incident.id])
+        total = session.scalar(select(func.count()).select_from(EventRow)
+                               .where(EventRow.merged_into.is_(None))) or 0
+    return Rebuilt(len(rows), total, len(followed), len(halves), split_again)

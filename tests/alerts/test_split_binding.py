@@ -145,3 +145,60 @@ def test_a_lone_split_post_is_not_taken_back_by_the_second_look(wh):
             f"cycle {cycle + 2}: the split post went back"
         assert events.live_event(split.event_id) == split.event_id != busy
         assert istore.get(split.id).merged_into is None
+
+
+def test_rebuild_keeps_splits_and_incidents(wh, capsys):
+    """`jingyu events rebuild` groups everything again from scratch: the regrouping alone
+    would join the split halves (same place, same burst); the split is carried over to the new
+    events and made again, each incident follows the new event holding its posts, and the
+    next cycle's bridging posts still do not join the halves."""
+    start = NOW - timedelta(minutes=40)
+    first = [scored(f"p{i}", PUSH if i % 3 else FINE, start + timedelta(minutes=2 * i),
+                    high_risk=i == 1) for i in range(9)]
+    store(wh, first, start + timedelta(minutes=18))
+    raise_and_track(wh, desk(), start + timedelta(minutes=18))
+    istore, events = IncidentStore(wh), EventStore(wh)
+    [incident] = istore.incidents()
+    fines = ids_of(wh, ["p0", "p3", "p6"])
+    pushes = ids_of(wh, [f"p{i}" for i in (1, 2, 4, 5, 7, 8)])
+    split = actions.split(istore, incident.id, fines, "王五", start + timedelta(minutes=19))
+
+    assert main(["events", "rebuild", "--database", wh.url]) == 0
+    said = capsys.readouterr().out
+    assert "9 posts" in said and "2 incidents" in said and "1 human splits" in said
+    assert "1 of them split again" in said          # the regrouping had joined the halves
+
+    placed = events.events_of_posts(fines + pushes)
+    push_event = events.live_event(istore.get(incident.id).event_id)
+    fine_event = events.live_event(istore.get(split.id).event_id)
+    assert {placed[p] for p in pushes} == {push_event}
+    assert {placed[p] for p in fines} == {fine_event} and fine_event != push_event
+    [separation] = events.separations(push_event)
+    assert {separation.event_id, separation.apart_from} == {push_event, fine_event}
+    assert separation.created_by == "王五" and separation.lifted_at is None
+    assert set(separation.posts) == set(fines)
+
+    # The split still binds the grouping after the rebuild.
+    at = start + timedelta(minutes=22)
+    store(wh, [scored(f"b{i}", BRIDGE, at + timedelta(seconds=30 * i)) for i in range(3)],
+          at + timedelta(minutes=2))
+    raise_and_track(wh, desk(), at + timedelta(minutes=2))
+    live = {events.live_event(e) for e in events.events_of_posts(fines + pushes).values()}
+    assert live == {push_event, fine_event}, "the split was undone after the rebuild"
+    assert istore.get(split.id).merged_into is None
+
+
+def test_rebuild_since_regroups_whole_events(wh, capsys):
+    """Rebuilding from a time inside an event regroups that event whole: its posts from
+    before that time keep an event (they used to lose it)."""
+    start = NOW - timedelta(hours=3)
+    store(wh, [scored(f"p{i}", PUSH, start + timedelta(minutes=10 * i)) for i in range(12)],
+          start + timedelta(hours=2))
+    posts = ids_of(wh, [f"p{i}" for i in range(12)])
+    assert len(set(EventStore(wh).events_of_posts(posts).values())) == 1
+    since = (start + timedelta(minutes=65)).astimezone(timezone(timedelta(hours=8)))
+    assert main(["events", "rebuild", "--since", since.strftime("%Y-%m-%d %H:%M"),
+                 "--database", wh.url]) == 0
+    assert "grouped 12 posts" in capsys.readouterr().out
+    placed = EventStore(wh).events_of_posts(posts)
+    assert set(placed) == set(posts) and len(set(placed.values())) == 1
