@@ -140,14 +140,24 @@ def check_channels(settings) -> list[Check]:
     return checks
 
 
-def check_operators(settings) -> Check:
+def check_operators(settings, now: datetime) -> Check:
     """Is someone told of 系统告警 (dead sources, stopped cycles)? A channel of alerts.yaml
-    with audience: operators; without one they go to the duty log channels (or nowhere)."""
+    with audience: operators; without one they go to the duty log channels (or nowhere).
+    Says who of the roster's 运维 (units with the role operations) they @-mention now."""
     channels, fallback = settings.alerts.health_channels()
     if not fallback:
         kinds = {c.name: c.kind for c in settings.alerts.channels}
+        on_duty = settings.roster.operators_on_duty(now)
+        if on_duty:
+            mention = "; they @-mention 运维 on duty now: " + "、".join(
+                dict.fromkeys(d.person.name for d in on_duty))
+        elif any("operations" in u.roles for u in settings.roster.units.values()):
+            mention = "; nobody of the roster's 运维 (role operations) is on duty now"
+        else:
+            mention = ("; they @-mention nobody (no unit of roster.yaml has the role "
+                       "operations)")
         return Check("operators", True, "系统告警 go to " + ", ".join(
-            f"{name} ({kinds[name]})" for name in channels))
+            f"{name} ({kinds[name]})" for name in channels) + mention)
     instead = (f"they go to the duty channels that take every alert instead ({', '.join(channels)})"
                if channels else "they are sent NOWHERE (kept in the warehouse only)")
     return Check("operators", False,
@@ -221,7 +231,7 @@ def run_doctor(config_dir: str | None = None, database_url: str | None = None,
                    for name in ("channels", "operators", "roster")]
     else:
         checks += check_channels(settings)
-        checks.append(check_operators(settings))
+        checks.append(check_operators(settings, now))
         checks.append(check_roster(settings, now))
     if warehouse.ok:
         checks.append(_guarded("系统告警", lambda: check_health_alerts(database_url)))

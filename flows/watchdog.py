@@ -19,6 +19,7 @@ from typing import Any
 from alerts.incidents.handling import tend_incidents, watch
 from alerts.delivery.outbox import deliver_pending
 from console.links import links_for
+from alerts.incidents.routing import recipients
 from alerts.incidents.watchdog import page_directly, warehouse_down_alert
 from flows.settings import load_desk
 from alerts.settings import AlertSettings
@@ -60,7 +61,8 @@ def run_watchdog(config_dir: str | Path | None = None, database_url: str | None 
         problem = (str(exc) if isinstance(exc, WarehouseUnavailable)
                    else f"{type(exc).__name__}: {exc}")
         alert = warehouse_down_alert(problem, now)
-        outcomes = page_directly(alert, desk.settings)
+        outcomes = page_directly(alert, desk.settings,
+                                 recipients(desk.roster.operators_on_duty(now)))
         report["problems"].append(alert.reason)
         report["sent"] += sum(o.delivered for o in outcomes)
         report["failed"] += sum(not o.delivered for o in outcomes)

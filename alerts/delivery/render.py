@@ -6,6 +6,7 @@ heading, link, tag or mention in any platform's syntax), and the only links are 
 whose label jingyu writes ("原文")."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from alerts.detection.records import Alert, Evidence
@@ -122,11 +123,12 @@ NO_OPERATORS = ("未配置运维接收渠道：本条系统告警暂发往接收
 
 
 def render_health(alert: Any, alert_id: int, *, recovered_at: Any = None,
-                  fallback: bool = False) -> dict[str, Any]:
+                  fallback: bool = False, operators: Sequence[Any] = ()) -> dict[str, Any]:
     """The outbox payload of a 系统告警 (alerts.incidents.watchdog.HealthAlert), or of its
     recovery when `recovered_at` is given: no level, no colour, its own badge and wording.
-    Texts of errors (which may quote what a remote server answered) are escaped as post
-    text is."""
+    `operators`: the routing Recipients on duty in units with the role operations (运维);
+    they are named, and the robots @-mention them as they do duty staff. Texts of errors
+    (which may quote what a remote server answered) are escaped as post text is."""
     badge = HEALTH_RECOVERED_BADGE if recovered_at is not None else HEALTH_BADGE
     title = f"{badge}{one_line(alert.title)}"
     facts = [f"范围：{one_line(alert.jurisdiction or '全局')}",
@@ -134,6 +136,9 @@ def render_health(alert: Any, alert_id: int, *, recovered_at: Any = None,
     if recovered_at is not None:
         facts.append(f"恢复：{local_minute(recovered_at)}")
     facts.append(f"系统告警编号：{alert_id}")
+    if operators:
+        facts.append("运维值班：" + "、".join(one_line(f"{r.name}（{r.unit}）")
+                                          for r in operators))
     what = ("已恢复正常。原告警：" if recovered_at is not None else "") + one_line(alert.reason)
     notes = [HEALTH_FOOTER] + ([NO_OPERATORS] if fallback else [])
     return {
@@ -145,6 +150,7 @@ def render_health(alert: Any, alert_id: int, *, recovered_at: Any = None,
         "level": None,
         "kind": "health",
         "audience": "operators",
+        "recipients": [r.document() for r in operators],
         "notice": "health_recovered" if recovered_at is not None else "health",
         "health": {
             "id": alert_id, "fingerprint": alert.fingerprint, "title": alert.title,

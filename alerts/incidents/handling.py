@@ -33,6 +33,7 @@ from alerts.incidents.routing import (
     Routing,
     Subject,
     escalation_route,
+    recipients,
     route,
     silenced_by,
 )
@@ -449,6 +450,7 @@ def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = Tru
     settings = desk.routing.watchdog
     store = IncidentStore(warehouse)
     channels, fallback = desk.settings.health_channels()
+    operators = recipients(desk.roster.operators_on_duty(now))
     found: list[HealthAlert] = []
     if cycles:
         last_success, first_run = store.ledger()
@@ -464,7 +466,8 @@ def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = Tru
                    silence: Silence | None = silence) -> list[tuple[str, dict[str, Any]]]:
             if silence is not None:
                 return []
-            payload = render_health(alert, alert_id, fallback=fallback)
+            payload = render_health(alert, alert_id, fallback=fallback,
+                                    operators=operators)
             return [(channel, payload) for channel in channels]
 
         stored = warehouse.record_alert(alert, notify)
@@ -487,7 +490,8 @@ def watch(warehouse: Warehouse, desk: Desk, now: datetime, *, cycles: bool = Tru
                             ) -> list[tuple[str, dict[str, Any]]]:
             if silence is not None:
                 return []
-            payload = render_health(alert, alert_id, recovered_at=now, fallback=fallback)
+            payload = render_health(alert, alert_id, recovered_at=now, fallback=fallback,
+                                    operators=operators)
             return [(channel, payload) for channel in channels]
 
         if warehouse.resolve_health_alert(row["id"], now, notify_recovery):

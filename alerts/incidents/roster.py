@@ -24,6 +24,9 @@ ROLES = {
     "public_order": "治安",
     "cyber": "网安",
     "leader": "带班领导",
+    # Whoever keeps jingyu itself running (科信/技术保障): @-mentioned on 系统告警, never
+    # routed opinion alerts by default.
+    "operations": "运维",
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY = timedelta(days=1)
@@ -137,6 +140,11 @@ class DutyRoster:
         wanted_roles, places = set(roles), set(jurisdictions)
         return [d for d in self.on_duty(at)
                 if d.unit.jurisdiction in places and wanted_roles & set(d.unit.roles)]
+
+    def operators_on_duty(self, at: datetime) -> list[OnDuty]:
+        """运维: those on duty at `at` in units with the role operations, wherever they are
+        (jingyu has one pipeline, whatever the jurisdictions)."""
+        return [d for d in self.on_duty(at) if "operations" in d.unit.roles]
 
     def leaders_on_duty(self, at: datetime, jurisdiction: str | None) -> list[OnDuty]:
         """带班领导: the leaders on duty nearest to `jurisdiction`, walking up to the city."""

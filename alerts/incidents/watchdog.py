@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from alerts.delivery.deliver import DeliveryOutcome, deliver
 from alerts.delivery.registry import build_channels
@@ -162,14 +163,16 @@ def warehouse_down_alert(problem: str, now: datetime) -> HealthAlert:
                        jurisdiction=None, detected_at=to_utc(now))
 
 
-def page_directly(alert: HealthAlert, settings: AlertSettings) -> list[DeliveryOutcome]:
+def page_directly(alert: HealthAlert, settings: AlertSettings, operators: Sequence[Any] = ()
+                  ) -> list[DeliveryOutcome]:
     """Send a health alert straight to the operators' channels, bypassing the outbox.
 
     For when the warehouse itself is down: there is no outbox to queue in, so this is
-    at-most-once, and the next watchdog run pages again while the outage lasts.
+    at-most-once, and the next watchdog run pages again while the outage lasts. `operators`
+    (routing.Recipient: 运维 on duty, from the roster file) are named and @-mentioned.
     """
     channels, fallback = settings.health_channels()
-    payload = render_health(alert, 0, fallback=fallback)
+    payload = render_health(alert, 0, fallback=fallback, operators=operators)
     minute = to_utc(alert.detected_at).strftime("%Y%m%d%H%M")
     messages = [OutboxMessage(id=0, alert_id=0, channel=channel,
                               idempotency_key=f"{alert.fingerprint}@{minute}@{channel}",

@@ -1298,8 +1298,8 @@ def test_without_a_console_address_messages_stay_markdown(robot_server, fake_clo
 
 # ---- 系统告警 (source and pipeline health): no level, no colour ---------------------------
 
-def health_message(message_id: int, name: str = "微博关键词", channel: str = "robot"
-                   ) -> OutboxMessage:
+def health_message(message_id: int, name: str = "微博关键词", channel: str = "robot",
+                   operators: tuple[Recipient, ...] = ()) -> OutboxMessage:
     from alerts.delivery.render import render_health
     from alerts.incidents.watchdog import HealthAlert
 
@@ -1309,7 +1309,8 @@ def health_message(message_id: int, name: str = "微博关键词", channel: str 
                                                                        tzinfo=timezone.utc))
     return OutboxMessage(id=message_id, alert_id=100 + message_id, channel=channel,
                          idempotency_key=f"{alert.fingerprint}#v1@{channel}",
-                         payload=render_health(alert, 100 + message_id), attempts=0)
+                         payload=render_health(alert, 100 + message_id, operators=operators),
+                         attempts=0)
 
 
 def test_health_messages_carry_no_level_on_any_robot(robot_server, fake_clock):
@@ -1325,6 +1326,21 @@ def test_health_messages_carry_no_level_on_any_robot(robot_server, fake_clock):
     assert "不分预警等级" in text                            # the 预警 keyword, and what it is
     markdown = ding.body["markdown"]["text"]
     assert "](https://evil.example)" not in markdown and "**x**" not in markdown
+
+
+def test_health_messages_mention_the_operators_on_duty(robot_server, fake_clock):
+    """The roster's 运维 on duty are named in a 系统告警 and @-mentioned like duty staff, so
+    the operator's phone rings at 3 a.m., not only a group's."""
+    qian = Recipient("钱程", "青川市公安局科信处运维值班", "13800000071",
+                     {"dingtalk": "13800000071", "wecom": "qiancheng"})
+    dingtalk(robot_server).send(health_message(1, operators=(qian,)))
+    robots.WeComChannel("ops-wecom", robot_server.wecom_url).send(
+        health_message(2, operators=(qian,)))
+    dingtalk(robot_server).send(health_message(3))
+    ding, wecom, nobody = robot_server.accepted
+    assert ding.mentioned == ["13800000071"] and wecom.mentioned == ["qiancheng"]
+    assert "运维值班：钱程（青川市公安局科信处运维值班）" in ding.body["markdown"]["text"]
+    assert nobody.mentioned == [] and "运维值班" not in nobody.body["markdown"]["text"]
 
 
 def test_a_digest_ranks_health_after_every_opinion_alert(robot_server, fake_clock):

@@ -266,3 +266,54 @@ def test_with_the_warehouse_down_the_watchdog_tells_the_operators_directly(confi
     [page] = ops(tmp_path)
     assert page["title"] == "【系统告警】监测中断：数据库无法访问" and "127.0.0.1:1" in page["text"]
     assert pages(tmp_path) == []
+
+
+OPS_ROSTER = {
+    "shifts": [{"id": "day", "name": "白班", "start": "08:00", "end": "20:00"},
+               {"id": "night", "name": "夜班", "start": "20:00", "end": "08:00"}],
+    "units": [{"id": "tech", "name": "科信处运维值班", "jurisdiction": "qingchuan",
+               "roles": ["operations"]},
+              {"id": "cmd", "name": "情指中心", "jurisdiction": "qingchuan",
+               "roles": ["command"]}],
+    "people": [{"id": "qian", "name": "钱程", "unit": "tech", "phone": "13800000071",
+                "handles": {"dingtalk": "13800000071"}},
+               {"id": "xie", "name": "谢凡", "unit": "tech", "phone": "13800000072",
+                "handles": {"dingtalk": "13800000072"}},
+               {"id": "zhang", "name": "张三", "unit": "cmd", "phone": "13800000011",
+                "handles": {"dingtalk": "13800000011"}}],
+    "duty": [{"unit": "tech", "shift": "day", "daily": "qian"},
+             {"unit": "tech", "shift": "night", "daily": "xie"},
+             {"unit": "cmd", "shift": "day", "daily": "zhang"},
+             {"unit": "cmd", "shift": "night", "daily": "zhang"}],
+}
+
+
+def test_health_alerts_name_the_operator_on_duty(config, tmp_path, sqlite_url):
+    """With units of role operations in roster.yaml, each 系统告警 and its recovery name and
+    carry (for the robots' @-mentions) the 运维 on duty at that minute, not duty staff; the
+    warehouse-down page too."""
+    (config / "roster.yaml").write_text(yaml.safe_dump(OPS_ROSTER, allow_unicode=True))
+    wh = Warehouse(sqlite_url)
+    run = wh.start_run(NOW)
+    wh.finish_run(run, NOW + timedelta(minutes=1), alerts_new=0, notifications_sent=0, errors=[])
+    wh.close()
+    day = NOW + timedelta(minutes=30)            # 16:00 in Shanghai: 白班
+    assert not run_watchdog(config, sqlite_url, now=day)["healthy"]
+    [page] = ops(tmp_path)
+    assert [r["name"] for r in page["recipients"]] == ["钱程"]
+    assert "运维值班：钱程（科信处运维值班）" in page["text"]
+    wh = Warehouse(sqlite_url)
+    run = wh.start_run(NOW + timedelta(hours=7))
+    wh.finish_run(run, NOW + timedelta(hours=7, minutes=1), alerts_new=0,
+                  notifications_sent=0, errors=[])
+    wh.close()
+    run_watchdog(config, sqlite_url, now=NOW + timedelta(hours=7, minutes=5))   # 22:35: 夜班
+    recovered = ops(tmp_path)[-1]
+    assert recovered["notice"] == "health_recovered"
+    assert [r["name"] for r in recovered["recipients"]] == ["谢凡"]
+    assert pages(tmp_path) == []
+
+    run_watchdog(config, "postgresql+psycopg://nobody@127.0.0.1:1/none", now=day)
+    down = ops(tmp_path)[-1]
+    assert down["title"] == "【系统告警】监测中断：数据库无法访问"
+    assert [r["name"] for r in down["recipients"]] == ["钱程"]
