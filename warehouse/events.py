@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from jingyu.timeutil import as_utc_naive, from_db, utcnow
 from transforms.events import (
@@ -542,15 +542,25 @@ def events_of_posts(session: Session, post_ids: Iterable[int]) -> dict[int, int]
 
 def event_reach(session: Session, event_ids: Iterable[int]) -> dict[int, int]:
     """event id -> how far it spread: its posts plus the reposts and comments the platforms
-    counted for them. One indexed aggregate per 500 events (event_posts.event_id), no post
-    read into Python: cheap enough for every open incident each cycle."""
+    counted for them. A comment or repost we hold whose parent is in the same event with a
+    count of its kind is in that count already, so it is not counted again. One indexed
+    aggregate per 500 events (event_posts.event_id), no post read into Python: cheap enough
+    for every open incident each cycle."""
+    parent_link, parent = aliased(EventPostRow), aliased(Post)
+    counted = case((((Post.relation == "repost") & (func.coalesce(parent.reposts, 0) > 0))
+                    | ((Post.relation == "comment") & (func.coalesce(parent.comments, 0) > 0)),
+                    1), else_=0)
     found: dict[int, int] = {}
     for chunk in _chunks(set(event_ids)):
         found.update((event_id, int(total or 0)) for event_id, total in session.execute(
             select(EventPostRow.event_id,
-                   func.count() + func.sum(func.coalesce(Post.reposts, 0))
+                   func.count() - func.sum(counted)
+                   + func.sum(func.coalesce(Post.reposts, 0))
                    + func.sum(func.coalesce(Post.comments, 0)))
             .join(Post, Post.id == EventPostRow.post_id)
+            .outerjoin(parent_link, (parent_link.post_id == Post.parent_id)
+                       & (parent_link.event_id == EventPostRow.event_id))
+            .outerjoin(parent, parent.id == parent_link.post_id)
             .where(EventPostRow.event_id.in_(chunk)).group_by(EventPostRow.event_id)))
     return found
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import func, select
 
 from alerts.incidents import actions
 from alerts.incidents.handling import Desk, raise_and_track
@@ -18,7 +19,9 @@ from alerts.incidents.routing import load_routing
 from alerts.settings import parse_alert_settings
 from collectors.records import FETCH_OK, FetchResult, RawPost, SourceConfig, SourceCursor
 from transforms.records import ScoredPost
+from warehouse.events import EventStore
 from warehouse.incidents import IncidentStore
+from warehouse.models import Post
 from warehouse.store import Warehouse
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -139,3 +142,39 @@ def test_bad_event_level_thresholds_stop_the_run_with_exit_2(tmp_path, capsys):
     assert code == 2, err
     assert "alerts.yaml" in err and "event_levels.level_2" in err and "fix:" in err
     assert not (tmp_path / "w.db").exists()
+
+
+def test_reach_counts_a_held_comment_or_repost_once(wh):
+    """A comment or repost we hold whose parent is in the event with a count of its kind is
+    in that count already: the spread counts it once, not twice. One whose parent shows no
+    count (or is not held) still counts as a post."""
+    at = NOW - timedelta(minutes=30)
+
+    def raw(tag, text, parent=None, relation=None, reposts=None, comments=None):
+        return RawPost(source_id="weibo", external_id=tag, url=f"https://x/{tag}", title=text,
+                       body="", author=None, published_at=at, fetched_at=at, reposts=reposts,
+                       comments=comments, parent_id=parent, relation=relation)
+
+    raws = [raw("a", "夜市辅警推倒摊贩", reposts=2, comments=3),
+            raw("a1", "夜市辅警太过分了", "a", "comment"),
+            raw("a2", "夜市摊贩辅警视频", "a", "comment"),
+            raw("a3", "转发：夜市辅警推人", "a", "repost"),
+            raw("b", "夜市辅警又推摊贩", reposts=None, comments=None),
+            raw("b1", "夜市辅警摊贩评论", "b", "comment")]
+    posts = [ScoredPost(raw=r, text=r.title, content_hash=r.external_id,
+                        keywords=("辅警", "摊贩", "夜市"), police_related=True,
+                        police_terms=("辅警",), sentiment=0.1, polarity="negative",
+                        police_stance="negative", topics=("police.enforcement_dispute",),
+                        rule_hits=(), high_risk=False) for r in raws]
+    wh.store_fetch(wh.start_run(at), FetchResult(source_id="weibo", status=FETCH_OK,
+                                                  cursor=SourceCursor(), posts=tuple(raws)),
+                   posts, at)
+    events = EventStore(wh)
+    stored = wh.posts_since(at - timedelta(minutes=1), NOW)
+    with wh.engine.connect() as connection:
+        linked = connection.scalar(select(func.count()).select_from(Post)
+                                   .where(Post.parent_id.is_not(None)))
+    assert len(stored) == 6 and linked == 4          # the four replies found their parents
+    [event] = {p.event_id for p in stored}
+    # 6 posts + a's 2 reposts and 3 comments, less a1, a2, a3 (in a's counts): 8, not 11.
+    assert events.reach([event]) == {event: 8}
