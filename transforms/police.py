@@ -37,8 +37,9 @@ _CONTEXT_PATTERNS: dict[str, str] = {
     # Tax, environment and other agencies have 分局 too.
     "分局": r"(?<!税务|环境|监管|气象|海事|邮政)分局",
     # An alarm device, or a body or machine "sounding the alarm", is not a call to the police.
-    # Wanting to call the police is mostly a figure of speech ("真想报警").
-    "报警": r"(?<![在都想])(?<!身体|皮肤|温度|电量|自动|系统|设备|仪表|显示|监控|压力|开机|超载)报警"
+    # Wanting to call the police is mostly a figure of speech ("真想报警"); not wanting to
+    # any more is distrust of them ("都不想报警了，报了吃亏的还是自己").
+    "报警": r"(?<![在都])(?<!(?<!不)想)(?<!身体|皮肤|温度|电量|自动|系统|设备|仪表|显示|监控|压力|开机|超载)报警"
            r"(?!器|系统|装置|灯|声|提示|功能|信号)",
     "报了警": r"报[了过](?:[一二三四五六七八九十几两\d]+次)?警(?![告惕示报戒觉醒钟])",
     "进局子": r"(?:进|蹲|关进)[了过]?(?:一趟|一回|一次|几天|几回)?局子",
@@ -73,8 +74,16 @@ _ALARM_CONTEXT = re.compile("消防|火警|119|冰箱|空调|热水器|燃气|�
                             "烟感|烟雾|探测器|监测仪|水位|故障|开机|电池|电量|没电|打印机|杀毒|主板|仪表|胎压")
 
 # A text about fiction (a film, series, novel or game) is about the story, not the police.
-_FICTION = re.compile("电视剧|电影|影片|小说|剧情|剧本杀|短剧|动画片|动漫|犯罪片|警匪|刑侦剧|网文|"
-                      "男主|女主|主角|演员|导演|游戏里|游戏中|追剧|大结局|《[^》]{0,20}》")
+# Not fiction: a title of a law, a regulation or a news outlet (《治安管理处罚法》,
+# 《人民警察使用警械和武器条例》, 《人民日报》), nor the 剧情 said of real incidents all the time
+# ("剧情反转了", "脑补剧情", "这剧情我看不懂").
+_FICTION = re.compile("电视剧|电影|影片|小说|(?<!脑补)(?<!这)剧情(?!反转)|剧本杀|短剧|动画片|动漫|"
+                      "犯罪片|警匪|刑侦剧|网文|"
+                      "男主|女主|主角|演员|导演|游戏里|游戏中|追剧|大结局|"
+                      "《[^》]{0,20}(?<![法例定则释见知令报闻刊播谈])》")
+# Reality measured against fiction is about reality: "警方通报比小说还离谱",
+# "现实中的民警比电视剧里还要辛苦".
+_LIKE_FICTION = re.compile("比(?:小说|电视剧|电影|剧本|短剧)[里中]?(?:还|更)")
 # Police words used as a figure of speech or a nickname: "道歉有用要警察干嘛", 颜值警察.
 _NOT_THE_POLICE = re.compile(
     r"(?:警察|刑警|缉毒|卧底|探案)(?:片|剧|故事|题材)"
@@ -109,7 +118,7 @@ def _counts(text: str, match: re.Match[str], excluded: list[tuple[int, int]]) ->
 
 
 def _police_matches(text: str) -> list[re.Match[str]]:
-    if _FICTION.search(text):
+    if _FICTION.search(text) and not _LIKE_FICTION.search(text):
         return []
     excluded = [found.span() for found in _NOT_THE_POLICE.finditer(text)]
     return [match for match in _POLICE_PATTERN.finditer(text) if _counts(text, match, excluded)]

@@ -124,3 +124,20 @@ def test_comments_about_arrests_and_nicknames_count(text: str, term: str) -> Non
 ])
 def test_alarms_inspections_toys_and_everyday_words_are_not_police(text: str) -> None:
     assert find_police_terms(normalise(text)) == ()
+
+
+@pytest.mark.parametrize("text, term", [
+    # A law or regulation in 《》 is no film title: police notices cite them all the time.
+    ("依据《中华人民共和国治安管理处罚法》第二十六条，公安机关对其行政拘留十日", "公安机关"),
+    ("民警在什么情况下可以开枪？《人民警察使用警械和武器条例》有明确规定", "民警"),
+    ("《人民日报》评论：派出所不能把群众挡在门外", "派出所"),
+    # 剧情 said of a real incident, and reality measured against fiction.
+    ("警方通报一出，剧情反转了", "警方"),
+    ("别脑补剧情了，等警方的调查结果", "警方"),
+    ("笑死，警方通报比小说还离谱", "警方"),
+    ("现实中的民警比电视剧里还要辛苦", "民警"),
+    # Not wanting to call the police any more is distrust of them, not a figure of speech.
+    ("每次看到这种视频就不想报警了，报了吃亏的还是自己", "报警"),
+])
+def test_laws_real_plots_and_not_wanting_to_call_the_police_count(text: str, term: str) -> None:
+    assert term in find_police_terms(normalise(text))
