@@ -594,6 +594,7 @@ def _eval_sentiment(args: argparse.Namespace) -> int:
 def _eval_stance(args: argparse.Namespace) -> int:
     from flows.evaluate import evaluate_stance
     from jingyu.config import config_file, load_yaml
+    from jingyu.display import one_line
     from transforms.rules import parse_rules
 
     rules = config_file("rules.yaml", args.config)
@@ -605,6 +606,12 @@ def _eval_stance(args: argparse.Namespace) -> int:
           f"   negative vs not: accuracy {result['negative_vs_not_accuracy']:.3f}")
     print("  recall: " + "   ".join(f"{label} {result['recall_' + label]:.3f}"
                                    for label in result["counts"]))
+    if len(result["groups"]) > 1:
+        print(f"  by {result['group_column']}:")
+        print(format_table(
+            [result["group_column"], "rows", "accuracy", "macro-F1", "negative vs not"],
+            [[one_line(name), g["rows"], f"{g['accuracy']:.3f}", f"{g['macro_f1']:.3f}",
+              f"{g['negative_vs_not_accuracy']:.3f}"] for name, g in result["groups"].items()]))
     return 0
 
 

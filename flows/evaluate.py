@@ -123,7 +123,35 @@ def evaluate_stance(csv_path: str | Path, rules: RuleSet) -> dict[str, Any]:
               for t, found in zip(clean, terms)]
     features = sentiment_bert.shipped_model().encode(clean).features
     predicted = [label for label, _ in stance.shipped_model().predict(features, clean, topics)]
+    column, groups = read_groups(csv_path)
+    by_group = {}
+    for name in dict.fromkeys(groups):
+        rows = [k for k, group in enumerate(groups) if group == name]
+        by_group[name] = {"rows": len(rows), **stance_metrics([labels[k] for k in rows],
+                                                              [predicted[k] for k in rows])}
     return {"file": str(csv_path), "rows": len(labels),
             "counts": {cls: labels.count(cls) for cls in STANCE_LABELS},
             "police_related_found": sum(bool(t) for t in terms),
-            **stance_metrics(labels, predicted)}
+            **stance_metrics(labels, predicted), "group_column": column, "groups": by_group}
+
+
+GROUP_COLUMNS = ("group", "genre", "source")
+
+
+def read_groups(csv_path: str | Path) -> tuple[str | None, list[str]]:
+    """The first of GROUP_COLUMNS a labelled CSV has (read_labels checked the file), and its
+    value on each row: the scores are then also given per group (per source, per genre)."""
+    path = Path(csv_path)
+    if path.suffix == ".gz":
+        import gzip
+        handle = gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    else:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    with handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in reader.fieldnames or []]
+        column = next((c for c in GROUP_COLUMNS if c in columns), None)
+        if column is None:
+            return None, []
+        reader.fieldnames = columns
+        return column, [(row.get(column) or "").strip() or "-" for row in reader]

@@ -57,3 +57,21 @@ def test_eval_stance_refuses_sentiment_labels(tmp_path, capsys) -> None:
     assert main(["eval", "stance", str(data)]) == 2
     err = capsys.readouterr().err
     assert "wrong.csv, line 2" in err and "negative, neutral or positive" in err
+
+
+def test_eval_stance_scores_each_source_or_genre_of_the_file(tmp_path, capsys) -> None:
+    """A labelled file with a genre (or group, or source) column is also scored per value:
+    where the model is weak shows."""
+    data = tmp_path / "genres.csv"
+    data.write_text("id,genre,label,text\n"
+                    "1,短视频,negative,报警有什么用，说了也白说\n"
+                    "2,短视频,neutral,这种畜生，警察一定要严惩！\n"
+                    "3,论坛,positive,民警跳入冰冷的河里救起落水儿童\n",
+                    encoding="utf-8")
+    assert main(["eval", "stance", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "by genre:" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+            if line.split() and line.split()[0] in ("短视频", "论坛")}
+    assert rows["短视频"][0] == "2" and rows["论坛"][0] == "1"
+    assert main(["eval", "stance", str(tmp_path / "plain.csv")]) == 2   # no such file
