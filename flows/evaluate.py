@@ -10,7 +10,7 @@ import csv
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -32,22 +32,24 @@ def read_labelled_csv(csv_path: str | Path) -> tuple[list[int], list[str]]:
     return [int(label) for label in labels], texts
 
 
+def _open_text(path: Path) -> IO[str]:
+    """A labelled CSV for reading: UTF-8 (BOM tolerated), gzip'ed when it ends in .gz."""
+    if path.suffix == ".gz":
+        import gzip
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
 def read_labels(csv_path: str | Path, allowed: Sequence[str]) -> tuple[list[str], list[str]]:
     """(labels, texts) of a `label,text` CSV (UTF-8, optionally gzip'ed, BOM tolerated) whose
     labels are all in `allowed`."""
     path = Path(csv_path)
     if not path.is_file():
         raise EvaluationDataError(f"{path}: no such file")
-    opener: Callable[..., Any]
-    if path.suffix == ".gz":
-        import gzip
-        opener = gzip.open
-    else:
-        opener = open
     labels: list[str] = []
     texts: list[str] = []
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
+        with _open_text(path) as f:
             reader = csv.DictReader(f)
             columns = [c.strip() for c in reader.fieldnames or []]
             missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -141,13 +143,7 @@ GROUP_COLUMNS = ("group", "genre", "source")
 def read_groups(csv_path: str | Path) -> tuple[str | None, list[str]]:
     """The first of GROUP_COLUMNS a labelled CSV has (read_labels checked the file), and its
     value on each row: the scores are then also given per group (per source, per genre)."""
-    path = Path(csv_path)
-    if path.suffix == ".gz":
-        import gzip
-        handle = gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    else:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    with handle:
+    with _open_text(Path(csv_path)) as handle:
         reader = csv.DictReader(handle)
         columns = [c.strip() for c in reader.fieldnames or []]
         column = next((c for c in GROUP_COLUMNS if c in columns), None)
