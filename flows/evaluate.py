@@ -10,7 +10,7 @@ import csv
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -32,24 +32,35 @@ def read_labelled_csv(csv_path: str | Path) -> tuple[list[int], list[str]]:
     return [int(label) for label in labels], texts
 
 
-def _open_text(path: Path) -> IO[str]:
-    """A labelled CSV for reading: UTF-8 (BOM tolerated), gzip'ed when it ends in .gz."""
-    if path.suffix == ".gz":
-        import gzip
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
 def read_labels(csv_path: str | Path, allowed: Sequence[str]) -> tuple[list[str], list[str]]:
     """(labels, texts) of a `label,text` CSV (UTF-8, optionally gzip'ed, BOM tolerated) whose
     labels are all in `allowed`."""
+    labels, texts, _, _ = read_labelled_groups(csv_path, allowed)
+    return labels, texts
+
+
+# A column that splits a labelled file into groups scored apart (per source, per genre).
+GROUP_COLUMNS = ("group", "genre", "source")
+
+
+def read_labelled_groups(csv_path: str | Path, allowed: Sequence[str]
+                         ) -> tuple[list[str], list[str], str | None, list[str]]:
+    """read_labels, plus the first of GROUP_COLUMNS the file has (None: none) and its value
+    on each row ("-" when empty), read in the same pass."""
     path = Path(csv_path)
     if not path.is_file():
         raise EvaluationDataError(f"{path}: no such file")
+    opener: Callable[..., Any]
+    if path.suffix == ".gz":
+        import gzip
+        opener = gzip.open
+    else:
+        opener = open
     labels: list[str] = []
     texts: list[str] = []
+    groups: list[str] = []
     try:
-        with _open_text(path) as f:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             columns = [c.strip() for c in reader.fieldnames or []]
             missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -58,6 +69,7 @@ def read_labels(csv_path: str | Path, allowed: Sequence[str]) -> tuple[list[str]
                 raise EvaluationDataError(
                     f"{path}: missing column {', '.join(repr(c) for c in missing)}; "
                     f"the header must contain 'label' and 'text' (found: {found})")
+            column = next((c for c in GROUP_COLUMNS if c in columns), None)
             reader.fieldnames = columns
             for line, row in enumerate(reader, start=2):
                 raw = (row.get("label") or "").strip()
@@ -67,13 +79,15 @@ def read_labels(csv_path: str | Path, allowed: Sequence[str]) -> tuple[list[str]
                         f"{', '.join(allowed[:-1])} or {allowed[-1]}, got {raw!r}")
                 labels.append(raw)
                 texts.append(row.get("text") or "")
+                if column is not None:
+                    groups.append((row.get(column) or "").strip() or "-")
     except UnicodeDecodeError as exc:
         raise EvaluationDataError(f"{path}: not UTF-8 text ({exc})") from exc
     except csv.Error as exc:
         raise EvaluationDataError(f"{path}: not a readable CSV ({exc})") from exc
     if not labels:
         raise EvaluationDataError(f"{path}: no rows under the 'label,text' header")
-    return labels, texts
+    return labels, texts, column, groups
 
 
 def evaluate_sentiment(csv_path: str | Path,
@@ -117,7 +131,7 @@ def evaluate_stance(csv_path: str | Path, rules: RuleSet) -> dict[str, Any]:
     from transforms.police import find_police_terms
     from transforms.text import normalise
 
-    labels, texts = read_labels(csv_path, STANCE_LABELS)
+    labels, texts, column, groups = read_labelled_groups(csv_path, STANCE_LABELS)
     clean = [normalise(t) for t in texts]
     terms = [find_police_terms(t) for t in clean]
     # Labelled police-related: the rules' own topics where relevance finds no police word.
@@ -125,7 +139,6 @@ def evaluate_stance(csv_path: str | Path, rules: RuleSet) -> dict[str, Any]:
               for t, found in zip(clean, terms)]
     features = sentiment_bert.shipped_model().encode(clean).features
     predicted = [label for label, _ in stance.shipped_model().predict(features, clean, topics)]
-    column, groups = read_groups(csv_path)
     by_group = {}
     for name in dict.fromkeys(groups):
         rows = [k for k, group in enumerate(groups) if group == name]
@@ -136,18 +149,3 @@ def evaluate_stance(csv_path: str | Path, rules: RuleSet) -> dict[str, Any]:
             "police_related_found": sum(bool(t) for t in terms),
             **stance_metrics(labels, predicted), "group_column": column, "groups": by_group}
 
-
-GROUP_COLUMNS = ("group", "genre", "source")
-
-
-def read_groups(csv_path: str | Path) -> tuple[str | None, list[str]]:
-    """The first of GROUP_COLUMNS a labelled CSV has (read_labels checked the file), and its
-    value on each row: the scores are then also given per group (per source, per genre)."""
-    with _open_text(Path(csv_path)) as handle:
-        reader = csv.DictReader(handle)
-        columns = [c.strip() for c in reader.fieldnames or []]
-        column = next((c for c in GROUP_COLUMNS if c in columns), None)
-        if column is None:
-            return None, []
-        reader.fieldnames = columns
-        return column, [(row.get(column) or "").strip() or "-" for row in reader]
