@@ -60,19 +60,25 @@ def wh(warehouse_url):
     warehouse.close()
 
 
+def first_burst(wh: Warehouse, start: datetime):
+    """Cycle 1: nine posts of the burst from `start`, pushes and fines interleaved, one
+    sensitive; returns the stores and the one incident it opens."""
+    first = [scored(f"p{i}", PUSH if i % 3 else FINE, start + timedelta(minutes=2 * i),
+                    high_risk=i == 1) for i in range(9)]
+    store(wh, first, start + timedelta(minutes=18))
+    raise_and_track(wh, desk(), start + timedelta(minutes=18))
+    istore = IncidentStore(wh)
+    [incident] = istore.incidents()
+    return istore, EventStore(wh), incident
+
+
 @pytest.mark.parametrize("split_off", [["p0", "p3", "p6"], ["p0"]],
                          ids=["three-posts", "one-post"])
 def test_a_split_stays_split_until_a_person_merges(wh, capsys, split_off):
     """Three posts split off (the bridging posts would merge the halves), or one (alone in
     its event, the second look after each batch would take it back)."""
     start = NOW - timedelta(minutes=40)
-    # Cycle 1: nine posts of the burst, pushes and fines interleaved, one sensitive.
-    first = [scored(f"p{i}", PUSH if i % 3 else FINE, start + timedelta(minutes=2 * i),
-                    high_risk=i == 1) for i in range(9)]
-    store(wh, first, start + timedelta(minutes=18))
-    raise_and_track(wh, desk(), start + timedelta(minutes=18))
-    istore, events = IncidentStore(wh), EventStore(wh)
-    [incident] = istore.incidents()
+    istore, events, incident = first_burst(wh, start)
     fines = ids_of(wh, split_off)
     pushes = ids_of(wh, [f"p{i}" for i in range(9) if f"p{i}" not in split_off])
     assert len(set(events.events_of_posts(fines + pushes).values())) == 1   # one event first
@@ -153,12 +159,7 @@ def test_rebuild_keeps_splits_and_incidents(wh, capsys):
     events and made again, each incident follows the new event holding its posts, and the
     next cycle's bridging posts still do not join the halves."""
     start = NOW - timedelta(minutes=40)
-    first = [scored(f"p{i}", PUSH if i % 3 else FINE, start + timedelta(minutes=2 * i),
-                    high_risk=i == 1) for i in range(9)]
-    store(wh, first, start + timedelta(minutes=18))
-    raise_and_track(wh, desk(), start + timedelta(minutes=18))
-    istore, events = IncidentStore(wh), EventStore(wh)
-    [incident] = istore.incidents()
+    istore, events, incident = first_burst(wh, start)
     fines = ids_of(wh, ["p0", "p3", "p6"])
     pushes = ids_of(wh, [f"p{i}" for i in (1, 2, 4, 5, 7, 8)])
     split = actions.split(istore, incident.id, fines, "王五", start + timedelta(minutes=19))
