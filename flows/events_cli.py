@@ -6,15 +6,8 @@ import argparse
 import sys
 from datetime import timedelta
 
-from flows.present import format_table, local
-from jingyu.display import one_line
+from flows.present import cell, format_table, local
 from jingyu.timeutil import parse_local, utcnow
-
-
-def _plain(text: str | None, width: int = 0) -> str:
-    """Post text comes from strangers: one line, no terminal control sequences."""
-    text = one_line(text or "")
-    return text if not width or len(text) <= width else text[:width - 1] + "…"
 
 
 def add_parser(p: argparse.ArgumentParser, with_database) -> None:
@@ -60,7 +53,7 @@ def _events(args: argparse.Namespace) -> int:
     print(format_table(
         ["#", "event", "place", "posts", "stories", "last hour", "first", "last", "official",
          "platforms"],
-        [[e.id, _plain(e.title, 40), e.jurisdiction or "-", e.size, e.stories,
+        [[e.id, cell(e.title, 40), e.jurisdiction or "-", e.size, e.stories,
           f"{e.last_hour}{' ↑' if e.growing else ''}", local(e.first_seen), local(e.last_seen),
           local(e.official_first_at) if e.has_official_post else "-",
           ",".join(e.platforms)] for e in events]))
@@ -83,7 +76,7 @@ def _event_show(args: argparse.Namespace) -> int:
         posts = {p.id: p for p in warehouse.posts_by_ids([link.post_id for link in links])}
     finally:
         warehouse.close()
-    print(f"event {event.id}: {_plain(event.title)}")
+    print(f"event {event.id}: {cell(event.title)}")
     print(f"  place {event.jurisdiction or '-'}; {event.size} posts in {event.stories} stories, "
           f"{event.last_hour} in the last hour; {local(event.first_seen)} - "
           f"{local(event.last_seen)}")
@@ -91,9 +84,9 @@ def _event_show(args: argparse.Namespace) -> int:
           f"{local(event.official_first_at) if event.has_official_post else 'none yet'}")
     for sep in separations:
         other = sep.apart_from if sep.event_id == event.id else sep.event_id
-        state = (f"lifted by {_plain(sep.lifted_by or '')} {local(sep.lifted_at)}"
+        state = (f"lifted by {cell(sep.lifted_by or '')} {local(sep.lifted_at)}"
                  if sep.lifted_at else "the grouping keeps them apart")
-        print(f"  人工拆分: event {other} split from this one by {_plain(sep.created_by)} "
+        print(f"  人工拆分: event {other} split from this one by {cell(sep.created_by)} "
               f"{local(sep.created_at)} (incident {sep.incident_id} -> "
               f"{sep.split_incident_id}); {state}")
     why = {"new": "opened the event", "story": "same story as an earlier post",
@@ -109,7 +102,7 @@ def _event_show(args: argparse.Namespace) -> int:
                        + ": 人工拆分")
         rows.append([link.post_id, local(post.seen_at) if post else "-",
                      post.source_id if post else "-",
-                     _plain((post.title or post.text) if post else "", 36), reason])
+                     cell((post.title or post.text) if post else "", 36), reason])
     print(format_table(["post", "seen", "source", "text", "why it is here"], rows))
     return 0
 

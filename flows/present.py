@@ -267,10 +267,11 @@ def format_watchdog(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cut(value: Any, chars: int) -> str:
-    """One clean line of at most `chars` characters, "…" where cut (terminal table cells)."""
+def cell(value: Any, chars: int = 0) -> str:
+    """One clean line (post text comes from strangers: no terminal control sequences) of at
+    most `chars` characters (0: any), "…" where cut: a terminal table cell."""
     text = one_line(value)
-    return text if len(text) <= chars else text[:chars - 1] + "…"
+    return text if not chars or len(text) <= chars else text[:chars - 1] + "…"
 
 
 def format_search(result: Any, labels: Any) -> str:
@@ -281,10 +282,10 @@ def format_search(result: Any, labels: Any) -> str:
         if result.hits else ""))
     if not result.hits:
         return head
-    rows = [(local(h.seen_at), _cut(h.source_name, 16),
-             _cut(labels.jurisdiction(h.jurisdiction), 10),
-             _cut(h.snippet, 50), h.post_id, h.story_id or "-",
-             "、".join(f"#{i}" for i in h.incident_ids) or "-", _cut(h.url, 60))
+    rows = [(local(h.seen_at), cell(h.source_name, 16),
+             cell(labels.jurisdiction(h.jurisdiction), 10),
+             cell(h.snippet, 50), h.post_id, h.story_id or "-",
+             "、".join(f"#{i}" for i in h.incident_ids) or "-", cell(h.url, 60))
             for h in result.hits]
     return head + "\n" + format_table(
         ["时间", "来源", "辖区", "摘要", "帖子ID", "热点编号", "事件", "链接"], rows)
@@ -303,15 +304,15 @@ def format_top_stories(records: Sequence[Mapping[str, Any]]) -> str:
     for rank, stories in events.items():
         e = stories[0]
         name = f"E{e['event_id']} " if e["event_id"] is not None else ""
-        rows.append([rank, name + _cut(e["event_title"] or "(无标题)", 40), e["event_posts"],
+        rows.append([rank, name + cell(e["event_title"] or "(无标题)", 40), e["event_posts"],
                      e["event_posts_before"], f"{e['event_growth']:+d}",
                      e["event_negative_police"], len(stories),
                      min(s["first_seen_at"] for s in stories), ""])
         for s in stories[:STORIES_PER_EVENT]:
             rows.append(["", f"  └ 热点{s['story_key']} "
-                         + _cut(s["title"] or s["text_start"] or "(无标题)", 36), s["posts"],
+                         + cell(s["title"] or s["text_start"] or "(无标题)", 36), s["posts"],
                          s["posts_before"], f"{s['growth']:+d}", s["negative_police"],
-                         s["sources"], s["first_seen_at"], _cut(s["url"] or "", 60)])
+                         s["sources"], s["first_seen_at"], cell(s["url"] or "", 60)])
         if len(stories) > STORIES_PER_EVENT:
             rest = stories[STORIES_PER_EVENT:]
             rows.append(["", f"  └ 其余 {len(rest)} 个热点", sum(s["posts"] for s in rest),
